@@ -1,0 +1,5 @@
+import sys
+
+from wirewatch.cli.main import main
+
+sys.exit(main())

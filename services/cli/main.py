@@ -1,0 +1,381 @@
+"""The ``wirewatch`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from wirewatch import __version__
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def _resources(data_dir: Path | None):
+    from wirewatch.core.logic import DataError, Resources
+
+    try:
+        return Resources.load(data_dir) if data_dir else Resources.load()
+    except DataError as exc:
+        raise SystemExit(f"wirewatch: {exc}") from exc
+
+
+def _open_store(path: Path):
+    from wirewatch.embedded.store import SqliteStore, StoreError
+
+    try:
+        return SqliteStore(path)
+    except StoreError as exc:
+        raise SystemExit(f"wirewatch: {exc}") from exc
+
+
+def _open_existing_store(path: Path):
+    if not path.exists():
+        raise SystemExit(
+            f"wirewatch: {path}: no database here yet; run `wirewatch run INBOX --db {path}` first "
+            "or pass --db"
+        )
+    return _open_store(path)
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = min(max(widths[i], len(cell)), 60)
+
+    def fmt(row: list[str]) -> str:
+        cells = []
+        for i, cell in enumerate(row):
+            cell = cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
+            cells.append(cell.ljust(widths[i]))
+        return "  ".join(cells).rstrip()
+
+    lines = [fmt(headers), "  ".join("-" * w for w in widths)]
+    lines.extend(fmt(r) for r in rows)
+    return "\n".join(lines)
+
+
+# -- commands --------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from wirewatch import metrics
+    from wirewatch.core.logic import Enricher
+    from wirewatch.embedded.runner import EmbeddedRunner
+    from wirewatch.settings import EmbeddedSettings
+
+    overrides: dict = {"inbox": args.inbox}
+    for name in ("db", "metrics_port", "metrics_host", "workers", "poll_interval", "settle_seconds"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    if args.once:
+        overrides["once"] = True
+    settings = EmbeddedSettings(**overrides)
+    if args.max_bytes is not None:
+        settings.core.max_bytes = args.max_bytes
+    for root in settings.inbox:
+        if not Path(root).is_dir():
+            raise SystemExit(f"wirewatch: {root}: the inbox is not a directory; create it first")
+    resources = _resources(settings.core.data_dir)
+    store = _open_store(settings.db)
+    enricher = Enricher(resources, settings.core.core_config())
+    stop = threading.Event()
+    runner = EmbeddedRunner(settings, store, enricher, stop)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logging.getLogger("wirewatch.run").info(
+            "%s received: finishing the current batch and stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    server = None
+    if settings.metrics_port:
+        try:
+            server = metrics.serve(settings.metrics_host, settings.metrics_port, runner.ready.is_set)
+            logging.getLogger("wirewatch.run").info(
+                "metrics on http://%s:%d/metrics (also /healthz, /readyz)",
+                settings.metrics_host, settings.metrics_port,
+            )
+        except OSError as exc:
+            logging.getLogger("wirewatch.run").warning(
+                "metrics endpoint not started: %s:%d is not available (%s); pass --metrics-port "
+                "with a free port, or 0 to disable", settings.metrics_host, settings.metrics_port, exc,
+            )
+    mode = "once over" if settings.once else "watching"
+    logging.getLogger("wirewatch.run").info(
+        "%s %s -> %s (Ctrl-C to stop)", mode, ", ".join(map(str, settings.inbox)), settings.db
+    )
+    try:
+        summary = runner.run()
+    finally:
+        if server is not None:
+            server.shutdown()
+    counts = store.counts()
+    store.close()
+    print(
+        f"processed {summary.files} file(s) in {summary.seconds:.1f}s "
+        f"({summary.rate:.0f} files/s): {summary.articles} article(s) stored "
+        f"({summary.new_articles} new, {summary.near_duplicates} near-duplicate), "
+        f"{summary.rejected} rejected, {summary.events} event(s)"
+    )
+    for path, reason in summary.rejected_paths[:20]:
+        print(f"  rejected {path}: {reason}")
+    if len(summary.rejected_paths) > 20:
+        print(f"  ... and {len(summary.rejected_paths) - 20} more (wirewatch rejected --db {settings.db})")
+    print(
+        f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
+        f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
+    )
+    return 0
+
+
+def cmd_enrich(args: argparse.Namespace) -> int:
+    from wirewatch.core.logic import Enricher, MemoryDuplicateIndex
+    from wirewatch.core.models import Rejection, RejectReason, Source
+    from wirewatch.embedded.runner import safe_analyse
+    from wirewatch.core.logic import near_duplicate_of, register
+
+    resources = _resources(args.data_dir)
+    enricher = Enricher(resources)
+    if args.max_bytes:
+        enricher.config = type(enricher.config)(max_bytes=args.max_bytes)
+    index = MemoryDuplicateIndex()
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        source = Source(path=str(path))
+        try:
+            if path.stat().st_size > enricher.config.max_bytes:
+                from wirewatch.core.decode import oversize
+
+                result = Rejection(source=source, rejected=oversize(path.stat().st_size, enricher.config.max_bytes))
+            else:
+                data = path.read_bytes()
+                source.size = len(data)
+                result = safe_analyse(enricher, data, source)
+        except OSError as exc:
+            result = Rejection(
+                source=source,
+                rejected=RejectReason(
+                    code="unreadable",
+                    reason=f"cannot read the file ({exc.strerror or exc}); check the path",
+                ),
+            )
+        if isinstance(result, Rejection):
+            status = status or 0
+            if args.json:
+                print(json.dumps({"source": {"path": str(path)}, "rejected": result.rejected.model_dump()}, ensure_ascii=False))
+            else:
+                print(f"{path}: REJECTED ({result.rejected.code}) {result.rejected.reason}")
+            continue
+        result.near_duplicate_of = near_duplicate_of(result, index, enricher.config.duplicate_threshold)
+        register(result, index)
+        if args.json:
+            print(result.model_dump_json())
+        else:
+            ents = result.entities
+            print(f"{path}: {result.id} [{result.language}] {result.published or '-'} {result.title or ''}")
+            print(f"  vendors={', '.join(ents.vendors) or '-'} operators={', '.join(ents.operators) or '-'} "
+                  f"countries={', '.join(ents.countries) or '-'}")
+            print(f"  organisations={', '.join(ents.organisations) or '-'} people={', '.join(ents.people) or '-'}")
+            for ev in result.events:
+                print(f"  event {ev.type}/{ev.status} {ev.confidence:.2f} actors={','.join(ev.actors) or '-'} "
+                      f"targets={','.join(ev.targets) or '-'}: {ev.evidence[0][:100]}")
+            if result.near_duplicate_of:
+                print(f"  near-duplicate of {result.near_duplicate_of}")
+    return status
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    store = _open_existing_store(args.db)
+    hits = store.search(" ".join(args.query), limit=args.limit)
+    if args.json:
+        for a in hits:
+            print(a.model_dump_json())
+        return 0
+    rows = [
+        [a.id, a.language, a.published or "-", ",".join(sorted({e.type for e in a.events})) or "-", a.title or ""]
+        for a in hits
+    ]
+    print(_table(rows, ["id", "lang", "published", "events", "title"]))
+    print(f"{len(hits)} article(s)")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    store = _open_existing_store(args.db)
+    rows = store.events(args.type, args.status, args.country, args.vendor, args.since, args.limit)
+    if args.json:
+        for r in rows:
+            print(json.dumps(r.__dict__, ensure_ascii=False))
+        return 0
+    table = [
+        [r.published or "-", r.type, r.status, f"{r.confidence:.2f}", ",".join(r.actors) or "-",
+         ",".join(r.targets) or "-", r.article_id, r.title or ""]
+        for r in rows
+    ]
+    print(_table(table, ["published", "type", "status", "conf", "actors", "targets", "article", "title"]))
+    print(f"{len(rows)} event(s)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = _open_existing_store(args.db)
+    article = store.get(args.id)
+    if article is None:
+        print(f"wirewatch: no article with id {args.id!r} in {args.db}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(article.model_dump_json(indent=2))
+        return 0
+    e = article.entities
+    print(f"{article.title or '(no title)'}\n")
+    print(f"id          {article.id}")
+    print(f"sources     {', '.join(article.sources)}")
+    print(f"language    {article.language} ({article.language_confidence:.2f})")
+    print(f"published   {article.published or '-'} (from {article.published_source})")
+    print(f"vendors     {', '.join(e.vendors) or '-'}")
+    print(f"operators   {', '.join(e.operators) or '-'}")
+    print(f"countries   {', '.join(e.countries) or '-'}")
+    print(f"orgs        {', '.join(e.organisations) or '-'}")
+    print(f"people      {', '.join(e.people) or '-'}")
+    print(f"keywords    {', '.join(article.keywords) or '-'}")
+    print(f"duplicate   {article.near_duplicate_of or '-'}")
+    for ev in article.events:
+        print(f"\n{ev.type} ({ev.status}, confidence {ev.confidence:.2f}) "
+              f"actors={', '.join(ev.actors) or '-'} targets={', '.join(ev.targets) or '-'}")
+        for s in ev.evidence:
+            print(f"  > {s}")
+    return 0
+
+
+def cmd_rejected(args: argparse.Namespace) -> int:
+    store = _open_existing_store(args.db)
+    rows = store.rejected()
+    if args.json:
+        for path, code, reason, size, at in rows:
+            print(json.dumps({"path": path, "code": code, "reason": reason, "size": size, "at": at}, ensure_ascii=False))
+        return 0
+    print(_table([[at, code, path, reason] for path, code, reason, _, at in rows], ["at", "code", "path", "reason"]))
+    print(f"{len(rows)} rejected file(s)")
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from wirewatch.schemas import check, export
+
+    if args.action == "export":
+        for path in export(args.dir):
+            print(f"wrote {path}")
+        return 0
+    drift = check(args.dir)
+    for line in drift:
+        print(line, file=sys.stderr)
+    return 1 if drift else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from wirewatch.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wirewatch", description="Watch the news wire for technology-policy events.")
+    p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    sub = p.add_subparsers(dest="command", required=True)
+    db_help = "SQLite database of the embedded store (default wirewatch.db, env WIREWATCH_DB)"
+
+    def db_arg(sp: argparse.ArgumentParser) -> None:
+        import os
+
+        sp.add_argument("--db", type=Path, default=Path(os.environ.get("WIREWATCH_DB", "wirewatch.db")), help=db_help)
+
+    r = sub.add_parser("run", help="run the embedded pipeline over inbox directories")
+    r.add_argument("inbox", nargs="+", type=Path, help="inbox director(y/ies), watched recursively")
+    r.add_argument("--db", type=Path, default=None, help=db_help)
+    r.add_argument("--once", action="store_true", help="process what is there now and exit")
+    r.add_argument("--metrics-port", type=int, default=None, help="/metrics, /healthz, /readyz port (default 9464, 0 = off)")
+    r.add_argument("--metrics-host", default=None, help="address to bind the metrics endpoint (default 127.0.0.1)")
+    r.add_argument("--workers", type=int, default=None, help="enrichment processes (default 1)")
+    r.add_argument("--max-bytes", type=int, default=None, help="largest accepted file (default 5 MiB)")
+    r.add_argument("--poll-interval", type=float, default=None, help="seconds between inbox scans (default 0.5)")
+    r.add_argument("--settle-seconds", type=float, default=None, help="a file is complete once unchanged this long (default 1)")
+    r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
+    e.add_argument("files", nargs="+")
+    e.add_argument("--json", action="store_true", help="one JSON document per input file")
+    e.add_argument("--max-bytes", type=int, default=None)
+    e.add_argument("--data-dir", type=Path, default=None, help="alternative rule/gazetteer data directory")
+    e.set_defaults(func=cmd_enrich)
+
+    s = sub.add_parser("search", help="full-text search over title and body")
+    s.add_argument("query", nargs="+")
+    db_arg(s)
+    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
+
+    ev = sub.add_parser("events", help="list policy events")
+    db_arg(ev)
+    ev.add_argument("--type", choices=["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"])
+    ev.add_argument("--status", choices=["reported", "proposed", "rejected"])
+    ev.add_argument("--country", help="ISO code, e.g. NL, or EU")
+    ev.add_argument("--vendor", help="e.g. Huawei")
+    ev.add_argument("--since", help="YYYY, YYYY-MM or YYYY-MM-DD (publication date)")
+    ev.add_argument("--limit", type=int, default=100)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_events)
+
+    sh = sub.add_parser("show", help="show one article (id or unique id prefix)")
+    sh.add_argument("id")
+    db_arg(sh)
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=cmd_show)
+
+    rj = sub.add_parser("rejected", help="list rejected files and why")
+    db_arg(rj)
+    rj.add_argument("--json", action="store_true")
+    rj.set_defaults(func=cmd_rejected)
+
+    sc = sub.add_parser("schemas", help="export or check the JSON Schemas in schemas/")
+    sc.add_argument("action", choices=["export", "check"])
+    sc.add_argument("--dir", type=Path, default=Path("schemas"))
+    sc.set_defaults(func=cmd_schemas)
+
+    b = sub.add_parser("bench", help="measure core and embedded throughput; writes BENCHMARKS.md")
+    b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
+    b.add_argument("--copies", type=int, default=150, help="copies of the inbox (distinct texts) for the end-to-end run")
+    b.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+    b.add_argument("--workers", type=int, default=2)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""Policy-event classification by per-language rule files (see data/FORMATS.md).
+
+Contract: ``RuleSet.classify(sentences, language)`` never raises and returns at
+most one ``PolicyEvent`` per (type, status), each with the sentences it was read
+from as evidence. A sentence yields an event when a rule's trigger occurs in it,
+every term group the rule ``requires`` occurs too, and none of its ``exclude``
+patterns does. Status: ``rejected`` when a rejection cue occurs in the sentence
+or a negation sits next to the trigger; else ``proposed`` when a proposal cue
+occurs; else ``reported``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .entities import Mention
+from .models import EVENT_TYPES, PolicyEvent
+from .text import TOKEN_RE
+
+GAP = 6
+NEG_BEFORE = 5
+NEG_AFTER = 3
+MAX_EVIDENCE = 3
+MAX_EVIDENCE_CHARS = 600
+_KEY = 3
+
+
+class RuleError(ValueError):
+    """A rule file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One token of a pattern: exact, prefix (``a*``), suffix (``*a``) or infix (``*a*``)."""
+
+    text: str
+    mode: str  # "exact" | "prefix" | "suffix" | "infix" | "gap"
+
+    def matches(self, token: str) -> bool:
+        if self.mode == "exact":
+            return token == self.text
+        if self.mode == "prefix":
+            return token.startswith(self.text)
+        if self.mode == "suffix":
+            return token.endswith(self.text)
+        return self.text in token
+
+
+def _element(raw: str) -> Element:
+    if raw == "...":
+        return Element("", "gap")
+    starts, ends = raw.startswith("*"), raw.endswith("*") and len(raw) > 1
+    core = raw.strip("*")
+    if starts and ends:
+        return Element(core, "infix")
+    if starts:
+        return Element(core, "suffix")
+    if ends:
+        return Element(core, "prefix")
+    return Element(core, "exact")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    source: str
+    elements: tuple[Element, ...]
+
+    @classmethod
+    def parse(cls, raw: str, where: str) -> Pattern:
+        if not isinstance(raw, str) or not raw.strip():
+            raise RuleError(f"{where}: empty or non-text pattern {raw!r}")
+        parts: list[Element] = []
+        for word in raw.lower().split():
+            if word == "...":
+                parts.append(_element(word))
+                continue
+            star_start, star_end = word.startswith("*"), word.endswith("*")
+            pieces = TOKEN_RE.findall(word)
+            for k, piece in enumerate(pieces):
+                prefix = "*" if star_start and k == 0 else ""
+                suffix = "*" if star_end and k == len(pieces) - 1 else ""
+                parts.append(_element(prefix + piece + suffix))
+        if not parts or parts[0].mode == "gap" or parts[-1].mode == "gap":
+            raise RuleError(f"{where}: pattern {raw!r} has no words or starts/ends with '...'")
+        return cls(raw, tuple(parts))
+
+    def match_at(self, tokens: Sequence[str], i: int) -> int:
+        """End index (exclusive) of a match starting at token ``i``, or -1."""
+        return self._match(tokens, i, 0)
+
+    def _match(self, tokens: Sequence[str], i: int, k: int) -> int:
+        if k == len(self.elements):
+            return i
+        el = self.elements[k]
+        if el.mode == "gap":
+            for j in range(i, min(i + GAP, len(tokens)) + 1):
+                end = self._match(tokens, j, k + 1)
+                if end >= 0:
+                    return end
+            return -1
+        if i >= len(tokens) or not el.matches(tokens[i]):
+            return -1
+        return self._match(tokens, i + 1, k + 1)
+
+
+class PatternSet:
+    """Many patterns, indexed by their first element for a fast scan."""
+
+    def __init__(self, patterns: Sequence[tuple[Pattern, object]]):
+        self.exact: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
+        self.prefix: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
+        self.suffix: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
+        self.other: list[tuple[Pattern, object]] = []
+        for pat, payload in patterns:
+            first = pat.elements[0]
+            if first.mode == "exact":
+                self.exact[first.text].append((pat, payload))
+            elif first.mode == "prefix" and len(first.text) >= _KEY:
+                self.prefix[first.text[:_KEY]].append((pat, payload))
+            elif first.mode == "suffix" and len(first.text) >= _KEY:
+                self.suffix[first.text[-_KEY:]].append((pat, payload))
+            else:
+                self.other.append((pat, payload))
+        self.suffix_keys = frozenset(self.suffix)
+        self.empty = not (self.exact or self.prefix or self.suffix or self.other)
+
+    def find(self, tokens: Sequence[str]) -> list[tuple[int, int, object]]:
+        """All (start, end, payload) matches."""
+        out: list[tuple[int, int, object]] = []
+        if self.empty:
+            return out
+        for i, tok in enumerate(tokens):
+            cands = list(self.exact.get(tok, ()))
+            if len(tok) >= _KEY:
+                cands.extend(self.prefix.get(tok[:_KEY], ()))
+                if tok[-_KEY:] in self.suffix_keys:
+                    cands.extend(self.suffix[tok[-_KEY:]])
+            cands.extend(self.other)
+            for pat, payload in cands:
+                end = pat.match_at(tokens, i)
+                if end >= 0:
+                    out.append((i, end, payload))
+        return out
+
+    def any(self, tokens: Sequence[str]) -> bool:
+        return bool(self.find(tokens))
+
+
+@dataclass
+class Rule:
+    type: str
+    weight: float
+    requires: tuple[str, ...]
+    exclude: PatternSet
+
+
+@dataclass
+class LanguageRules:
+    language: str
+    triggers: PatternSet
+    terms: dict[str, PatternSet]
+    negation: frozenset[str]
+    proposed: PatternSet
+    rejected: PatternSet
+    rules: list[Rule] = field(default_factory=list)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping, where: str) -> LanguageRules:
+        if not isinstance(data, Mapping):
+            raise RuleError(f"{where}: expected a mapping at the top level")
+        unknown = set(data) - {"language", "terms", "cues", "rules"}
+        if unknown:
+            raise RuleError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
+        language = str(data.get("language") or "")
+        terms_raw = data.get("terms") or {}
+        cues = data.get("cues") or {}
+        terms = {
+            name: PatternSet([(Pattern.parse(p, f"{where}: terms.{name}"), name) for p in pats or []])
+            for name, pats in terms_raw.items()
+        }
+        rules: list[Rule] = []
+        trig: list[tuple[Pattern, object]] = []
+        for n, item in enumerate(data.get("rules") or []):
+            loc = f"{where}: rules[{n}]"
+            if not isinstance(item, Mapping):
+                raise RuleError(f"{loc}: expected a mapping")
+            bad = set(item) - {"type", "triggers", "requires", "exclude", "weight", "note"}
+            if bad:
+                raise RuleError(f"{loc}: unknown key(s) {sorted(bad)}")
+            etype = item.get("type")
+            if etype not in EVENT_TYPES:
+                raise RuleError(f"{loc}.type: {etype!r} is not one of {', '.join(EVENT_TYPES)}")
+            requires = tuple(item.get("requires") or ())
+            for req in requires:
+                if req not in terms and req != "target":
+                    raise RuleError(f"{loc}.requires: no term list named {req!r}")
+            weight = float(item.get("weight", 0.7))
+            if not 0.0 < weight <= 1.0:
+                raise RuleError(f"{loc}.weight: {weight} is not in (0, 1]")
+            rule = Rule(
+                etype,
+                weight,
+                requires,
+                PatternSet([(Pattern.parse(p, f"{loc}.exclude"), None) for p in item.get("exclude") or []]),
+            )
+            rules.append(rule)
+            triggers = item.get("triggers") or []
+            if not triggers:
+                raise RuleError(f"{loc}.triggers: at least one trigger is required")
+            trig.extend((Pattern.parse(p, f"{loc}.triggers"), rule) for p in triggers)
+        return cls(
+            language=language,
+            triggers=PatternSet(trig),
+            terms=terms,
+            negation=frozenset(str(w).lower() for w in cues.get("negation") or []),
+            proposed=PatternSet([(Pattern.parse(p, f"{where}: cues.proposed"), None) for p in cues.get("proposed") or []]),
+            rejected=PatternSet([(Pattern.parse(p, f"{where}: cues.rejected"), None) for p in cues.get("rejected") or []]),
+            rules=rules,
+        )
+
+
+@dataclass
+class SentenceInput:
+    """One body sentence with its lower-case tokens and entity mentions."""
+
+    text: str
+    tokens: list[str]
+    mentions: list[Mention]
+
+
+@dataclass
+class _Acc:
+    type: str
+    status: str
+    weight: float
+    evidence: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    named_target: bool = False
+
+
+def _status(rules: LanguageRules, tokens: list[str], start: int, end: int) -> str:
+    if rules.rejected.any(tokens):
+        return "rejected"
+    before = tokens[max(0, start - NEG_BEFORE) : start]
+    after = tokens[end : end + NEG_AFTER]
+    if any(t in rules.negation for t in before) or any(t in rules.negation for t in after):
+        return "rejected"
+    if rules.proposed.any(tokens):
+        return "proposed"
+    return "reported"
+
+
+def _actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
+    targets = [m.value for m in mentions if m.kind == "vendors"]
+    actors: list[str] = []
+    for idx, m in enumerate(mentions):
+        if m.kind not in ("countries", "organisations", "operators"):
+            continue
+        # "Chinese manufacturers", "kinesiska teknikleverantören Huawei": a demonym
+        # right before a vendor qualifies the target, it does not act.
+        nxt = mentions[idx + 1] if idx + 1 < len(mentions) else None
+        if m.demonym and nxt is not None and nxt.kind == "vendors" and nxt.start - m.end <= 3:
+            continue
+        value = m.value
+        if value not in actors:
+            actors.append(value)
+        if m.implied_country and m.implied_country not in actors:
+            actors.append(m.implied_country)
+    return actors, list(dict.fromkeys(targets))
+
+
+def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[PolicyEvent]:
+    """Events in the sentences, merged per (type, status); see the module docstring."""
+    acc: dict[tuple[str, str], _Acc] = {}
+    previous_actors: list[str] = []
+    for sent in sentences:
+        tokens = sent.tokens
+        actors, targets = _actors_targets(sent.mentions)
+        sentence_actors = actors or previous_actors
+        if actors:
+            previous_actors = actors
+        has_vendor = bool(targets)
+        fired: set[tuple[str, str]] = set()
+        for start, end, payload in rules.triggers.find(tokens):
+            rule = payload
+            assert isinstance(rule, Rule)
+            ok = True
+            for req in rule.requires:
+                terms = rules.terms.get(req)
+                present = terms.any(tokens) if terms is not None else False
+                if req == "target" and has_vendor:
+                    present = True
+                if not present:
+                    ok = False
+                    break
+            if not ok or rule.exclude.any(tokens):
+                continue
+            status = _status(rules, tokens, start, end)
+            key = (rule.type, status)
+            if key in fired:
+                continue
+            fired.add(key)
+            a = acc.get(key)
+            if a is None:
+                a = acc[key] = _Acc(rule.type, status, rule.weight)
+            a.weight = max(a.weight, rule.weight)
+            if len(a.evidence) < MAX_EVIDENCE and sent.text not in a.evidence:
+                a.evidence.append(sent.text[:MAX_EVIDENCE_CHARS])
+            for x in sentence_actors:
+                if x not in a.actors:
+                    a.actors.append(x)
+            for x in targets:
+                if x not in a.targets:
+                    a.targets.append(x)
+            a.named_target = a.named_target or has_vendor
+    events: list[PolicyEvent] = []
+    for a in acc.values():
+        confidence = a.weight
+        confidence += 0.08 if a.named_target else 0.0
+        confidence += 0.04 if a.actors else 0.0
+        confidence += 0.04 * (len(a.evidence) - 1)
+        events.append(
+            PolicyEvent(
+                type=a.type,  # type: ignore[arg-type]
+                status=a.status,  # type: ignore[arg-type]
+                confidence=round(min(confidence, 0.99), 3),
+                evidence=a.evidence,
+                actors=a.actors,
+                targets=a.targets,
+            )
+        )
+    order = {t: i for i, t in enumerate(EVENT_TYPES)}
+    events.sort(key=lambda e: (order[e.type], e.status))
+    return events

@@ -1,0 +1,270 @@
+"""Enrich and classify one article: the single implementation every runner uses.
+
+The core does no I/O of its own: the runner reads the bytes, passes the clock and
+a ``DuplicateIndex`` in, and decides where results go. ``Resources.load`` reads the
+bundled (or a given) data directory once at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+from babel import Locale
+
+from . import dates, entities, events, fingerprint, keywords, language, parse
+from .decode import decode
+from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
+from .text import tokenize
+
+DATA_DIR = Path(__file__).parent / "data"
+LANGUAGES = ("nl", "sv", "en", "de", "fr", "da", "nb")
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MIN_WORDS = 5
+
+
+class DataError(ValueError):
+    """A data file (rules, gazetteer) is malformed; the message names file and field."""
+
+
+def _load_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Tunables of the core (built from the runner's settings)."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    duplicate_threshold: float = 0.5
+    max_keywords: int = 8
+    max_events: int = 20
+
+
+@dataclass
+class Resources:
+    """Everything the core reads from data files, loaded once."""
+
+    gazetteer: entities.Gazetteer
+    rules: dict[str, events.LanguageRules]
+    date_cues: dates.DateCues
+    stopwords: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, data_dir: Path = DATA_DIR) -> Resources:
+        gdir = data_dir / "gazetteer"
+        lists: dict[str, list[Mapping]] = {}
+        for kind in ("vendors", "operators", "organisations", "people"):
+            path = gdir / f"{kind}.yaml"
+            raw = _load_yaml(path) if path.exists() else []
+            if not isinstance(raw, list):
+                raise DataError(f"{path}: expected a list of entries with 'name'")
+            for n, item in enumerate(raw):
+                if not isinstance(item, Mapping) or not item.get("name"):
+                    raise DataError(f"{path}: entry {n} has no 'name'")
+            lists[kind] = raw
+        cpath = gdir / "countries.yaml"
+        countries = _load_yaml(cpath) if cpath.exists() else {}
+        if not isinstance(countries, Mapping):
+            raise DataError(f"{cpath}: expected a mapping of country code -> names/demonyms/places")
+        localized: dict[str, dict[str, str]] = {}
+        for lang in (*LANGUAGES, "en"):
+            names = Locale.parse(lang).territories
+            localized[lang] = {
+                code: name for code, name in names.items() if code.isalpha() and code not in
+                {"EZ", "UN", "QO", "ZZ", "XA", "XB", "QU"}
+            }
+        fpath = gdir / "first_names.txt"
+        first = fpath.read_text(encoding="utf-8").splitlines() if fpath.exists() else []
+        gaz = entities.Gazetteer.from_data(
+            lists, countries, localized, (n for n in first if not n.startswith("#"))
+        )
+        rules: dict[str, events.LanguageRules] = {}
+        for path in sorted((data_dir / "events").glob("*.yaml")):
+            data = _load_yaml(path)
+            try:
+                lr = events.LanguageRules.from_mapping(data, str(path))  # type: ignore[arg-type]
+            except events.RuleError as exc:
+                raise DataError(str(exc)) from exc
+            rules[lr.language or path.stem] = lr
+        dpath = data_dir / "dates.yaml"
+        cues = dates.DateCues.from_mapping(_load_yaml(dpath) or {})  # type: ignore[arg-type]
+        stop: dict[str, frozenset[str]] = {}
+        for path in (data_dir / "stopwords").glob("*.txt"):
+            words = path.read_text(encoding="utf-8").splitlines()
+            stop[path.stem] = frozenset(w.strip().lower() for w in words if w and w[0] != "#")
+        return cls(gaz, rules, cues, stop)
+
+
+class DuplicateIndex(Protocol):
+    """Earlier articles' fingerprints, for near-duplicate lookup.
+
+    ``candidates`` returns (article id, signature) pairs sharing at least one band
+    key; ``add`` records an article. Implementations: in memory (below), SQLite
+    (embedded store), the search index (distributed mode).
+    """
+
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]: ...
+
+    def add(self, article_id: str, keys: list[str], signature: list[int]) -> None: ...
+
+
+class MemoryDuplicateIndex:
+    """A ``DuplicateIndex`` for one process's lifetime (``wirewatch enrich``, tests)."""
+
+    def __init__(self) -> None:
+        self._bands: dict[str, list[str]] = {}
+        self._sigs: dict[str, list[int]] = {}
+
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
+        seen: set[str] = set()
+        for key in keys:
+            for aid in self._bands.get(key, ()):
+                if aid not in seen:
+                    seen.add(aid)
+                    yield aid, self._sigs[aid]
+
+    def add(self, article_id: str, keys: list[str], signature: list[int]) -> None:
+        if article_id in self._sigs:
+            return
+        self._sigs[article_id] = signature
+        for key in keys:
+            self._bands.setdefault(key, []).append(article_id)
+
+
+def near_duplicate_of(
+    article: EnrichedArticle, index: DuplicateIndex, threshold: float
+) -> str | None:
+    """Id of the most similar earlier article at or above ``threshold``, else None."""
+    best: tuple[float, str] | None = None
+    for aid, sig in index.candidates(fingerprint.band_keys(article.fingerprint)):
+        if aid == article.id:
+            continue
+        sim = fingerprint.similarity(article.fingerprint, sig)
+        if sim >= threshold and (best is None or (sim, aid) > best):
+            best = (sim, aid)
+    return best[1] if best else None
+
+
+def register(article: EnrichedArticle, index: DuplicateIndex) -> None:
+    index.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
+
+
+def _title_from_lead(lead: str | None) -> str | None:
+    if not lead:
+        return None
+    if len(lead) <= 140:
+        return lead
+    cut = lead[:140].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+class Enricher:
+    """Runs the whole enrichment on one article. Thread-safe; build once per process."""
+
+    def __init__(
+        self,
+        resources: Resources,
+        config: CoreConfig | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        self.resources = resources
+        self.config = config or CoreConfig()
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def analyse(
+        self, data: bytes, source: Source, language_hint: str | None = None
+    ) -> EnrichedArticle | Rejection:
+        """Enrich one article without the near-duplicate lookup (which needs a store).
+
+        Returns a ``Rejection`` for input that is not an article; never raises for
+        any bytes.
+        """
+        decoded = decode(data, self.config.max_bytes)
+        if isinstance(decoded, RejectReason):
+            return Rejection(source=source, rejected=decoded)
+        parsed = parse.parse(decoded.text)
+        body_sentences = parsed.sentences()
+        all_text = "\n".join(filter(None, [parsed.title or "", parsed.body]))
+        words = [t for t in tokenize(all_text) if any(c.isalpha() for c in t.text)]
+        letters = sum(len(t.text) for t in words)
+        visible = sum(1 for c in all_text if not c.isspace())
+        if len(words) < MIN_WORDS or visible == 0 or letters / visible < 0.5:
+            return Rejection(
+                source=source,
+                rejected=RejectReason(
+                    code="not_language",
+                    reason=f"the text is not natural language ({len(words)} words, "
+                    f"{letters}/{visible} letters); drop article text, not data or code",
+                ),
+            )
+        lang, lang_conf = language.detect_language(all_text, language_hint)
+
+        res = self.resources
+        sentence_inputs: list[events.SentenceInput] = []
+        mentions: list[entities.Mention] = []
+        title_tokens = tokenize(parsed.title) if parsed.title else []
+        if title_tokens:
+            mentions.extend(res.gazetteer.find(title_tokens, lang))
+        body_lower: list[str] = []
+        for para in parsed.paragraphs:
+            for sentence in para.sentences:
+                toks = tokenize(sentence)
+                found = res.gazetteer.find(toks, lang)
+                mentions.extend(found)
+                lower = [t.lower for t in toks]
+                body_lower.extend(lower)
+                if para.kind == "body":
+                    sentence_inputs.append(events.SentenceInput(sentence, lower, found))
+        ents = entities.collect(mentions)
+
+        rules = res.rules.get(lang) or res.rules.get("en")
+        found_events = events.classify(rules, sentence_inputs) if rules else []
+        found_events = found_events[: self.config.max_events]
+
+        published, published_source = dates.extract_date(
+            parsed.header_date, body_sentences, lang, res.date_cues
+        )
+        stop = res.stopwords.get(lang, frozenset()) | res.stopwords.get("en", frozenset())
+        title_lower = [t.lower for t in title_tokens]
+        kw = keywords.keywords(title_lower + body_lower, stop, self.config.max_keywords)
+        normalised = "\n".join(filter(None, [parsed.title or "", parsed.body]))
+        lead = body_sentences[0] if body_sentences else None
+        return EnrichedArticle(
+            id=fingerprint.article_id(normalised),
+            source=source,
+            sources=[source.path],
+            encoding=decoded.encoding,
+            title=parsed.title or _title_from_lead(lead),
+            lead=lead,
+            body=parsed.body,
+            boilerplate=parsed.boilerplate,
+            language=lang,
+            language_confidence=lang_conf,
+            published=published,
+            published_source=published_source,  # type: ignore[arg-type]
+            entities=Entities(**ents),
+            events=found_events,
+            keywords=kw,
+            fingerprint=fingerprint.minhash(body_lower or title_lower or ["empty"]),
+            enriched_at=self.clock(),
+        )
+
+    def enrich(
+        self, data: bytes, source: Source, index: DuplicateIndex, language_hint: str | None = None
+    ) -> EnrichedArticle | Rejection:
+        """``analyse`` + near-duplicate lookup against ``index`` + registration in it."""
+        result = self.analyse(data, source, language_hint)
+        if isinstance(result, EnrichedArticle):
+            result.near_duplicate_of = near_duplicate_of(
+                result, index, self.config.duplicate_threshold
+            )
+            register(result, index)
+        return result

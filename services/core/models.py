@@ -1,0 +1,133 @@
+"""The article contracts: what crosses a process boundary, modelled once.
+
+JSON Schema for each model is generated into ``schemas/`` (``wirewatch schemas
+export``) and a contract test fails when the committed files drift from here.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventType = Literal["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"]
+EventStatus = Literal["reported", "proposed", "rejected"]
+EVENT_TYPES: tuple[str, ...] = (
+    "ban",
+    "sanction",
+    "warning",
+    "regulation",
+    "deal",
+    "licensing",
+    "legal",
+)
+EVENT_STATUSES: tuple[str, ...] = ("reported", "proposed", "rejected")
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Source(_Model):
+    """Where an article came from."""
+
+    path: str = Field(description="Path of the file (or URL of the feed item) as seen by the source.")
+    size: int | None = Field(default=None, ge=0, description="Size in bytes of the raw content.")
+    mtime: datetime | None = Field(default=None, description="Modification time of the file.")
+    seen_at: datetime | None = Field(default=None, description="When the source first saw it.")
+
+
+class RawArticle(_Model):
+    """A file as published by a source, before any interpretation (topic articles.raw)."""
+
+    schema_version: Literal[1] = 1
+    source: Source
+    content_type: str = Field(default="text/plain", description="MIME type as guessed by the source.")
+    content_base64: str = Field(description="The raw bytes, base64-encoded.")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: Source, content_type: str = "text/plain") -> RawArticle:
+        return cls(
+            source=source,
+            content_type=content_type,
+            content_base64=base64.b64encode(data).decode("ascii"),
+        )
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64)
+
+
+class Entities(_Model):
+    """Entities normalised across languages (canonical English names, ISO codes)."""
+
+    vendors: list[str] = Field(default_factory=list)
+    operators: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-2 codes, plus EU for the Union."
+    )
+    organisations: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+
+
+class PolicyEvent(_Model):
+    """One policy event an article reports, proposes or rejects."""
+
+    type: EventType
+    status: EventStatus
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: list[str] = Field(description="The sentence(s) the event was read from.")
+    actors: list[str] = Field(
+        default_factory=list, description="Acting countries (ISO codes), organisations, operators."
+    )
+    targets: list[str] = Field(default_factory=list, description="Targeted vendors.")
+
+
+class EnrichedArticle(_Model):
+    """An article after enrichment and classification (topic articles.enriched)."""
+
+    schema_version: Literal[1] = 1
+    id: str = Field(description="Deterministic id from the normalised text (16 hex chars).")
+    source: Source
+    sources: list[str] = Field(
+        default_factory=list, description="Every path this same text was seen at."
+    )
+    encoding: str = Field(description="The encoding the bytes were decoded with.")
+    title: str | None
+    lead: str | None = Field(default=None, description="The first sentence of the body.")
+    body: str = Field(description="The article text without boilerplate.")
+    boilerplate: list[str] = Field(
+        default_factory=list, description="Photo captions, copyright and agency lines kept aside."
+    )
+    language: str = Field(description="ISO 639-1 code, or 'und' when undetermined.")
+    language_confidence: float = Field(ge=0.0, le=1.0)
+    published: str | None = Field(
+        description="YYYY-MM or YYYY-MM-DD, as precise as the text gives; null when it gives none."
+    )
+    published_source: Literal["header", "body", "none"] = "none"
+    entities: Entities
+    events: list[PolicyEvent]
+    keywords: list[str]
+    fingerprint: list[int] = Field(description="MinHash signature of the body's word shingles.")
+    near_duplicate_of: str | None = None
+    enriched_at: datetime | None = None
+
+
+class Rejection(_Model):
+    """A file the core refused, with the reason (topic articles.raw.dlq)."""
+
+    source: Source
+    rejected: RejectReason
+
+
+class RejectReason(_Model):
+    code: Literal[
+        "empty", "binary", "oversize", "undecodable", "not_language", "unreadable", "error"
+    ]
+    reason: str = Field(description="A sentence that says what was wrong and what to do.")
+
+
+Rejection.model_rebuild()

@@ -1,0 +1,164 @@
+"""The raw wire format: optional date header, optional title, body, boilerplate.
+
+Contract: ``parse(text)`` accepts any decoded string and never raises. The raw
+format it understands:
+
+* a first line that starts with `` date YYYY-MM `` (or ``YYYY-MM-DD``), followed on
+  the same line by the first sentence of the article;
+* otherwise an optional title line followed by a blank line;
+* paragraphs, one per line or separated by blank lines; hard-wrapped lines are
+  re-joined; short unpunctuated lines inside the body are sub-headings;
+* boilerplate kept aside: photo captions (a line ending in a credit such as
+  "(AP Photo/...)" or starting "Foto:"), copyright/agency lines and "read also"
+  pointers. In a multi-sentence caption only the first sentence describes the
+  photo; the sentences after it summarise the story and stay in the body.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .text import split_sentences
+
+MAX_LINE_CHARS = 20000
+
+_HEADER = re.compile(r"^\s*date\s+(\d{4})-(\d{2})(?:-(\d{2}))?(?=\s|$)\s*", re.IGNORECASE)
+_CREDIT = re.compile(
+    r"\((?:[^()]{0,100}?\b(?:Photo|Foto|Bild|Billede|Bilde|Image|Illustration|Pic|Archives?)\b"
+    r"[^()]{0,100}|(?:AP|AFP|Reuters|ANP|EPA|Getty Images|NTB|TT|Ritzau(?: Scanpix)?|Scanpix|dpa|"
+    r"Belga|Hollandse Hoogte)(?:\s*/[^()]{0,80})?)\)\s*$"
+)
+_CAPTION_START = re.compile(r"^(?:Foto|Photo|Bild|Billede|Bilde|Image|Fotó|Afbeelding)\s*:", re.I)
+_COPYRIGHT = re.compile(
+    r"^\s*(?:©|\(c\)\s|copyright\b)|all rights reserved|alla rättigheter förbehållna|"
+    r"alle rechten voorbehouden|alle rechte vorbehalten|tous droits réservés|"
+    r"alle rettigheder forbeholdes|alle rettigheter (?:reservert|forbeholdt)",
+    re.IGNORECASE,
+)
+_READ_ALSO = re.compile(
+    r"^(?:Lees ook|Lees meer|Read more|Read also|Also read|Läs också|Läs mer|Lesen Sie auch|"
+    r"Mehr zum Thema|Lire aussi|À lire aussi|A lire aussi|Læs også|Les også|Les mer)\b\s*:?",
+    re.IGNORECASE,
+)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_TERMINAL = ".!?:;\"”’»…)"
+
+
+@dataclass
+class Paragraph:
+    text: str
+    kind: Literal["body", "heading"]
+    sentences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedArticle:
+    header_date: str | None
+    title: str | None
+    paragraphs: list[Paragraph]
+    boilerplate: list[str]
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(p.text for p in self.paragraphs)
+
+    def sentences(self, include_headings: bool = False) -> list[str]:
+        out: list[str] = []
+        for p in self.paragraphs:
+            if p.kind == "body" or include_headings:
+                out.extend(p.sentences)
+        return out
+
+
+def normalise(text: str) -> str:
+    """NFC, Unix newlines, no zero-width characters, no trailing spaces, bounded lines."""
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    lines = [line.rstrip()[:MAX_LINE_CHARS] for line in text.split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def _is_caption(line: str) -> bool:
+    return bool(_CREDIT.search(line) or _CAPTION_START.match(line))
+
+
+def _is_boilerplate(line: str) -> bool:
+    return bool((len(line) < 300 and _COPYRIGHT.search(line)) or _READ_ALSO.match(line))
+
+
+def _looks_like_heading(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 10 and len(line) <= 100 and line[-1] not in _TERMINAL
+
+
+def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
+    """Group lines into paragraphs: (text, followed_by_blank_line)."""
+    out: list[tuple[str, bool]] = []
+    current = ""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            if current:
+                out.append((current, True))
+                current = ""
+            continue
+        if current:
+            # A hard-wrapped line continues the paragraph when it starts in lower case
+            # and the previous line did not end a sentence.
+            if stripped[0].islower() and current[-1] not in _TERMINAL:
+                current = f"{current} {stripped}"
+                continue
+            out.append((current, False))
+        current = stripped
+        if i == len(lines) - 1:
+            break
+    if current:
+        out.append((current, True))
+    return out
+
+
+def parse(text: str) -> ParsedArticle:
+    """Parse normalised article text into title, body paragraphs and boilerplate."""
+    text = normalise(text)
+    header_date: str | None = None
+    m = _HEADER.match(text)
+    if m:
+        year, month, day = m.group(1), m.group(2), m.group(3)
+        if 1 <= int(month) <= 12 and (day is None or 1 <= int(day) <= 31):
+            header_date = f"{year}-{month}" + (f"-{day}" if day else "")
+        text = text[m.end() :]
+
+    blocks = _blocks(text.split("\n"))
+    title: str | None = None
+    if header_date is None and len(blocks) > 1:
+        first, blank_after = blocks[0]
+        if blank_after and _looks_like_heading(first.rstrip("?!")) and not _is_caption(first):
+            title = first
+            blocks = blocks[1:]
+
+    paragraphs: list[Paragraph] = []
+    boilerplate: list[str] = []
+    for block, _ in blocks:
+        if _is_boilerplate(block):
+            boilerplate.append(block)
+            continue
+        if _is_caption(block):
+            credit = _CREDIT.search(block)
+            core = block[: credit.start()].strip() if credit else block
+            sentences = split_sentences(core)
+            # The first sentence describes the photo; any further sentences
+            # summarise the story and are article text.
+            boilerplate.append(block)
+            if len(sentences) > 1:
+                rest = " ".join(sentences[1:])
+                paragraphs.append(Paragraph(rest, "body", sentences[1:]))
+            continue
+        if _looks_like_heading(block) and paragraphs:
+            paragraphs.append(Paragraph(block, "heading", [block]))
+            continue
+        paragraphs.append(Paragraph(block, "body", split_sentences(block)))
+
+    return ParsedArticle(header_date, title, paragraphs, boilerplate)

@@ -1,0 +1,292 @@
+"""``wirewatch run``: inbox watcher -> in-process queue -> core -> SQLite, in one process.
+
+The watcher thread polls the inbox and puts complete files on a bounded queue;
+the processing loop takes them in batches, reads the bytes, runs the core (in a
+process pool when ``workers > 1``), looks up near-duplicates and stores the
+results in one transaction per batch. A file is recorded as processed only in
+that transaction, so an interrupted run picks up exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wirewatch import metrics
+from wirewatch.core.decode import oversize
+from wirewatch.core.logic import CoreConfig, Enricher, Resources, near_duplicate_of
+from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
+from wirewatch.embedded.store import SqliteStore
+from wirewatch.settings import EmbeddedSettings
+from wirewatch.watcher.scan import FileState, InboxScanner
+
+log = logging.getLogger("wirewatch.run")
+_DONE = object()
+
+
+@dataclass
+class RunSummary:
+    files: int = 0
+    articles: int = 0
+    new_articles: int = 0
+    near_duplicates: int = 0
+    rejected: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    rejected_paths: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.seconds if self.seconds > 0 else 0.0
+
+
+# -- enrichment in worker processes ---------------------------------------------
+_worker_enricher: Enricher | None = None
+
+
+def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
+    global _worker_enricher
+    resources = Resources.load(Path(data_dir)) if data_dir else Resources.load()
+    _worker_enricher = Enricher(resources, config)
+
+
+def _analyse_in_worker(item: tuple[bytes, Source]) -> EnrichedArticle | Rejection:
+    assert _worker_enricher is not None
+    return safe_analyse(_worker_enricher, *item)
+
+
+def safe_analyse(enricher: Enricher, data: bytes, source: Source) -> EnrichedArticle | Rejection:
+    """The core on one article; an exception is about this article, so it becomes a rejection."""
+    try:
+        return enricher.analyse(data, source)
+    except Exception as exc:  # noqa: BLE001 - isolate one bad article from the rest
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Rejection(
+            source=source,
+            rejected=RejectReason(
+                code="error",
+                reason=f"internal error while enriching ({type(exc).__name__}: {exc} at "
+                f"{Path(where.filename).name}:{where.lineno}); the file was skipped, please "
+                "report it with the file attached",
+            ),
+        )
+
+
+class EmbeddedRunner:
+    def __init__(
+        self,
+        settings: EmbeddedSettings,
+        store: SqliteStore,
+        enricher: Enricher,
+        stop: threading.Event | None = None,
+    ):
+        self.settings = settings
+        self.store = store
+        self.enricher = enricher
+        self.stop = stop or threading.Event()
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=10000)
+        self.ready = threading.Event()
+        self.summary = RunSummary()
+        self._backlog_total = 0
+        self._watch_error: BaseException | None = None
+
+    # -- watcher thread ---------------------------------------------------------
+    def _watch(self) -> None:
+        try:
+            scanner = InboxScanner(
+                [Path(p) for p in self.settings.inbox],
+                self.store.known_files(),
+                self.settings.settle_seconds,
+            )
+            first = True
+            while not self.stop.is_set():
+                ready, settling = scanner.poll()
+                metrics.WATCHER_SETTLING.set(settling)
+                if first:
+                    self._backlog_total = len(ready)
+                    if ready:
+                        log.info("backlog: %d file(s) already in the inbox", len(ready))
+                    first = False
+                    self.ready.set()
+                for fs in ready:
+                    metrics.FILES_SEEN.inc()
+                    while not self.stop.is_set():
+                        try:
+                            self.queue.put((fs, time.monotonic()), timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    metrics.WATCHER_BACKLOG.set(self.queue.qsize())
+                if self.settings.once and settling == 0:
+                    break
+                self.stop.wait(self.settings.poll_interval)
+        except BaseException as exc:  # surfaces in the main loop
+            self._watch_error = exc
+        finally:
+            self.queue.put(_DONE)
+
+    # -- processing ---------------------------------------------------------------
+    def _read(self, fs: FileState) -> tuple[bytes, Source] | Rejection:
+        source = Source(
+            path=fs.path,
+            size=fs.size,
+            mtime=datetime.fromtimestamp(fs.mtime_ns / 1e9, UTC),
+            seen_at=datetime.now(UTC),
+        )
+        limit = self.enricher.config.max_bytes
+        if fs.size > limit:
+            return Rejection(source=source, rejected=oversize(fs.size, limit))
+        try:
+            with open(fs.path, "rb") as fh:
+                data = fh.read(limit + 1)
+        except FileNotFoundError:
+            return Rejection(
+                source=source,
+                rejected=RejectReason(
+                    code="unreadable",
+                    reason="the file vanished before it could be read; drop it again if it "
+                    "was meant to be processed",
+                ),
+            )
+        except OSError as exc:
+            return Rejection(
+                source=source,
+                rejected=RejectReason(
+                    code="unreadable",
+                    reason=f"the file cannot be read ({exc.strerror or exc}); check its "
+                    "permissions",
+                ),
+            )
+        if len(data) > limit:
+            return Rejection(source=source, rejected=oversize(len(data), limit))
+        return data, source.model_copy(update={"size": len(data)})
+
+    def _process_batch(self, batch: Sequence[tuple[FileState, float]], pool) -> None:
+        t0 = time.perf_counter()
+        inputs: list[tuple[bytes, Source] | Rejection] = [self._read(fs) for fs, _ in batch]
+        metrics.STAGE_SECONDS.labels("read").observe((time.perf_counter() - t0) / len(batch))
+        todo = [x for x in inputs if not isinstance(x, Rejection)]
+        t1 = time.perf_counter()
+        if pool is not None and len(todo) > 1:
+            analysed = list(pool.map(_analyse_in_worker, todo, chunksize=max(1, len(todo) // 8)))
+        else:
+            analysed = [safe_analyse(self.enricher, d, s) for d, s in todo]
+        if todo:
+            per = (time.perf_counter() - t1) / len(todo)
+            for _ in todo:
+                metrics.STAGE_SECONDS.labels("enrich").observe(per)
+        it = iter(analysed)
+        results = [x if isinstance(x, Rejection) else next(it) for x in inputs]
+        t2 = time.perf_counter()
+        lines: list[tuple[int, str, tuple]] = []
+        with self.store.transaction() as store:
+            for (fs, seen), result in zip(batch, results, strict=True):
+                self.summary.files += 1
+                if isinstance(result, Rejection):
+                    store.reject(result)
+                    store.record_file(fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}")
+                    self.summary.rejected += 1
+                    self.summary.rejected_paths.append((fs.path, result.rejected.reason))
+                    metrics.FILES_REJECTED.labels(result.rejected.code).inc()
+                    lines.append((logging.WARNING, "rejected path=%s reason=%s: %s",
+                                  (fs.path, result.rejected.code, result.rejected.reason)))
+                    continue
+                metrics.ARTICLES_PROCESSED.labels("enrich").inc()
+                existing = store.get(result.id) is not None
+                result.near_duplicate_of = near_duplicate_of(
+                    result, store, self.enricher.config.duplicate_threshold
+                )
+                store.put(result)
+                store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
+                metrics.ARTICLES_PROCESSED.labels("store").inc()
+                self.summary.articles += 1
+                if not existing:
+                    self.summary.new_articles += 1
+                    self.summary.events += len(result.events)
+                    for ev in result.events:
+                        metrics.EVENTS.labels(ev.type, ev.status).inc()
+                if result.near_duplicate_of:
+                    self.summary.near_duplicates += 1
+                    metrics.NEAR_DUPLICATES.inc()
+                events = ",".join(f"{e.type}:{e.status}" for e in result.events) or "-"
+                lines.append((logging.INFO,
+                              "article path=%s id=%s lang=%s published=%s events=%s dup=%s%s",
+                              (fs.path, result.id, result.language, result.published or "-", events,
+                               result.near_duplicate_of or "-", " (same text seen before)" if existing else "")))
+        done = time.monotonic()
+        per_store = (time.perf_counter() - t2) / len(batch)
+        for fs, seen in batch:
+            metrics.STAGE_SECONDS.labels("store").observe(per_store)
+            metrics.END_TO_END_SECONDS.observe(done - seen)
+        for level, fmt, args in lines:
+            log.log(level, fmt, *args)
+
+    def run(self) -> RunSummary:
+        roots = [Path(p) for p in self.settings.inbox]
+        for root in roots:
+            if not root.is_dir():
+                raise FileNotFoundError(
+                    f"{root}: the inbox is not a directory; create it or pass an existing one"
+                )
+        pool = None
+        if self.settings.workers > 1:
+            data_dir = self.settings.core.data_dir
+            pool = ProcessPoolExecutor(
+                self.settings.workers,
+                initializer=_init_worker,
+                initargs=(str(data_dir) if data_dir else None, self.enricher.config),
+            )
+        watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        start = time.perf_counter()
+        last_progress = start
+        watcher.start()
+        try:
+            while True:
+                try:
+                    item = self.queue.get(timeout=0.2)
+                except queue.Empty:
+                    if self.stop.is_set():
+                        break
+                    continue
+                if item is _DONE:
+                    break
+                batch = [item]
+                while len(batch) < self.settings.batch_size:
+                    try:
+                        nxt = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _DONE:
+                        self.queue.put(_DONE)
+                        break
+                    batch.append(nxt)
+                self._process_batch(batch, pool)  # type: ignore[arg-type]
+                metrics.WATCHER_BACKLOG.set(self.queue.qsize())
+                now = time.perf_counter()
+                if self._backlog_total and now - last_progress >= 2.0:
+                    last_progress = now
+                    done = min(self.summary.files, self._backlog_total)
+                    log.info(
+                        "progress: %d/%d backlog files (%.0f%%), %.0f files/s",
+                        done, self._backlog_total, 100.0 * done / self._backlog_total,
+                        self.summary.files / (now - start),
+                    )
+                if self.stop.is_set():
+                    break
+        finally:
+            self.stop.set()
+            watcher.join(timeout=5)
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+            self.summary.seconds = time.perf_counter() - start
+        if self._watch_error is not None:
+            raise self._watch_error
+        return self.summary

@@ -1,0 +1,373 @@
+"""The embedded store: SQLite with FTS5 full-text search over title and body.
+
+One database file holds the enriched articles (the JSON document plus columns and
+side tables for per-field filters), rejected files with their reasons, the
+watcher's record of files already processed (so a restart catches up without
+reprocessing), and the near-duplicate band index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wirewatch.core import fingerprint
+from wirewatch.core.models import EnrichedArticle, Rejection
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    language TEXT,
+    published TEXT,
+    near_duplicate_of TEXT,
+    doc TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_language ON articles(language);
+CREATE TABLE IF NOT EXISTS article_sources (
+    article_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (article_id, path)
+);
+CREATE TABLE IF NOT EXISTS entities (
+    article_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (article_id, kind, value)
+);
+CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value);
+CREATE TABLE IF NOT EXISTS events (
+    article_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
+    confidence REAL NOT NULL, actors TEXT NOT NULL, targets TEXT NOT NULL, evidence TEXT NOT NULL,
+    PRIMARY KEY (article_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_type ON events(type, status);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    path TEXT PRIMARY KEY, code TEXT NOT NULL, reason TEXT NOT NULL, size INTEGER, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    article_id TEXT, outcome TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dup_bands (
+    band TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature TEXT NOT NULL);
+"""
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or is not a wirewatch store."""
+
+
+@dataclass(frozen=True)
+class EventRow:
+    article_id: str
+    title: str | None
+    language: str
+    published: str | None
+    type: str
+    status: str
+    confidence: float
+    actors: list[str]
+    targets: list[str]
+    evidence: list[str]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_FTS_WORD = re.compile(r"\w+")
+
+
+def fts_query(query: str) -> str:
+    """A user's words -> an FTS5 query (every word must occur; prefix with a trailing *)."""
+    terms = []
+    for raw in query.split():
+        prefix = raw.endswith("*")
+        for word in _FTS_WORD.findall(raw):
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " AND ".join(terms)
+
+
+class SqliteStore:
+    """``ArticleStore`` on one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(
+                    f"{self.path}: the directory {parent} does not exist; create it or pass "
+                    "another --db path"
+                )
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: cannot use this file as a wirewatch database ({exc}); "
+                "pass another --db path"
+            ) from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- transactions ----------------------------------------------------------
+    def transaction(self) -> _Tx:
+        return _Tx(self)
+
+    # -- ArticleSink ------------------------------------------------------------
+    def put(self, article: EnrichedArticle) -> None:
+        with self._lock:
+            db = self._db
+            row = db.execute(
+                "SELECT first_seen, near_duplicate_of FROM articles WHERE id = ?", (article.id,)
+            ).fetchone()
+            paths = [
+                r[0]
+                for r in db.execute(
+                    "SELECT path FROM article_sources WHERE article_id = ? ORDER BY rowid",
+                    (article.id,),
+                )
+            ]
+            for p in article.sources or [article.source.path]:
+                if p not in paths:
+                    paths.append(p)
+                    db.execute(
+                        "INSERT OR IGNORE INTO article_sources(article_id, path) VALUES (?, ?)",
+                        (article.id, p),
+                    )
+            article.sources = paths
+            if row is not None:
+                # Redelivery of the same text: keep when it was first seen and what it
+                # was first found to duplicate.
+                article.near_duplicate_of = row[1]
+            first_seen = row[0] if row else _now()
+            doc = article.model_dump_json()
+            db.execute(
+                "INSERT INTO articles(id, title, language, published, near_duplicate_of, doc, "
+                "first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "title=excluded.title, language=excluded.language, published=excluded.published, "
+                "near_duplicate_of=excluded.near_duplicate_of, doc=excluded.doc, "
+                "updated_at=excluded.updated_at",
+                (
+                    article.id,
+                    article.title,
+                    article.language,
+                    article.published,
+                    article.near_duplicate_of,
+                    doc,
+                    first_seen,
+                    _now(),
+                ),
+            )
+            db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
+            db.execute(
+                "INSERT INTO articles_fts(id, title, body) VALUES (?,?,?)",
+                (article.id, article.title or "", article.body),
+            )
+            db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
+            ents = article.entities.model_dump()
+            db.executemany(
+                "INSERT OR IGNORE INTO entities(article_id, kind, value) VALUES (?,?,?)",
+                [(article.id, kind, v) for kind, values in ents.items() for v in values],
+            )
+            db.execute("DELETE FROM events WHERE article_id = ?", (article.id,))
+            db.executemany(
+                "INSERT INTO events(article_id, seq, type, status, confidence, actors, targets, "
+                "evidence) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        article.id,
+                        i,
+                        e.type,
+                        e.status,
+                        e.confidence,
+                        json.dumps(e.actors, ensure_ascii=False),
+                        json.dumps(e.targets, ensure_ascii=False),
+                        json.dumps(e.evidence, ensure_ascii=False),
+                    )
+                    for i, e in enumerate(article.events)
+                ],
+            )
+            db.execute("DELETE FROM rejected WHERE path IN (%s)" % ",".join("?" * len(paths)), paths)
+            self.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
+
+    def reject(self, rejection: Rejection) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO rejected(path, code, reason, size, at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(path) DO UPDATE SET code=excluded.code, reason=excluded.reason, "
+                "size=excluded.size, at=excluded.at",
+                (
+                    rejection.source.path,
+                    rejection.rejected.code,
+                    rejection.rejected.reason,
+                    rejection.source.size,
+                    _now(),
+                ),
+            )
+
+    # -- DuplicateIndex -------------------------------------------------------
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
+        if not keys:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT f.article_id, f.signature FROM dup_bands b JOIN fingerprints f "
+                "ON f.article_id = b.article_id WHERE b.band IN (%s)" % ",".join("?" * len(keys)),
+                keys,
+            ).fetchall()
+        return [(aid, json.loads(sig)) for aid, sig in rows]
+
+    def add(self, article_id: str, keys: list[str], signature: list[int]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO fingerprints(article_id, signature) VALUES (?, ?)",
+                (article_id, json.dumps(signature)),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO dup_bands(band, article_id) VALUES (?, ?)",
+                [(k, article_id) for k in keys],
+            )
+
+    # -- watcher state ----------------------------------------------------------
+    def record_file(
+        self, path: str, size: int, mtime_ns: int, article_id: str | None, outcome: str
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO files(path, size, mtime_ns, article_id, outcome, at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
+                "mtime_ns=excluded.mtime_ns, article_id=excluded.article_id, "
+                "outcome=excluded.outcome, at=excluded.at",
+                (path, size, mtime_ns, article_id, outcome, _now()),
+            )
+
+    def known_files(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return {p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM files")}
+
+    # -- reading ----------------------------------------------------------------
+    def get(self, article_id: str) -> EnrichedArticle | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc FROM articles WHERE id = ? OR id LIKE ? ORDER BY id = ? DESC LIMIT 1",
+                (article_id, article_id + "%", article_id),
+            ).fetchone()
+        return EnrichedArticle.model_validate_json(row[0]) if row else None
+
+    def search(self, query: str, limit: int = 20) -> list[EnrichedArticle]:
+        q = fts_query(query)
+        if not q:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.doc FROM articles_fts f JOIN articles a ON a.id = f.id "
+                "WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 0.0, 5.0, 1.0) LIMIT ?",
+                (q, limit),
+            ).fetchall()
+        return [EnrichedArticle.model_validate_json(r[0]) for r in rows]
+
+    def events(
+        self,
+        type: str | None = None,
+        status: str | None = None,
+        country: str | None = None,
+        vendor: str | None = None,
+        since: str | None = None,
+        limit: int = 100,
+    ) -> list[EventRow]:
+        sql = [
+            "SELECT e.article_id, a.title, a.language, a.published, e.type, e.status, "
+            "e.confidence, e.actors, e.targets, e.evidence FROM events e "
+            "JOIN articles a ON a.id = e.article_id WHERE 1=1"
+        ]
+        args: list[object] = []
+        if type:
+            sql.append("AND e.type = ?")
+            args.append(type)
+        if status:
+            sql.append("AND e.status = ?")
+            args.append(status)
+        if country:
+            sql.append(
+                "AND e.article_id IN (SELECT article_id FROM entities WHERE kind='countries' "
+                "AND value = ?)"
+            )
+            args.append(country.upper())
+        if vendor:
+            sql.append(
+                "AND e.article_id IN (SELECT article_id FROM entities WHERE kind='vendors' "
+                "AND lower(value) = lower(?))"
+            )
+            args.append(vendor)
+        if since:
+            sql.append("AND a.published >= ?")
+            args.append(since)
+        sql.append("ORDER BY a.published DESC, e.article_id, e.seq LIMIT ?")
+        args.append(limit)
+        with self._lock:
+            rows = self._db.execute(" ".join(sql), args).fetchall()
+        return [
+            EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]))
+            for r in rows
+        ]
+
+    def rejected(self) -> list[tuple[str, str, str, int | None, str]]:
+        with self._lock:
+            return list(
+                self._db.execute("SELECT path, code, reason, size, at FROM rejected ORDER BY at, path")
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            one = lambda sql: self._db.execute(sql).fetchone()[0]  # noqa: E731
+            return {
+                "articles": one("SELECT count(*) FROM articles"),
+                "events": one("SELECT count(*) FROM events"),
+                "rejected": one("SELECT count(*) FROM rejected"),
+                "near_duplicates": one(
+                    "SELECT count(*) FROM articles WHERE near_duplicate_of IS NOT NULL"
+                ),
+            }
+
+    def iter_articles(self) -> Iterator[EnrichedArticle]:
+        with self._lock:
+            rows = self._db.execute("SELECT doc FROM articles ORDER BY first_seen, id").fetchall()
+        for (doc,) in rows:
+            yield EnrichedArticle.model_validate_json(doc)
+
+
+class _Tx:
+    """``with store.transaction():`` groups many writes into one commit."""
+
+    def __init__(self, store: SqliteStore):
+        self.store = store
+
+    def __enter__(self) -> SqliteStore:
+        self.store._lock.acquire()
+        self.store._db.execute("BEGIN")
+        return self.store
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()

@@ -1,0 +1,99 @@
+"""Every Prometheus metric of wirewatch, in one place, and the HTTP endpoint.
+
+Names are ``wirewatch_<what>_<unit>``; labels are low-cardinality (stage, reason,
+type, status) and never carry an article id or a path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+FILES_SEEN = Counter(
+    "wirewatch_files_seen_total", "Complete new or changed files found in the inbox.", registry=REGISTRY
+)
+FILES_REJECTED = Counter(
+    "wirewatch_files_rejected_total",
+    "Files refused, by reason (empty, binary, oversize, undecodable, not_language, unreadable, error).",
+    ["reason"],
+    registry=REGISTRY,
+)
+ARTICLES_PROCESSED = Counter(
+    "wirewatch_articles_processed_total",
+    "Articles that completed a stage (enrich, store).",
+    ["stage"],
+    registry=REGISTRY,
+)
+EVENTS = Counter(
+    "wirewatch_events_total", "Policy events found, by type and status.", ["type", "status"], registry=REGISTRY
+)
+NEAR_DUPLICATES = Counter(
+    "wirewatch_near_duplicates_total", "Articles found to be a near-duplicate of an earlier one.", registry=REGISTRY
+)
+STAGE_SECONDS = Histogram(
+    "wirewatch_stage_seconds",
+    "Time spent per article in a stage (read, enrich, store).",
+    ["stage"],
+    buckets=_STAGE_BUCKETS,
+    registry=REGISTRY,
+)
+END_TO_END_SECONDS = Histogram(
+    "wirewatch_end_to_end_seconds",
+    "From the file being found complete to the article being stored.",
+    buckets=_E2E_BUCKETS,
+    registry=REGISTRY,
+)
+WATCHER_BACKLOG = Gauge(
+    "wirewatch_watcher_backlog", "Files found but not yet processed.", registry=REGISTRY
+)
+WATCHER_SETTLING = Gauge(
+    "wirewatch_watcher_settling_files", "Files still being written (waiting to settle).", registry=REGISTRY
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    ready: Callable[[], bool] = staticmethod(lambda: True)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            body, ctype, code = generate_latest(REGISTRY), CONTENT_TYPE_LATEST, 200
+        elif path == "/healthz":
+            body, ctype, code = b"ok\n", "text/plain", 200
+        elif path == "/readyz":
+            ok = self.ready()
+            body, ctype, code = (b"ready\n" if ok else b"not ready\n"), "text/plain", 200 if ok else 503
+        else:
+            body, ctype, code = b"not found: try /metrics, /healthz, /readyz\n", "text/plain", 404
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # silence per-request lines
+        return
+
+
+def serve(host: str, port: int, ready: Callable[[], bool]) -> ThreadingHTTPServer:
+    """Serve /metrics, /healthz and /readyz on (host, port) in a daemon thread."""
+    handler = type("Handler", (_Handler,), {"ready": staticmethod(ready)})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server
