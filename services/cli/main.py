@@ -49,7 +49,8 @@ def _open_existing_store(path: Path):
     return _open_store(path)
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
+def _table(rows: list[list[str]], headers: list[str], keep_end: tuple[int, ...] = ()) -> str:
+    """Aligned columns; long cells are cut (from the left for ``keep_end`` columns, e.g. paths)."""
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -58,7 +59,8 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     def fmt(row: list[str]) -> str:
         cells = []
         for i, cell in enumerate(row):
-            cell = cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
+            if len(cell) > widths[i]:
+                cell = "…" + cell[-widths[i] + 1 :] if i in keep_end else cell[: widths[i] - 1] + "…"
             cells.append(cell.ljust(widths[i]))
         return "  ".join(cells).rstrip()
 
@@ -269,7 +271,7 @@ def cmd_rejected(args: argparse.Namespace) -> int:
         for path, code, reason, size, at in rows:
             print(json.dumps({"path": path, "code": code, "reason": reason, "size": size, "at": at}, ensure_ascii=False))
         return 0
-    print(_table([[at, code, path, reason] for path, code, reason, _, at in rows], ["at", "code", "path", "reason"]))
+    print(_table([[at, code, path, reason] for path, code, reason, _, at in rows], ["at", "code", "path", "reason"], keep_end=(2,)))
     print(f"{len(rows)} rejected file(s)")
     return 0
 

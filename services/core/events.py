@@ -4,9 +4,9 @@ Contract: ``RuleSet.classify(sentences, language)`` never raises and returns at
 most one ``PolicyEvent`` per (type, status), each with the sentences it was read
 from as evidence. A sentence yields an event when a rule's trigger occurs in it,
 every term group the rule ``requires`` occurs too, and none of its ``exclude``
-patterns does. Status: ``rejected`` when a rejection cue occurs in the sentence
-or a negation sits next to the trigger; else ``proposed`` when a proposal cue
-occurs; else ``reported``.
+patterns does. Status: ``rejected`` when a rejection cue or a negation sits close to the
+trigger (cue words inside the trigger itself do not count); else ``proposed``
+when a proposal cue is close; else ``reported``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from .text import TOKEN_RE
 GAP = 6
 NEG_BEFORE = 5
 NEG_AFTER = 3
+REJECT_BEFORE, REJECT_AFTER = 8, 4
+PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
 _KEY = 3
@@ -241,14 +243,31 @@ class _Acc:
     named_target: bool = False
 
 
-def _status(rules: LanguageRules, tokens: list[str], start: int, end: int) -> str:
-    if rules.rejected.any(tokens):
+def _near(cues: list[tuple[int, int, object]], start: int, end: int, before: int, after: int) -> bool:
+    """A cue match close to the trigger span [start, end) and not inside it."""
+    for s, e, _ in cues:
+        if e <= start and start - e <= before:
+            return True
+        if s >= end and s - end <= after:
+            return True
+    return False
+
+
+def _status(
+    rules: LanguageRules,
+    tokens: list[str],
+    start: int,
+    end: int,
+    rejected: list[tuple[int, int, object]],
+    proposed: list[tuple[int, int, object]],
+) -> str:
+    if _near(rejected, start, end, REJECT_BEFORE, REJECT_AFTER):
         return "rejected"
     before = tokens[max(0, start - NEG_BEFORE) : start]
     after = tokens[end : end + NEG_AFTER]
     if any(t in rules.negation for t in before) or any(t in rules.negation for t in after):
         return "rejected"
-    if rules.proposed.any(tokens):
+    if _near(proposed, start, end, PROPOSE_BEFORE, PROPOSE_AFTER):
         return "proposed"
     return "reported"
 
@@ -284,7 +303,12 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             previous_actors = actors
         has_vendor = bool(targets)
         fired: set[tuple[str, str]] = set()
-        for start, end, payload in rules.triggers.find(tokens):
+        matches = rules.triggers.find(tokens)
+        if not matches:
+            continue
+        rejected_cues = rules.rejected.find(tokens)
+        proposed_cues = rules.proposed.find(tokens)
+        for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
             ok = True
@@ -298,7 +322,7 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
                     break
             if not ok or rule.exclude.any(tokens):
                 continue
-            status = _status(rules, tokens, start, end)
+            status = _status(rules, tokens, start, end, rejected_cues, proposed_cues)
             key = (rule.type, status)
             if key in fired:
                 continue

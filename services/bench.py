@@ -1,0 +1,162 @@
+"""``wirewatch bench``: core and embedded throughput, written to BENCHMARKS.md.
+
+* core: the whole enrichment (decode, parse, language, dates, entities, events,
+  keywords, fingerprint) on the example inbox in one process, repeated for a few
+  seconds -> articles/second per core and per-article latency percentiles;
+* embedded: ``wirewatch run --once`` on the example inbox copied N times (each copy
+  a distinct text) into a fresh SQLite database, with 1 and with ``--workers``
+  processes -> files/second end to end (scan, read, enrich, near-duplicate
+  lookup, store, commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wirewatch.core.logic import Enricher, Resources
+from wirewatch.core.models import EnrichedArticle, Source
+from wirewatch.embedded.runner import EmbeddedRunner
+from wirewatch.embedded.store import SqliteStore
+from wirewatch.settings import EmbeddedSettings
+
+
+def _inputs(inbox: Path) -> list[tuple[bytes, Source]]:
+    files = sorted(p for p in inbox.rglob("*") if p.is_file())
+    if not files:
+        raise SystemExit(f"wirewatch bench: {inbox}: no files; pass --inbox with example articles")
+    return [(p.read_bytes(), Source(path=str(p))) for p in files]
+
+
+def bench_core(enricher: Enricher, inputs: list[tuple[bytes, Source]], seconds: float = 5.0) -> dict:
+    for data, src in inputs:  # warm-up: lazy tables, CLD2
+        enricher.analyse(data, src)
+    times: list[float] = []
+    articles = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for data, src in inputs:
+            t0 = time.perf_counter()
+            out = enricher.analyse(data, src)
+            times.append(time.perf_counter() - t0)
+            articles += isinstance(out, EnrichedArticle)
+    total = time.perf_counter() - start
+    times.sort()
+    return {
+        "calls": len(times),
+        "articles": articles,
+        "rate": len(times) / total,
+        "p50_ms": 1000 * statistics.median(times),
+        "p99_ms": 1000 * times[int(0.99 * (len(times) - 1))],
+        "max_ms": 1000 * times[-1],
+        "mean_bytes": sum(len(d) for d, _ in inputs) / len(inputs),
+    }
+
+
+def _make_inbox(inputs: list[tuple[bytes, Source]], copies: int, target: Path) -> int:
+    n = 0
+    for k in range(copies):
+        sub = target / f"batch{k:04d}"
+        sub.mkdir(parents=True)
+        for i, (data, src) in enumerate(inputs):
+            # A distinct trailing line per copy gives a distinct article id.
+            suffix = f"\n\nRef {k}-{i}.\n".encode()
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                suffix = suffix.decode().encode("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be")
+            (sub / Path(src.path).name).write_bytes(data + suffix)
+            n += 1
+    return n
+
+
+def bench_embedded(
+    resources: Resources, inputs: list[tuple[bytes, Source]], copies: int, workers: int
+) -> dict:
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+        inbox = Path(tmp) / "inbox"
+        files = _make_inbox(inputs, copies, inbox)
+        settings = EmbeddedSettings(
+            inbox=[inbox], db=Path(tmp) / "bench.db", once=True, settle_seconds=0,
+            metrics_port=0, workers=workers, batch_size=256,
+        )
+        store = SqliteStore(settings.db)
+        runner = EmbeddedRunner(settings, store, Enricher(resources))
+        logging.getLogger("wirewatch.run").setLevel(logging.WARNING)
+        t0 = time.perf_counter()
+        summary = runner.run()
+        seconds = time.perf_counter() - t0
+        counts = store.counts()
+        store.close()
+        db_bytes = settings.db.stat().st_size
+    return {
+        "files": files,
+        "seconds": seconds,
+        "rate": files / seconds,
+        "articles": counts["articles"],
+        "rejected": summary.rejected,
+        "db_mb": db_bytes / 1e6,
+        "workers": workers,
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    resources = Resources.load()
+    enricher = Enricher(resources)
+    inputs = _inputs(args.inbox)
+    t0 = time.perf_counter()
+    Resources.load()
+    load_s = time.perf_counter() - t0
+    core = bench_core(enricher, inputs)
+    rss_core = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    runs = [bench_embedded(resources, inputs, args.copies, 1)]
+    if args.workers > 1:
+        runs.append(bench_embedded(resources, inputs, args.copies, args.workers))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `wirewatch bench` (re-run it to refresh this file). Figures are from one",
+        "run on the machine described below; compare runs on the same machine only.",
+        "",
+        f"- when: {when}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        f"- input: {len(inputs)} example articles from `{args.inbox}` (mean {core['mean_bytes']:.0f} bytes)",
+        "",
+        "## Core enrichment (one process, one core)",
+        "",
+        "The whole enrichment per article: decode, parse, language, date, entities,",
+        "events, keywords, MinHash fingerprint.",
+        "",
+        "| articles/s per core | p50 ms | p99 ms | max ms | calls | resource load s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+        f"| {core['rate']:.0f} | {core['p50_ms']:.2f} | {core['p99_ms']:.2f} | {core['max_ms']:.2f} | "
+        f"{core['calls']} | {load_s:.2f} | {rss_core:.0f} |",
+        "",
+        "## Embedded end to end (`wirewatch run --once`)",
+        "",
+        f"The example inbox copied {args.copies} times (distinct texts) into a fresh inbox: scan,",
+        "read, enrich, near-duplicate lookup, SQLite store (FTS5), one commit per batch.",
+        "",
+        "| workers | files | seconds | files/s | articles stored | rejected | database MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r['workers']} | {r['files']} | {r['seconds']:.1f} | {r['rate']:.0f} | "
+            f"{r['articles']} | {r['rejected']} | {r['db_mb']:.1f} |"
+        )
+    lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
+    text = "\n".join(lines)
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"wrote {args.output}")
+    return 0

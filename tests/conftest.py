@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "inbox"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def resources():
+    from wirewatch.core.logic import Resources
+
+    return Resources.load()
+
+
+@pytest.fixture(scope="session")
+def enricher(resources):
+    from wirewatch.core.logic import Enricher
+
+    return Enricher(resources)
+
+
+@pytest.fixture()
+def analyse(enricher):
+    """Enrich a text (str) or bytes and return the EnrichedArticle / Rejection."""
+    from wirewatch.core.models import Source
+
+    def run(content: str | bytes, path: str = "test.txt"):
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        return enricher.analyse(data, Source(path=path))
+
+    return run

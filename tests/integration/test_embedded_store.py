@@ -1,0 +1,122 @@
+"""The embedded pipeline against a real SQLite file and real files on disk."""
+
+import shutil
+import threading
+
+import pytest
+
+from wirewatch.embedded.runner import EmbeddedRunner
+from wirewatch.embedded.store import SqliteStore
+from wirewatch.settings import EmbeddedSettings
+
+ARTICLE_EN = (
+    "Regulator orders removal of vendor gear\n\n"
+    "The Danish telecom regulator on Monday, March 1, 2021 ordered operators to remove Huawei "
+    "equipment from their core networks, citing a risk of espionage. Operators must replace the "
+    "gear by 1 January 2024, the agency said in Copenhagen. TDC said it would comply."
+)
+
+
+def _runner(tmp_path, inbox, **kw):
+    settings = EmbeddedSettings(inbox=[inbox], db=tmp_path / "w.db", once=True, settle_seconds=0,
+                                poll_interval=0.05, metrics_port=0, **kw)
+    store = SqliteStore(settings.db)
+    return settings, store
+
+
+def test_bad_files_are_rejected_with_reasons_and_good_ones_survive(tmp_path, enricher):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.txt").write_text(ARTICLE_EN, encoding="utf-8")
+    (inbox / "empty.txt").write_bytes(b"")
+    (inbox / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (inbox / "big.txt").write_bytes(b"word " * 300)
+    (inbox / "undecodable.txt").write_bytes(bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D]) * 40)
+    (inbox / "numbers.txt").write_text("1234 5678 9999 0000 ---- 1111 2222", encoding="utf-8")
+    (inbox / "half.txt.part").write_text("still uploading")
+    settings, store = _runner(tmp_path, inbox)
+    enricher.config = type(enricher.config)(max_bytes=1000)
+    try:
+        summary = EmbeddedRunner(settings, store, enricher).run()
+    finally:
+        enricher.config = type(enricher.config)()
+    rejected = {r[0].rsplit("/", 1)[1]: r[1] for r in store.rejected()}
+    assert rejected == {
+        "empty.txt": "empty",
+        "binary.txt": "binary",
+        "big.txt": "oversize",
+        "undecodable.txt": "undecodable",
+        "numbers.txt": "not_language",
+    }
+    assert summary.articles == 1 and summary.rejected == 5
+    (doc,) = list(store.iter_articles())
+    assert doc.published == "2021-03-01"
+    assert "Huawei" in doc.entities.vendors and "DK" in doc.entities.countries
+
+
+def test_vanished_file_is_reported_not_fatal(tmp_path, enricher):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text(ARTICLE_EN, encoding="utf-8")
+    (inbox / "b.txt").write_text("Vanishing text about nothing much at all here.", encoding="utf-8")
+    settings, store = _runner(tmp_path, inbox)
+    runner = EmbeddedRunner(settings, store, enricher)
+    original = runner._read
+
+    def read_and_vanish(fs):
+        if fs.path.endswith("b.txt"):
+            (inbox / "b.txt").unlink()
+        return original(fs)
+
+    runner._read = read_and_vanish  # the file disappears between scan and read
+    summary = runner.run()
+    assert summary.articles == 1
+    (row,) = store.rejected()
+    assert row[1] == "unreadable" and "vanished" in row[2]
+
+
+def test_same_text_twice_is_one_document_with_both_paths_and_restart_skips_done_files(
+    tmp_path, enricher
+):
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "a.txt").write_text(ARTICLE_EN, encoding="utf-8")
+    (inbox / "sub" / "copy.txt").write_text(ARTICLE_EN + "\n", encoding="utf-8")
+    settings, store = _runner(tmp_path, inbox)
+    s1 = EmbeddedRunner(settings, store, enricher).run()
+    assert s1.files == 2 and s1.new_articles == 1
+    (doc,) = list(store.iter_articles())
+    assert sorted(p.rsplit("/", 1)[1] for p in doc.sources) == ["a.txt", "copy.txt"]
+    s2 = EmbeddedRunner(settings, store, enricher).run()
+    assert s2.files == 0
+    (inbox / "new.txt").write_text(ARTICLE_EN.replace("Monday", "Tuesday"), encoding="utf-8")
+    s3 = EmbeddedRunner(settings, store, enricher).run()
+    assert s3.files == 1 and s3.near_duplicates == 1
+
+
+def test_store_filters_and_search(tmp_path, enricher, analyse):
+    store = SqliteStore(tmp_path / "s.db")
+    art = analyse(ARTICLE_EN, "x.txt")
+    store.put(art)
+    assert [a.id for a in store.search("huawei copenhagen")] == [art.id]
+    assert [a.id for a in store.search("équipement")] == []
+    assert store.events(type="ban", country="dk", vendor="huawei")
+    assert not store.events(type="ban", country="SE")
+    assert store.events(since="2021-03") and not store.events(since="2022")
+    assert store.get(art.id[:8]).id == art.id
+
+
+def test_workers_pool_gives_same_results(tmp_path, enricher):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    from tests.conftest import EXAMPLES
+
+    files = sorted(EXAMPLES.glob("*.txt"))[:8]
+    for f in files:
+        shutil.copy(f, inbox / f.name)
+    settings, store = _runner(tmp_path, inbox, workers=2)
+    summary = EmbeddedRunner(settings, store, enricher).run()
+    assert summary.files == len(files)
+    for a in store.iter_articles():
+        direct = enricher.analyse((inbox / a.source.path.rsplit("/", 1)[1]).read_bytes(), a.source)
+        assert direct.events == a.events and direct.entities == a.entities
