@@ -295,6 +295,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from wirewatch.evaluate import main as evaluate_main
+
+    return evaluate_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wirewatch", description="Watch the news wire for technology-policy events.")
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
@@ -359,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("action", choices=["export", "check"])
     sc.add_argument("--dir", type=Path, default=Path("schemas"))
     sc.set_defaults(func=cmd_schemas)
+
+    q = sub.add_parser("evaluate", help="score the core against a hand-annotated gold file")
+    q.add_argument("gold", type=Path, help="YAML gold file, e.g. examples/expected.yaml")
+    q.add_argument("--dir", type=Path, default=None, help="directory of the articles (default: inbox/ next to the gold file, else its directory)")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--misses", action="store_true", help="list every difference")
+    q.set_defaults(func=cmd_evaluate)
 
     b = sub.add_parser("bench", help="measure core and embedded throughput; writes BENCHMARKS.md")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import yaml
 from babel import Locale
 
-from . import dates, entities, events, fingerprint, keywords, language, parse
+from . import dates, entities, events, fingerprint, keywords, language, parse, yamlio
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import tokenize
@@ -33,8 +32,8 @@ class DataError(ValueError):
 
 def _load_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        return yamlio.load(path.read_text(encoding="utf-8"))
+    except yamlio.yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML: {exc}") from exc
 
 
