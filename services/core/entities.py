@@ -148,8 +148,8 @@ class Gazetteer:
                 return code
         return None
 
-    def find(self, tokens: list[Token], language: str) -> list[Mention]:
-        """Every entity mention in ``tokens`` (one sentence), in order."""
+    def find(self, tokens: list[Token], language: str, text: str | None = None) -> list[Mention]:
+        """Every entity mention in ``tokens`` (of one sentence ``text``), in order."""
         out: list[Mention] = []
         lang_index = self.by_language.get(language) or self.by_language.get("en") or {}
         en_index = self.by_language.get("en") or {}
@@ -157,12 +157,12 @@ class Gazetteer:
         n = len(tokens)
         while i < n:
             tok = tokens[i]
-            text = tok.text
+            word = tok.text
             best: _Entry | None = None
-            if text[0].isupper() or text[0].isdigit():
-                keys = [text]
-                if text.endswith("s") and len(text) > 2:
-                    keys.append(text[:-1])
+            keys = [word]
+            if word[0].isupper() and word.endswith("s") and len(word) > 2:
+                keys.append(word[:-1])
+            if True:
                 for index in (self.common, lang_index, en_index):
                     for key in keys:
                         for entry in index.get(key, ()):
@@ -182,32 +182,45 @@ class Gazetteer:
                 out.append(Mention("countries", code, i, i + 1, True))
                 i += 1
                 continue
-            person_end = self._person(tokens, i)
+            person_end = self._person(tokens, i, lang_index)
             if person_end:
-                name = " ".join(t.text for t in tokens[i:person_end])
+                if text is not None:
+                    name = text[tokens[i].start : tokens[person_end - 1].end]
+                else:
+                    name = " ".join(t.text for t in tokens[i:person_end])
                 out.append(Mention("people", name, i, person_end))
                 i = person_end
                 continue
             i += 1
         return out
 
-    def _person(self, tokens: list[Token], i: int) -> int:
-        """End index of "Firstname [particles] Lastname" starting at ``i``, else 0."""
+    def _is_known(self, word: str, lang_index: Mapping[str, list[_Entry]]) -> bool:
+        return word in self.common or word in lang_index
+
+    def _person(self, tokens: list[Token], i: int, lang_index: Mapping[str, list[_Entry]]) -> int:
+        """End index of "Firstname [Middle...] [particles] Lastname" starting at ``i``, else 0.
+
+        The words must be adjacent (one space or hyphen apart) and capitalised, and
+        none may be a known country, organisation or other entity.
+        """
         if tokens[i].text not in self.first_names:
             return 0
+        end = 0
         j = i + 1
-        while j < len(tokens) and tokens[j].text in _PARTICLES:
+        while j < len(tokens) and j - i < 4:
+            if tokens[j].start - tokens[j - 1].end != 1:
+                break
+            word = tokens[j].text
+            if word in _PARTICLES and j + 1 < len(tokens):
+                j += 1
+                continue
+            if not (len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()):
+                break
+            if self._is_known(word, lang_index) or self._demonym(word.lower()):
+                break
+            end = j + 1
             j += 1
-        if j >= len(tokens):
-            return 0
-        last = tokens[j].text
-        if not (last[0].isupper() and last[1:].islower() and len(last) > 1 and last.isalpha()):
-            return 0
-        # The words must be adjacent in the text ("Anna, Paris" is not a name).
-        for a, b in zip(tokens[i:j], tokens[i + 1 : j + 1], strict=True):
-            if b.start - a.end != 1:
-                return 0
-        return j + 1
+        return end
 
 
 def collect(mentions: Iterable[Mention]) -> dict[str, list[str]]:

@@ -22,7 +22,10 @@ from .text import TOKEN_RE
 GAP = 6
 NEG_BEFORE = 5
 NEG_AFTER = 3
-REJECT_BEFORE, REJECT_AFTER = 8, 4
+REJECT_BEFORE, REJECT_AFTER = 8, 2
+# Only these types are reported as explicitly declined; elsewhere a negated or
+# declined match ("will not disclose the value of the deal") is no event at all.
+REJECTABLE = frozenset({"ban", "sanction"})
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
@@ -323,6 +326,8 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             if not ok or rule.exclude.any(tokens):
                 continue
             status = _status(rules, tokens, start, end, rejected_cues, proposed_cues)
+            if status == "rejected" and rule.type not in REJECTABLE:
+                continue
             key = (rule.type, status)
             if key in fired:
                 continue

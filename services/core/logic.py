@@ -211,12 +211,12 @@ class Enricher:
         mentions: list[entities.Mention] = []
         title_tokens = tokenize(parsed.title) if parsed.title else []
         if title_tokens:
-            mentions.extend(res.gazetteer.find(title_tokens, lang))
+            mentions.extend(res.gazetteer.find(title_tokens, lang, parsed.title))
         body_lower: list[str] = []
         for para in parsed.paragraphs:
             for sentence in para.sentences:
                 toks = tokenize(sentence)
-                found = res.gazetteer.find(toks, lang)
+                found = res.gazetteer.find(toks, lang, sentence)
                 mentions.extend(found)
                 lower = [t.lower for t in toks]
                 body_lower.extend(lower)

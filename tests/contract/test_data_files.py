@@ -1,0 +1,42 @@
+"""Rule and gazetteer files: complete for every supported language, and their errors are clear."""
+
+import pytest
+
+from wirewatch.core import events as ev
+from wirewatch.core.logic import DATA_DIR, LANGUAGES, DataError, Resources
+from wirewatch.core.models import EVENT_TYPES
+
+
+def test_every_language_has_rules_for_every_event_type(resources):
+    assert set(LANGUAGES) <= set(resources.rules)
+    for lang in LANGUAGES:
+        types = {rule.type for rule in resources.rules[lang].rules}
+        assert types == set(EVENT_TYPES), lang
+        assert resources.rules[lang].negation, lang
+
+
+def test_stopwords_for_every_language(resources):
+    for lang in LANGUAGES:
+        assert len(resources.stopwords[lang]) > 100, lang
+
+
+def test_rule_file_errors_name_the_file_and_field():
+    with pytest.raises(ev.RuleError, match=r"x.yaml: rules\[0\].type: 'embargo' is not one of"):
+        ev.LanguageRules.from_mapping({"rules": [{"type": "embargo", "triggers": ["a"]}]}, "x.yaml")
+    with pytest.raises(ev.RuleError, match=r"x.yaml: rules\[0\].requires: no term list named 'nope'"):
+        ev.LanguageRules.from_mapping({"rules": [{"type": "ban", "triggers": ["a"], "requires": ["nope"]}]}, "x.yaml")
+    with pytest.raises(ev.RuleError, match=r"unknown key\(s\) \['trigger'\]"):
+        ev.LanguageRules.from_mapping({"rules": [{"type": "ban", "trigger": ["a"]}]}, "x.yaml")
+
+
+def test_broken_data_dir_is_reported_with_the_path(tmp_path):
+    (tmp_path / "gazetteer").mkdir()
+    (tmp_path / "events").mkdir()
+    (tmp_path / "gazetteer" / "vendors.yaml").write_text("- aliases: [X]\n")
+    with pytest.raises(DataError, match="vendors.yaml: entry 0 has no 'name'"):
+        Resources.load(tmp_path)
+
+
+def test_bundled_data_is_shipped_with_the_package():
+    assert (DATA_DIR / "events" / "nl.yaml").is_file()
+    assert (DATA_DIR / "gazetteer" / "vendors.yaml").is_file()
