@@ -4,9 +4,10 @@ Contract: ``RuleSet.classify(sentences, language)`` never raises and returns at
 most one ``PolicyEvent`` per (type, status), each with the sentences it was read
 from as evidence. A sentence yields an event when a rule's trigger occurs in it,
 every term group the rule ``requires`` occurs too, and none of its ``exclude``
-patterns does. Status: ``rejected`` when a rejection cue or a negation sits close to the
-trigger (cue words inside the trigger itself do not count); else ``proposed``
-when a proposal cue is close; else ``reported``.
+patterns does. Status: ``rejected`` when a rejection cue or a negation governs the trigger (it is
+the first trigger after the cue, not too far away, or the cue directly follows
+it; words inside a trigger do not count); else ``proposed`` when a proposal cue
+is close; else ``reported``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE
 
 GAP = 6
-NEG_BEFORE = 5
+# A negation or a rejection cue governs the first trigger after it (verb-final
+# clauses put the verb far from "niet"/"nicht"), within this many tokens ...
+NEG_BEFORE = 10
+REJECT_BEFORE = 15
+# ... or a trigger just before it ("verbiedt niet", "a ban was rejected").
 NEG_AFTER = 3
-REJECT_BEFORE, REJECT_AFTER = 8, 2
+REJECT_AFTER = 2
+_NOT_ONLY = frozenset({"only", "alleen", "enkel", "nur", "seulement", "bara", "endast", "kun", "bare", "blot"})
 # Only these types are reported as explicitly declined; elsewhere a negated or
 # declined match ("will not disclose the value of the deal") is no event at all.
 REJECTABLE = frozenset({"ban", "sanction"})
+# Within one sentence: a licence agreement is licensing, not also a deal; equipment
+# words in a sentence about excluding or blacklisting a vendor are not a deal -
+# unless a second vendor is named (an operator replacing one vendor by another).
+_SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
@@ -199,7 +209,7 @@ class LanguageRules:
                 raise RuleError(f"{loc}.type: {etype!r} is not one of {', '.join(EVENT_TYPES)}")
             requires = tuple(item.get("requires") or ())
             for req in requires:
-                if req not in terms and req != "target":
+                if req not in terms and req not in ("target", "vendor"):
                     raise RuleError(f"{loc}.requires: no term list named {req!r}")
             weight = float(item.get("weight", 0.7))
             if not 0.0 < weight <= 1.0:
@@ -256,20 +266,33 @@ def _near(cues: list[tuple[int, int, object]], start: int, end: int, before: int
     return False
 
 
+def _governs(cue_end: int, start: int, starts: list[int], window: int) -> bool:
+    """A cue ending at ``cue_end`` governs the first trigger that follows it (within ``window``)."""
+    if not cue_end <= start <= cue_end + window:
+        return False
+    return not any(cue_end <= other < start for other in starts)
+
+
 def _status(
     rules: LanguageRules,
     tokens: list[str],
     start: int,
     end: int,
+    starts: list[int],
+    spans: list[tuple[int, int]],
     rejected: list[tuple[int, int, object]],
     proposed: list[tuple[int, int, object]],
 ) -> str:
-    if _near(rejected, start, end, REJECT_BEFORE, REJECT_AFTER):
-        return "rejected"
-    before = tokens[max(0, start - NEG_BEFORE) : start]
-    after = tokens[end : end + NEG_AFTER]
-    if any(t in rules.negation for t in before) or any(t in rules.negation for t in after):
-        return "rejected"
+    for s, e, _ in rejected:
+        if _governs(e, start, starts, REJECT_BEFORE) or 0 <= s - end <= REJECT_AFTER:
+            return "rejected"
+    for p, tok in enumerate(tokens):
+        if tok not in rules.negation or any(a <= p < b for a, b in spans):
+            continue
+        if p + 1 < len(tokens) and tokens[p + 1] in _NOT_ONLY:
+            continue  # "not only ... but also"
+        if (p < start and _governs(p + 1, start, starts, NEG_BEFORE)) or 0 <= p - end < NEG_AFTER:
+            return "rejected"
     if _near(proposed, start, end, PROPOSE_BEFORE, PROPOSE_AFTER):
         return "proposed"
     return "reported"
@@ -305,37 +328,48 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
         if actors:
             previous_actors = actors
         has_vendor = bool(targets)
-        fired: set[tuple[str, str]] = set()
+        hits: dict[tuple[str, str], float] = {}
         matches = rules.triggers.find(tokens)
         if not matches:
             continue
         rejected_cues = rules.rejected.find(tokens)
         proposed_cues = rules.proposed.find(tokens)
+        starts = sorted({m[0] for m in matches})
+        spans = [(m[0], m[1]) for m in matches]
         for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
             ok = True
             for req in rule.requires:
-                terms = rules.terms.get(req)
-                present = terms.any(tokens) if terms is not None else False
-                if req == "target" and has_vendor:
-                    present = True
+                if req == "vendor":
+                    present = has_vendor
+                else:
+                    terms = rules.terms.get(req)
+                    present = terms.any(tokens) if terms is not None else False
+                    if req == "target" and has_vendor:
+                        present = True
                 if not present:
                     ok = False
                     break
             if not ok or rule.exclude.any(tokens):
                 continue
-            status = _status(rules, tokens, start, end, rejected_cues, proposed_cues)
+            status = _status(
+                rules, tokens, start, end, starts, spans, rejected_cues, proposed_cues
+            )
             if status == "rejected" and rule.type not in REJECTABLE:
                 continue
-            key = (rule.type, status)
-            if key in fired:
-                continue
-            fired.add(key)
+            hits.setdefault((rule.type, status), rule.weight)
+            hits[(rule.type, status)] = max(hits[(rule.type, status)], rule.weight)
+        types = {t for t, _ in hits}
+        for (etype, status), weight in hits.items():
+            if etype in _SUPPRESSED_BY and types & _SUPPRESSED_BY[etype]:
+                if not (etype == "deal" and len(targets) >= 2 and "licensing" not in types):
+                    continue
+            key = (etype, status)
             a = acc.get(key)
             if a is None:
-                a = acc[key] = _Acc(rule.type, status, rule.weight)
-            a.weight = max(a.weight, rule.weight)
+                a = acc[key] = _Acc(etype, status, weight)
+            a.weight = max(a.weight, weight)
             if len(a.evidence) < MAX_EVIDENCE and sent.text not in a.evidence:
                 a.evidence.append(sent.text[:MAX_EVIDENCE_CHARS])
             for x in sentence_actors:
