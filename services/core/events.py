@@ -243,6 +243,7 @@ class SentenceInput:
     text: str
     tokens: list[str]
     mentions: list[Mention]
+    clauses: list[int] | None = None  # clause number of each token (punctuation splits)
 
 
 @dataclass
@@ -282,6 +283,7 @@ def _status(
     spans: list[tuple[int, int]],
     rejected: list[tuple[int, int, object]],
     proposed: list[tuple[int, int, object]],
+    clauses: list[int] | None = None,
 ) -> str:
     for s, e, _ in rejected:
         if _governs(e, start, starts, REJECT_BEFORE) or 0 <= s - end <= REJECT_AFTER:
@@ -289,6 +291,8 @@ def _status(
     for p, tok in enumerate(tokens):
         if tok not in rules.negation or any(a <= p < b for a, b in spans):
             continue
+        if clauses is not None and clauses[p] != clauses[min(start, len(clauses) - 1)]:
+            continue  # "X is not a member, but joined the sanctions"
         if p + 1 < len(tokens) and tokens[p + 1] in _NOT_ONLY:
             continue  # "not only ... but also"
         if (p < start and _governs(p + 1, start, starts, NEG_BEFORE)) or 0 <= p - end < NEG_AFTER:
@@ -321,6 +325,7 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
     """Events in the sentences, merged per (type, status); see the module docstring."""
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
+    previous_targets: list[str] = []
     for sent in sentences:
         tokens = sent.tokens
         actors, targets = _actors_targets(sent.mentions)
@@ -328,6 +333,9 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
         if actors:
             previous_actors = actors
         has_vendor = bool(targets)
+        # "... the same ban": a vendor named in the sentence before is still the target.
+        context_targets = targets or previous_targets
+        previous_targets = targets
         hits: dict[tuple[str, str], float] = {}
         matches = rules.triggers.find(tokens)
         if not matches:
@@ -346,7 +354,7 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
                 else:
                     terms = rules.terms.get(req)
                     present = terms.any(tokens) if terms is not None else False
-                    if req == "target" and has_vendor:
+                    if req == "target" and context_targets:
                         present = True
                 if not present:
                     ok = False
@@ -354,7 +362,7 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             if not ok or rule.exclude.any(tokens):
                 continue
             status = _status(
-                rules, tokens, start, end, starts, spans, rejected_cues, proposed_cues
+                rules, tokens, start, end, starts, spans, rejected_cues, proposed_cues, sent.clauses
             )
             if status == "rejected" and rule.type not in REJECTABLE:
                 continue

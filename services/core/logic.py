@@ -165,6 +165,21 @@ def _title_from_lead(lead: str | None) -> str | None:
     return cut + "…"
 
 
+_CLAUSE_PUNCT = frozenset(",;:()–—")
+
+
+def _sentence_input(
+    text: str, toks: list, found: list[entities.Mention]
+) -> events.SentenceInput:
+    clauses: list[int] = []
+    clause, pos = 0, 0
+    for tok in toks:
+        clause += sum(1 for ch in text[pos : tok.start] if ch in _CLAUSE_PUNCT)
+        clauses.append(clause)
+        pos = tok.end
+    return events.SentenceInput(text, [t.lower for t in toks], found, clauses)
+
+
 class Enricher:
     """Runs the whole enrichment on one article. Thread-safe; build once per process."""
 
@@ -210,8 +225,10 @@ class Enricher:
         sentence_inputs: list[events.SentenceInput] = []
         mentions: list[entities.Mention] = []
         title_tokens = tokenize(parsed.title) if parsed.title else []
-        if title_tokens:
-            mentions.extend(res.gazetteer.find(title_tokens, lang, parsed.title))
+        if title_tokens and parsed.title:
+            found = res.gazetteer.find(title_tokens, lang, parsed.title)
+            mentions.extend(found)
+            sentence_inputs.append(_sentence_input(parsed.title, title_tokens, found))
         body_lower: list[str] = []
         for para in parsed.paragraphs:
             for sentence in para.sentences:
@@ -221,7 +238,7 @@ class Enricher:
                 lower = [t.lower for t in toks]
                 body_lower.extend(lower)
                 if para.kind == "body":
-                    sentence_inputs.append(events.SentenceInput(sentence, lower, found))
+                    sentence_inputs.append(_sentence_input(sentence, toks, found))
         ents = entities.collect(mentions)
 
         rules = res.rules.get(lang) or res.rules.get("en")
