@@ -20,7 +20,7 @@ from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE
 
-GAP = 6
+GAP = 8
 # A negation or a rejection cue governs the first trigger after it (verb-final
 # clauses put the verb far from "niet"/"nicht"), within this many tokens ...
 NEG_BEFORE = 10
@@ -342,7 +342,8 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             continue
         rejected_cues = rules.rejected.find(tokens)
         proposed_cues = rules.proposed.find(tokens)
-        starts = sorted({m[0] for m in matches})
+        # Only bans and sanctions can be declined, so a cue governs the first of those.
+        starts = sorted({m[0] for m in matches if m[2].type in REJECTABLE})  # type: ignore[attr-defined]
         spans = [(m[0], m[1]) for m in matches]
         for start, end, payload in matches:
             rule = payload
