@@ -11,7 +11,7 @@ not_language (decodes, but is not natural-language text).
 from __future__ import annotations
 
 import codecs
-import unicodedata
+import re
 from dataclasses import dataclass
 
 from .models import RejectReason
@@ -87,14 +87,15 @@ def _non_ascii_letter_ratio(text: str) -> float:
     return sum(1 for c in letters if ord(c) > 127) / len(letters)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
+
+
 def _control_ratio(text: str) -> float:
+    """Share of control, private-use and surrogate characters (not tab/newline/FF)."""
     sample = text[:_SAMPLE]
     if not sample:
         return 0.0
-    bad = sum(
-        1 for c in sample if unicodedata.category(c) in ("Cc", "Co", "Cs") and c not in "\t\n\r\f\v"
-    )
-    return bad / len(sample)
+    return len(_CONTROL.findall(sample)) / len(sample)
 
 
 def _legacy(data: bytes) -> Decoded | None:

@@ -39,7 +39,6 @@ _SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
-_KEY = 3
 
 
 class RuleError(ValueError):
@@ -121,25 +120,54 @@ class Pattern:
 
 
 class PatternSet:
-    """Many patterns, indexed by their first element for a fast scan."""
+    """Many patterns, indexed by their first element: each token only meets the
+    patterns whose first element can match it (exact word, one of its prefixes or
+    suffixes), so a scan costs a few dictionary lookups per token."""
 
     def __init__(self, patterns: Sequence[tuple[Pattern, object]]):
         self.exact: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
         self.prefix: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
         self.suffix: dict[str, list[tuple[Pattern, object]]] = defaultdict(list)
-        self.other: list[tuple[Pattern, object]] = []
+        self.infix: list[tuple[Pattern, object]] = []
         for pat, payload in patterns:
             first = pat.elements[0]
             if first.mode == "exact":
                 self.exact[first.text].append((pat, payload))
-            elif first.mode == "prefix" and len(first.text) >= _KEY:
-                self.prefix[first.text[:_KEY]].append((pat, payload))
-            elif first.mode == "suffix" and len(first.text) >= _KEY:
-                self.suffix[first.text[-_KEY:]].append((pat, payload))
+            elif first.mode == "prefix":
+                self.prefix[first.text].append((pat, payload))
+            elif first.mode == "suffix":
+                self.suffix[first.text].append((pat, payload))
             else:
-                self.other.append((pat, payload))
-        self.suffix_keys = frozenset(self.suffix)
-        self.empty = not (self.exact or self.prefix or self.suffix or self.other)
+                self.infix.append((pat, payload))
+        self.prefix_lengths = sorted({len(k) for k in self.prefix})
+        self.suffix_lengths = sorted({len(k) for k in self.suffix})
+        self.empty = not (self.exact or self.prefix or self.suffix or self.infix)
+        self._cache: dict[str, list[tuple[Pattern, object]]] = {}
+
+    def _candidates(self, tok: str) -> list[tuple[Pattern, object]]:
+        cached = self._cache.get(tok)
+        if cached is not None:
+            return cached
+        if len(self._cache) > 200_000:  # bound memory on endless vocabularies
+            self._cache.clear()
+        cands = self._cache[tok] = self._lookup(tok)
+        return cands
+
+    def _lookup(self, tok: str) -> list[tuple[Pattern, object]]:
+        cands = list(self.exact.get(tok, ()))
+        n = len(tok)
+        for length in self.prefix_lengths:
+            if length > n:
+                break
+            cands.extend(self.prefix.get(tok[:length], ()))
+        for length in self.suffix_lengths:
+            if length > n:
+                break
+            cands.extend(self.suffix.get(tok[n - length :], ()))
+        for pat, payload in self.infix:
+            if pat.elements[0].text in tok:
+                cands.append((pat, payload))
+        return cands
 
     def find(self, tokens: Sequence[str]) -> list[tuple[int, int, object]]:
         """All (start, end, payload) matches."""
@@ -147,20 +175,20 @@ class PatternSet:
         if self.empty:
             return out
         for i, tok in enumerate(tokens):
-            cands = list(self.exact.get(tok, ()))
-            if len(tok) >= _KEY:
-                cands.extend(self.prefix.get(tok[:_KEY], ()))
-                if tok[-_KEY:] in self.suffix_keys:
-                    cands.extend(self.suffix[tok[-_KEY:]])
-            cands.extend(self.other)
-            for pat, payload in cands:
+            for pat, payload in self._candidates(tok):
                 end = pat.match_at(tokens, i)
                 if end >= 0:
                     out.append((i, end, payload))
         return out
 
     def any(self, tokens: Sequence[str]) -> bool:
-        return bool(self.find(tokens))
+        if self.empty:
+            return False
+        for i, tok in enumerate(tokens):
+            for pat, _ in self._candidates(tok):
+                if pat.match_at(tokens, i) >= 0:
+                    return True
+        return False
 
 
 @dataclass
@@ -345,6 +373,7 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
         # Only bans and sanctions can be declined, so a cue governs the first of those.
         starts = sorted({m[0] for m in matches if m[2].type in REJECTABLE})  # type: ignore[attr-defined]
         spans = [(m[0], m[1]) for m in matches]
+        present_terms: dict[str, bool] = {}
         for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
@@ -353,8 +382,10 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
                 if req == "vendor":
                     present = has_vendor
                 else:
-                    terms = rules.terms.get(req)
-                    present = terms.any(tokens) if terms is not None else False
+                    if req not in present_terms:
+                        terms = rules.terms.get(req)
+                        present_terms[req] = terms.any(tokens) if terms is not None else False
+                    present = present_terms[req]
                     if req == "target" and context_targets:
                         present = True
                 if not present:

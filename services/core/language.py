@@ -7,16 +7,19 @@ written standard of nearly all Norwegian news).
 
 from __future__ import annotations
 
+import re
+
 import pycld2
 
 _ALIASES = {"no": "nb", "iw": "he", "jw": "jv", "zh-Hant": "zh", "un": "und"}
 _SAMPLE_CHARS = 8000
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\ufff0-\uffff]")
 
 
 def detect_language(text: str, hint: str | None = None) -> tuple[str, float]:
     """Return (code, confidence in [0, 1]) for ``text``; ``hint`` is a likely code."""
     sample = text[:_SAMPLE_CHARS].encode("utf-8", "replace").decode("utf-8")
-    sample = "".join(ch for ch in sample if ch.isprintable() or ch in "\n ")
+    sample = _UNPRINTABLE.sub(" ", sample)
     try:
         kwargs = {"bestEffort": True}
         if hint:

@@ -7,6 +7,7 @@ bundled (or a given) data directory once at start-up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,6 +167,8 @@ def _title_from_lead(lead: str | None) -> str | None:
 
 
 _CLAUSE_PUNCT = frozenset(",;:()–—")
+_WORD = re.compile(r"[^\W\d_][^\W_]*")
+_SPACE = re.compile(r"\s")
 
 
 def _sentence_input(
@@ -207,9 +210,9 @@ class Enricher:
         parsed = parse.parse(decoded.text)
         body_sentences = parsed.sentences()
         all_text = "\n".join(filter(None, [parsed.title or "", parsed.body]))
-        words = [t for t in tokenize(all_text) if any(c.isalpha() for c in t.text)]
-        letters = sum(len(t.text) for t in words)
-        visible = sum(1 for c in all_text if not c.isspace())
+        words = [w for w in _WORD.findall(all_text) if not w.isdigit()]
+        letters = sum(len(w) for w in words)
+        visible = len(all_text) - len(_SPACE.findall(all_text))
         if len(words) < MIN_WORDS or visible == 0 or letters / visible < 0.5:
             return Rejection(
                 source=source,
