@@ -63,6 +63,17 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
 
 
+def similarities(a: Sequence[int], others: Sequence[Sequence[int]]) -> list[float]:
+    """``similarity(a, b)`` for every b in ``others`` at once."""
+    if not others:
+        return []
+    ref = np.asarray(a, dtype=np.uint64)
+    mat = np.asarray(others, dtype=np.uint64)
+    if mat.ndim != 2 or mat.shape[1] != ref.shape[0]:
+        return [similarity(a, b) for b in others]
+    return (mat == ref).mean(axis=1).tolist()
+
+
 def band_keys(signature: Sequence[int]) -> list[str]:
     keys = []
     for band in range(BANDS):

@@ -143,11 +143,13 @@ def near_duplicate_of(
     article: EnrichedArticle, index: DuplicateIndex, threshold: float
 ) -> str | None:
     """Id of the most similar earlier article at or above ``threshold``, else None."""
+    pairs = [(aid, sig) for aid, sig in index.candidates(fingerprint.band_keys(article.fingerprint))
+             if aid != article.id]
+    if not pairs:
+        return None
+    sims = fingerprint.similarities(article.fingerprint, [sig for _, sig in pairs])
     best: tuple[float, str] | None = None
-    for aid, sig in index.candidates(fingerprint.band_keys(article.fingerprint)):
-        if aid == article.id:
-            continue
-        sim = fingerprint.similarity(article.fingerprint, sig)
+    for (aid, _), sim in zip(pairs, sims, strict=True):
         if sim >= threshold and (best is None or (sim, aid) > best):
             best = (sim, aid)
     return best[1] if best else None

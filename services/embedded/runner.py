@@ -200,7 +200,7 @@ class EmbeddedRunner:
                                   (fs.path, result.rejected.code, result.rejected.reason)))
                     continue
                 metrics.ARTICLES_PROCESSED.labels("enrich").inc()
-                existing = store.get(result.id) is not None
+                existing = store.exists(result.id)
                 result.near_duplicate_of = near_duplicate_of(
                     result, store, self.enricher.config.duplicate_threshold
                 )

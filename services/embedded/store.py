@@ -9,6 +9,7 @@ reprocessing), and the near-duplicate band index.
 from __future__ import annotations
 
 import json
+from array import array
 import re
 import sqlite3
 import threading
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS dup_bands (
     band TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);
 """
 
 
@@ -234,13 +235,13 @@ class SqliteStore:
                 "ON f.article_id = b.article_id WHERE b.band IN (%s)" % ",".join("?" * len(keys)),
                 keys,
             ).fetchall()
-        return [(aid, json.loads(sig)) for aid, sig in rows]
+        return [(aid, array("I", sig).tolist()) for aid, sig in rows]
 
     def add(self, article_id: str, keys: list[str], signature: list[int]) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO fingerprints(article_id, signature) VALUES (?, ?)",
-                (article_id, json.dumps(signature)),
+                (article_id, array("I", signature).tobytes()),
             )
             self._db.executemany(
                 "INSERT OR IGNORE INTO dup_bands(band, article_id) VALUES (?, ?)",
@@ -265,6 +266,11 @@ class SqliteStore:
             return {p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM files")}
 
     # -- reading ----------------------------------------------------------------
+    def exists(self, article_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row is not None
+
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._lock:
             row = self._db.execute(

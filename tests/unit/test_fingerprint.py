@@ -29,3 +29,10 @@ def test_band_keys_find_candidates():
     assert [aid for aid, _ in idx.candidates(fp.band_keys(near))] == ["a"]
     far = fp.minhash([f"v{i}" for i in range(200)])
     assert list(idx.candidates(fp.band_keys(far))) == []
+
+
+def test_vectorised_similarities_match_the_scalar_one():
+    a = fp.minhash([f"w{i}" for i in range(100)])
+    others = [fp.minhash([f"w{i}" for i in range(k, 100 + k)]) for k in (0, 10, 50, 100)]
+    assert fp.similarities(a, others) == [fp.similarity(a, b) for b in others]
+    assert fp.similarities(a, []) == []
