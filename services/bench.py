@@ -36,7 +36,9 @@ def _inputs(inbox: Path) -> list[tuple[bytes, Source]]:
     return [(p.read_bytes(), Source(path=str(p))) for p in files]
 
 
-def bench_core(enricher: Enricher, inputs: list[tuple[bytes, Source]], seconds: float = 5.0) -> dict:
+def bench_core(
+    enricher: Enricher, inputs: list[tuple[bytes, Source]], seconds: float = 5.0
+) -> dict:
     for data, src in inputs:  # warm-up: lazy tables, CLD2
         enricher.analyse(data, src)
     times: list[float] = []
@@ -70,7 +72,9 @@ def _make_inbox(inputs: list[tuple[bytes, Source]], copies: int, target: Path) -
             # A distinct trailing line per copy gives a distinct article id.
             suffix = f"\n\nRef {k}-{i}.\n".encode()
             if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-                suffix = suffix.decode().encode("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be")
+                suffix = suffix.decode().encode(
+                    "utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"
+                )
             (sub / Path(src.path).name).write_bytes(data + suffix)
             n += 1
     return n
@@ -83,8 +87,13 @@ def bench_embedded(
         inbox = Path(tmp) / "inbox"
         files = _make_inbox(inputs, copies, inbox)
         settings = EmbeddedSettings(
-            inbox=[inbox], db=Path(tmp) / "bench.db", once=True, settle_seconds=0,
-            metrics_port=0, workers=workers, batch_size=256,
+            inbox=[inbox],
+            db=Path(tmp) / "bench.db",
+            once=True,
+            settle_seconds=0,
+            metrics_port=0,
+            workers=workers,
+            batch_size=256,
         )
         store = SqliteStore(settings.db)
         runner = EmbeddedRunner(settings, store, Enricher(resources))

@@ -18,8 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wirewatch.core.logic import Enricher, MemoryDuplicateIndex, Resources, near_duplicate_of, register
 from wirewatch.core import yamlio
+from wirewatch.core.logic import (
+    Enricher,
+    MemoryDuplicateIndex,
+    Resources,
+    near_duplicate_of,
+    register,
+)
 from wirewatch.core.models import EnrichedArticle, Source
 
 KINDS = ("vendors", "operators", "countries", "organisations", "people")
@@ -88,7 +94,9 @@ def evaluate(gold_path: Path, directory: Path, enricher: Enricher) -> Report:
         if not isinstance(result, EnrichedArticle):
             report.misses.append(f"{item['file']}: rejected: {result.rejected.reason}")
             continue
-        result.near_duplicate_of = near_duplicate_of(result, index, enricher.config.duplicate_threshold)
+        result.near_duplicate_of = near_duplicate_of(
+            result, index, enricher.config.duplicate_threshold
+        )
         register(result, index)
         ids[result.id] = item["file"]
         name = item["file"]
@@ -105,7 +113,9 @@ def evaluate(gold_path: Path, directory: Path, enricher: Enricher) -> Report:
         if got_dup == item.get("near_duplicate_of"):
             report.duplicate_ok += 1
         else:
-            report.misses.append(f"{name}: near_duplicate_of {got_dup} != {item.get('near_duplicate_of')}")
+            report.misses.append(
+                f"{name}: near_duplicate_of {got_dup} != {item.get('near_duplicate_of')}"
+            )
         ents = result.entities.model_dump()
         for kind in KINDS:
             want = set((item.get("entities") or {}).get(kind) or [])
@@ -148,7 +158,11 @@ def main(args: argparse.Namespace) -> int:
     enricher = Enricher(Resources.load())
     directory = args.dir
     if directory is None:
-        directory = args.gold.parent / "inbox" if (args.gold.parent / "inbox").is_dir() else args.gold.parent
+        directory = (
+            args.gold.parent / "inbox"
+            if (args.gold.parent / "inbox").is_dir()
+            else args.gold.parent
+        )
     report = evaluate(args.gold, directory, enricher)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))

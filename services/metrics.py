@@ -25,7 +25,9 @@ _STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 _E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 FILES_SEEN = Counter(
-    "wirewatch_files_seen_total", "Complete new or changed files found in the inbox.", registry=REGISTRY
+    "wirewatch_files_seen_total",
+    "Complete new or changed files found in the inbox.",
+    registry=REGISTRY,
 )
 FILES_REJECTED = Counter(
     "wirewatch_files_rejected_total",
@@ -40,10 +42,15 @@ ARTICLES_PROCESSED = Counter(
     registry=REGISTRY,
 )
 EVENTS = Counter(
-    "wirewatch_events_total", "Policy events found, by type and status.", ["type", "status"], registry=REGISTRY
+    "wirewatch_events_total",
+    "Policy events found, by type and status.",
+    ["type", "status"],
+    registry=REGISTRY,
 )
 NEAR_DUPLICATES = Counter(
-    "wirewatch_near_duplicates_total", "Articles found to be a near-duplicate of an earlier one.", registry=REGISTRY
+    "wirewatch_near_duplicates_total",
+    "Articles found to be a near-duplicate of an earlier one.",
+    registry=REGISTRY,
 )
 STAGE_SECONDS = Histogram(
     "wirewatch_stage_seconds",
@@ -62,7 +69,9 @@ WATCHER_BACKLOG = Gauge(
     "wirewatch_watcher_backlog", "Files found but not yet processed.", registry=REGISTRY
 )
 WATCHER_SETTLING = Gauge(
-    "wirewatch_watcher_settling_files", "Files still being written (waiting to settle).", registry=REGISTRY
+    "wirewatch_watcher_settling_files",
+    "Files still being written (waiting to settle).",
+    registry=REGISTRY,
 )
 
 
@@ -77,7 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
             body, ctype, code = b"ok\n", "text/plain", 200
         elif path == "/readyz":
             ok = self.ready()
-            body, ctype, code = (b"ready\n" if ok else b"not ready\n"), "text/plain", 200 if ok else 503
+            body, ctype, code = (
+                (b"ready\n" if ok else b"not ready\n"),
+                "text/plain",
+                200 if ok else 503,
+            )
         else:
             body, ctype, code = b"not found: try /metrics, /healthz, /readyz\n", "text/plain", 404
         self.send_response(code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
 from wirewatch.core.models import EnrichedArticle, RawArticle, Rejection
 
 # topic -> model; a breaking change is a new version file, never an edit in place.
@@ -19,7 +20,7 @@ CONTRACTS = {
 }
 
 
-def _render(model: type, topic: str, version: int) -> str:
+def _render(model: type[BaseModel], topic: str, version: int) -> str:
     schema = model.model_json_schema()
     schema["$id"] = f"https://wirewatch.invalid/schemas/{topic}/v{version}.json"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

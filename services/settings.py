@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from wirewatch.core.logic import DEFAULT_MAX_BYTES, CoreConfig
 
 
@@ -18,7 +17,9 @@ class CoreSettings(BaseModel):
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="Largest accepted file.")
     duplicate_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     max_keywords: int = Field(default=8, ge=0, le=50)
-    data_dir: Path | None = Field(default=None, description="Override the bundled rule/gazetteer data.")
+    data_dir: Path | None = Field(
+        default=None, description="Override the bundled rule/gazetteer data."
+    )
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
@@ -31,7 +32,9 @@ class CoreSettings(BaseModel):
 class EmbeddedSettings(BaseSettings):
     """``wirewatch run``: the whole pipeline in one process."""
 
-    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_", env_nested_delimiter="__", extra="ignore"
+    )
 
     inbox: list[Path] = Field(default_factory=list)
     db: Path = Path("wirewatch.db")

@@ -60,7 +60,9 @@ def _table(rows: list[list[str]], headers: list[str], keep_end: tuple[int, ...] 
         cells = []
         for i, cell in enumerate(row):
             if len(cell) > widths[i]:
-                cell = "…" + cell[-widths[i] + 1 :] if i in keep_end else cell[: widths[i] - 1] + "…"
+                cell = (
+                    "…" + cell[-widths[i] + 1 :] if i in keep_end else cell[: widths[i] - 1] + "…"
+                )
             cells.append(cell.ljust(widths[i]))
         return "  ".join(cells).rstrip()
 
@@ -77,7 +79,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wirewatch.settings import EmbeddedSettings
 
     overrides: dict = {"inbox": args.inbox}
-    for name in ("db", "metrics_port", "metrics_host", "workers", "poll_interval", "settle_seconds"):
+    for name in (
+        "db",
+        "metrics_port",
+        "metrics_host",
+        "workers",
+        "poll_interval",
+        "settle_seconds",
+    ):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -106,15 +115,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = None
     if settings.metrics_port:
         try:
-            server = metrics.serve(settings.metrics_host, settings.metrics_port, runner.ready.is_set)
+            server = metrics.serve(
+                settings.metrics_host, settings.metrics_port, runner.ready.is_set
+            )
             logging.getLogger("wirewatch.run").info(
                 "metrics on http://%s:%d/metrics (also /healthz, /readyz)",
-                settings.metrics_host, settings.metrics_port,
+                settings.metrics_host,
+                settings.metrics_port,
             )
         except OSError as exc:
             logging.getLogger("wirewatch.run").warning(
                 "metrics endpoint not started: %s:%d is not available (%s); pass --metrics-port "
-                "with a free port, or 0 to disable", settings.metrics_host, settings.metrics_port, exc,
+                "with a free port, or 0 to disable",
+                settings.metrics_host,
+                settings.metrics_port,
+                exc,
             )
     mode = "once over" if settings.once else "watching"
     logging.getLogger("wirewatch.run").info(
@@ -136,7 +151,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path, reason in summary.rejected_paths[:20]:
         print(f"  rejected {path}: {reason}")
     if len(summary.rejected_paths) > 20:
-        print(f"  ... and {len(summary.rejected_paths) - 20} more (wirewatch rejected --db {settings.db})")
+        print(
+            f"  ... and {len(summary.rejected_paths) - 20} more (wirewatch rejected --db {settings.db})"
+        )
     print(
         f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
@@ -145,10 +162,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_enrich(args: argparse.Namespace) -> int:
-    from wirewatch.core.logic import Enricher, MemoryDuplicateIndex
+    from wirewatch.core.logic import Enricher, MemoryDuplicateIndex, near_duplicate_of, register
     from wirewatch.core.models import Rejection, RejectReason, Source
     from wirewatch.embedded.runner import safe_analyse
-    from wirewatch.core.logic import near_duplicate_of, register
 
     resources = _resources(args.data_dir)
     enricher = Enricher(resources)
@@ -163,7 +179,9 @@ def cmd_enrich(args: argparse.Namespace) -> int:
             if path.stat().st_size > enricher.config.max_bytes:
                 from wirewatch.core.decode import oversize
 
-                result = Rejection(source=source, rejected=oversize(path.stat().st_size, enricher.config.max_bytes))
+                result = Rejection(
+                    source=source, rejected=oversize(path.stat().st_size, enricher.config.max_bytes)
+                )
             else:
                 data = path.read_bytes()
                 source.size = len(data)
@@ -179,23 +197,38 @@ def cmd_enrich(args: argparse.Namespace) -> int:
         if isinstance(result, Rejection):
             status = status or 0
             if args.json:
-                print(json.dumps({"source": {"path": str(path)}, "rejected": result.rejected.model_dump()}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {"source": {"path": str(path)}, "rejected": result.rejected.model_dump()},
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 print(f"{path}: REJECTED ({result.rejected.code}) {result.rejected.reason}")
             continue
-        result.near_duplicate_of = near_duplicate_of(result, index, enricher.config.duplicate_threshold)
+        result.near_duplicate_of = near_duplicate_of(
+            result, index, enricher.config.duplicate_threshold
+        )
         register(result, index)
         if args.json:
             print(result.model_dump_json())
         else:
             ents = result.entities
-            print(f"{path}: {result.id} [{result.language}] {result.published or '-'} {result.title or ''}")
-            print(f"  vendors={', '.join(ents.vendors) or '-'} operators={', '.join(ents.operators) or '-'} "
-                  f"countries={', '.join(ents.countries) or '-'}")
-            print(f"  organisations={', '.join(ents.organisations) or '-'} people={', '.join(ents.people) or '-'}")
+            print(
+                f"{path}: {result.id} [{result.language}] {result.published or '-'} {result.title or ''}"
+            )
+            print(
+                f"  vendors={', '.join(ents.vendors) or '-'} operators={', '.join(ents.operators) or '-'} "
+                f"countries={', '.join(ents.countries) or '-'}"
+            )
+            print(
+                f"  organisations={', '.join(ents.organisations) or '-'} people={', '.join(ents.people) or '-'}"
+            )
             for ev in result.events:
-                print(f"  event {ev.type}/{ev.status} {ev.confidence:.2f} actors={','.join(ev.actors) or '-'} "
-                      f"targets={','.join(ev.targets) or '-'}: {ev.evidence[0][:100]}")
+                print(
+                    f"  event {ev.type}/{ev.status} {ev.confidence:.2f} actors={','.join(ev.actors) or '-'} "
+                    f"targets={','.join(ev.targets) or '-'}: {ev.evidence[0][:100]}"
+                )
             if result.near_duplicate_of:
                 print(f"  near-duplicate of {result.near_duplicate_of}")
     return status
@@ -209,7 +242,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(a.model_dump_json())
         return 0
     rows = [
-        [a.id, a.language, a.published or "-", ",".join(sorted({e.type for e in a.events})) or "-", a.title or ""]
+        [
+            a.id,
+            a.language,
+            a.published or "-",
+            ",".join(sorted({e.type for e in a.events})) or "-",
+            a.title or "",
+        ]
         for a in hits
     ]
     print(_table(rows, ["id", "lang", "published", "events", "title"]))
@@ -225,11 +264,23 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(json.dumps(r.__dict__, ensure_ascii=False))
         return 0
     table = [
-        [r.published or "-", r.type, r.status, f"{r.confidence:.2f}", ",".join(r.actors) or "-",
-         ",".join(r.targets) or "-", r.article_id, r.title or ""]
+        [
+            r.published or "-",
+            r.type,
+            r.status,
+            f"{r.confidence:.2f}",
+            ",".join(r.actors) or "-",
+            ",".join(r.targets) or "-",
+            r.article_id,
+            r.title or "",
+        ]
         for r in rows
     ]
-    print(_table(table, ["published", "type", "status", "conf", "actors", "targets", "article", "title"]))
+    print(
+        _table(
+            table, ["published", "type", "status", "conf", "actors", "targets", "article", "title"]
+        )
+    )
     print(f"{len(rows)} event(s)")
     return 0
 
@@ -257,8 +308,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"keywords    {', '.join(article.keywords) or '-'}")
     print(f"duplicate   {article.near_duplicate_of or '-'}")
     for ev in article.events:
-        print(f"\n{ev.type} ({ev.status}, confidence {ev.confidence:.2f}) "
-              f"actors={', '.join(ev.actors) or '-'} targets={', '.join(ev.targets) or '-'}")
+        print(
+            f"\n{ev.type} ({ev.status}, confidence {ev.confidence:.2f}) "
+            f"actors={', '.join(ev.actors) or '-'} targets={', '.join(ev.targets) or '-'}"
+        )
         for s in ev.evidence:
             print(f"  > {s}")
     return 0
@@ -269,9 +322,20 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     rows = store.rejected()
     if args.json:
         for path, code, reason, size, at in rows:
-            print(json.dumps({"path": path, "code": code, "reason": reason, "size": size, "at": at}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"path": path, "code": code, "reason": reason, "size": size, "at": at},
+                    ensure_ascii=False,
+                )
+            )
         return 0
-    print(_table([[at, code, path, reason] for path, code, reason, _, at in rows], ["at", "code", "path", "reason"], keep_end=(2,)))
+    print(
+        _table(
+            [[at, code, path, reason] for path, code, reason, _, at in rows],
+            ["at", "code", "path", "reason"],
+            keep_end=(2,),
+        )
+    )
     print(f"{len(rows)} rejected file(s)")
     return 0
 
@@ -302,7 +366,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wirewatch", description="Watch the news wire for technology-policy events.")
+    p = argparse.ArgumentParser(
+        prog="wirewatch", description="Watch the news wire for technology-policy events."
+    )
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -311,25 +377,53 @@ def build_parser() -> argparse.ArgumentParser:
     def db_arg(sp: argparse.ArgumentParser) -> None:
         import os
 
-        sp.add_argument("--db", type=Path, default=Path(os.environ.get("WIREWATCH_DB", "wirewatch.db")), help=db_help)
+        sp.add_argument(
+            "--db",
+            type=Path,
+            default=Path(os.environ.get("WIREWATCH_DB", "wirewatch.db")),
+            help=db_help,
+        )
 
     r = sub.add_parser("run", help="run the embedded pipeline over inbox directories")
     r.add_argument("inbox", nargs="+", type=Path, help="inbox director(y/ies), watched recursively")
     r.add_argument("--db", type=Path, default=None, help=db_help)
     r.add_argument("--once", action="store_true", help="process what is there now and exit")
-    r.add_argument("--metrics-port", type=int, default=None, help="/metrics, /healthz, /readyz port (default 9464, 0 = off)")
-    r.add_argument("--metrics-host", default=None, help="address to bind the metrics endpoint (default 127.0.0.1)")
+    r.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="/metrics, /healthz, /readyz port (default 9464, 0 = off)",
+    )
+    r.add_argument(
+        "--metrics-host",
+        default=None,
+        help="address to bind the metrics endpoint (default 127.0.0.1)",
+    )
     r.add_argument("--workers", type=int, default=None, help="enrichment processes (default 1)")
-    r.add_argument("--max-bytes", type=int, default=None, help="largest accepted file (default 5 MiB)")
-    r.add_argument("--poll-interval", type=float, default=None, help="seconds between inbox scans (default 0.5)")
-    r.add_argument("--settle-seconds", type=float, default=None, help="a file is complete once unchanged this long (default 1)")
+    r.add_argument(
+        "--max-bytes", type=int, default=None, help="largest accepted file (default 5 MiB)"
+    )
+    r.add_argument(
+        "--poll-interval",
+        type=float,
+        default=None,
+        help="seconds between inbox scans (default 0.5)",
+    )
+    r.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=None,
+        help="a file is complete once unchanged this long (default 1)",
+    )
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
     e.add_argument("files", nargs="+")
     e.add_argument("--json", action="store_true", help="one JSON document per input file")
     e.add_argument("--max-bytes", type=int, default=None)
-    e.add_argument("--data-dir", type=Path, default=None, help="alternative rule/gazetteer data directory")
+    e.add_argument(
+        "--data-dir", type=Path, default=None, help="alternative rule/gazetteer data directory"
+    )
     e.set_defaults(func=cmd_enrich)
 
     s = sub.add_parser("search", help="full-text search over title and body")
@@ -341,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("events", help="list policy events")
     db_arg(ev)
-    ev.add_argument("--type", choices=["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"])
+    ev.add_argument(
+        "--type", choices=["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"]
+    )
     ev.add_argument("--status", choices=["reported", "proposed", "rejected"])
     ev.add_argument("--country", help="ISO code, e.g. NL, or EU")
     ev.add_argument("--vendor", help="e.g. Huawei")
@@ -368,14 +464,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("evaluate", help="score the core against a hand-annotated gold file")
     q.add_argument("gold", type=Path, help="YAML gold file, e.g. examples/expected.yaml")
-    q.add_argument("--dir", type=Path, default=None, help="directory of the articles (default: inbox/ next to the gold file, else its directory)")
+    q.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="directory of the articles (default: inbox/ next to the gold file, else its directory)",
+    )
     q.add_argument("--json", action="store_true")
     q.add_argument("--misses", action="store_true", help="list every difference")
     q.set_defaults(func=cmd_evaluate)
 
     b = sub.add_parser("bench", help="measure core and embedded throughput; writes BENCHMARKS.md")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
-    b.add_argument("--copies", type=int, default=150, help="copies of the inbox (distinct texts) for the end-to-end run")
+    b.add_argument(
+        "--copies",
+        type=int,
+        default=150,
+        help="copies of the inbox (distinct texts) for the end-to-end run",
+    )
     b.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     b.add_argument("--workers", type=int, default=2)
     b.set_defaults(func=cmd_bench)

@@ -114,14 +114,20 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
                 continue
             groups = m.groupdict()
             y = int(groups["y"])
-            mn = int(groups["mn"]) if groups.get("mn") else table.get(groups["m"].lower().rstrip("."))
+            mn = (
+                int(groups["mn"])
+                if groups.get("mn")
+                else table.get(groups["m"].lower().rstrip("."))
+            )
             if mn is None:
                 continue
             d = int(groups["d"]) if groups.get("d") else None
             if not _valid(y, mn, d):
                 continue
             taken.append((m.start(), m.end()))
-            before = [t for t in TOKEN_RE.findall(sentence[: m.start()].lower()) if t not in weekdays]
+            before = [
+                t for t in TOKEN_RE.findall(sentence[: m.start()].lower()) if t not in weekdays
+            ]
             if _preceded_by(before, deadline) or _preceded_by(before, background):
                 continue
             value = f"{y:04d}-{mn:02d}" + (f"-{d:02d}" if d else "")

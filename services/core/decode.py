@@ -115,7 +115,9 @@ def _legacy(data: bytes) -> Decoded | None:
         if enc == "cp1251" and ratio < 0.4:
             score -= 0.5
         # Running text has spaces between words; a long run of letters has none.
-        if len(text) > 40 and sum(c.isspace() for c in text[:_SAMPLE]) < 0.03 * min(len(text), _SAMPLE):
+        if len(text) > 40 and sum(c.isspace() for c in text[:_SAMPLE]) < 0.03 * min(
+            len(text), _SAMPLE
+        ):
             score -= 0.5
         if score > best_score:
             best, best_score = Decoded(text, enc), score

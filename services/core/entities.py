@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from .text import TOKEN_RE, Token
 
 KINDS = ("vendors", "operators", "countries", "organisations", "people")
-_PARTICLES = frozenset({"van", "von", "de", "der", "den", "le", "la", "af", "zu", "di", "da", "ter"})
+_PARTICLES = frozenset(
+    {"van", "von", "de", "der", "den", "le", "la", "af", "zu", "di", "da", "ter"}
+)
 # Localized country names that are far more often something else in news text.
 _AMBIGUOUS_NAMES = frozenset({"Jordan", "Chad", "Georgia", "Jersey", "Man", "Guernsey", "Dominica"})
 _DEMONYM_KEY = 4
@@ -54,7 +56,9 @@ class Gazetteer:
 
     # -- building -------------------------------------------------------------
     @staticmethod
-    def _add(index: dict[str, list[_Entry]], alias: str, kind: str, value: str, country: str | None):
+    def _add(
+        index: dict[str, list[_Entry]], alias: str, kind: str, value: str, country: str | None
+    ):
         toks = tuple(TOKEN_RE.findall(alias))
         if not toks:
             return
@@ -87,8 +91,8 @@ class Gazetteer:
         for index in [self.common, *self.by_language.values()]:
             for entries in index.values():
                 entries.sort(key=lambda e: len(e.tokens), reverse=True)
-        for entries in self.demonym_prefix.values():
-            entries.sort(key=lambda e: len(e[0]), reverse=True)
+        for stems in self.demonym_prefix.values():
+            stems.sort(key=lambda e: len(e[0]), reverse=True)
 
     @classmethod
     def from_data(

@@ -28,7 +28,9 @@ REJECT_BEFORE = 15
 # ... or a trigger just before it ("verbiedt niet", "a ban was rejected").
 NEG_AFTER = 3
 REJECT_AFTER = 2
-_NOT_ONLY = frozenset({"only", "alleen", "enkel", "nur", "seulement", "bara", "endast", "kun", "bare", "blot"})
+_NOT_ONLY = frozenset(
+    {"only", "alleen", "enkel", "nur", "seulement", "bara", "endast", "kun", "bare", "blot"}
+)
 # Only these types are reported as explicitly declined; elsewhere a negated or
 # declined match ("will not disclose the value of the deal") is no event at all.
 REJECTABLE = frozenset({"ban", "sanction"})
@@ -220,7 +222,9 @@ class LanguageRules:
         terms_raw = data.get("terms") or {}
         cues = data.get("cues") or {}
         terms = {
-            name: PatternSet([(Pattern.parse(p, f"{where}: terms.{name}"), name) for p in pats or []])
+            name: PatternSet(
+                [(Pattern.parse(p, f"{where}: terms.{name}"), name) for p in pats or []]
+            )
             for name, pats in terms_raw.items()
         }
         rules: list[Rule] = []
@@ -246,7 +250,9 @@ class LanguageRules:
                 etype,
                 weight,
                 requires,
-                PatternSet([(Pattern.parse(p, f"{loc}.exclude"), None) for p in item.get("exclude") or []]),
+                PatternSet(
+                    [(Pattern.parse(p, f"{loc}.exclude"), None) for p in item.get("exclude") or []]
+                ),
             )
             rules.append(rule)
             triggers = item.get("triggers") or []
@@ -258,8 +264,18 @@ class LanguageRules:
             triggers=PatternSet(trig),
             terms=terms,
             negation=frozenset(str(w).lower() for w in cues.get("negation") or []),
-            proposed=PatternSet([(Pattern.parse(p, f"{where}: cues.proposed"), None) for p in cues.get("proposed") or []]),
-            rejected=PatternSet([(Pattern.parse(p, f"{where}: cues.rejected"), None) for p in cues.get("rejected") or []]),
+            proposed=PatternSet(
+                [
+                    (Pattern.parse(p, f"{where}: cues.proposed"), None)
+                    for p in cues.get("proposed") or []
+                ]
+            ),
+            rejected=PatternSet(
+                [
+                    (Pattern.parse(p, f"{where}: cues.rejected"), None)
+                    for p in cues.get("rejected") or []
+                ]
+            ),
             rules=rules,
         )
 
@@ -285,7 +301,9 @@ class _Acc:
     named_target: bool = False
 
 
-def _near(cues: list[tuple[int, int, object]], start: int, end: int, before: int, after: int) -> bool:
+def _near(
+    cues: list[tuple[int, int, object]], start: int, end: int, before: int, after: int
+) -> bool:
     """A cue match close to the trigger span [start, end) and not inside it."""
     for s, e, _ in cues:
         if e <= start and start - e <= before:
@@ -402,9 +420,10 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             hits[(rule.type, status)] = max(hits[(rule.type, status)], rule.weight)
         types = {t for t, _ in hits}
         for (etype, status), weight in hits.items():
-            if etype in _SUPPRESSED_BY and types & _SUPPRESSED_BY[etype]:
-                if not (etype == "deal" and len(targets) >= 2 and "licensing" not in types):
-                    continue
+            suppressed = etype in _SUPPRESSED_BY and bool(types & _SUPPRESSED_BY[etype])
+            replacing = etype == "deal" and len(targets) >= 2 and "licensing" not in types
+            if suppressed and not replacing:
+                continue
             key = (etype, status)
             a = acc.get(key)
             if a is None:

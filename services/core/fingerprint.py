@@ -78,8 +78,6 @@ def band_keys(signature: Sequence[int]) -> list[str]:
     keys = []
     for band in range(BANDS):
         chunk = signature[band * ROWS : (band + 1) * ROWS]
-        digest = hashlib.blake2b(
-            ",".join(map(str, chunk)).encode(), digest_size=8
-        ).hexdigest()
+        digest = hashlib.blake2b(",".join(map(str, chunk)).encode(), digest_size=8).hexdigest()
         keys.append(f"{band}:{digest}")
     return keys

@@ -21,7 +21,7 @@ def detect_language(text: str, hint: str | None = None) -> tuple[str, float]:
     sample = text[:_SAMPLE_CHARS].encode("utf-8", "replace").decode("utf-8")
     sample = _UNPRINTABLE.sub(" ", sample)
     try:
-        kwargs = {"bestEffort": True}
+        kwargs: dict[str, object] = {"bestEffort": True}
         if hint:
             kwargs["hintLanguage"] = "no" if hint == "nb" else hint
         reliable, _, details = pycld2.detect(sample, **kwargs)

@@ -78,8 +78,9 @@ class Resources:
         for lang in (*LANGUAGES, "en"):
             names = Locale.parse(lang).territories
             localized[lang] = {
-                code: name for code, name in names.items() if code.isalpha() and code not in
-                {"EZ", "UN", "QO", "ZZ", "XA", "XB", "QU"}
+                code: name
+                for code, name in names.items()
+                if code.isalpha() and code not in {"EZ", "UN", "QO", "ZZ", "XA", "XB", "QU"}
             }
         fpath = gdir / "first_names.txt"
         first = fpath.read_text(encoding="utf-8").splitlines() if fpath.exists() else []
@@ -143,8 +144,11 @@ def near_duplicate_of(
     article: EnrichedArticle, index: DuplicateIndex, threshold: float
 ) -> str | None:
     """Id of the most similar earlier article at or above ``threshold``, else None."""
-    pairs = [(aid, sig) for aid, sig in index.candidates(fingerprint.band_keys(article.fingerprint))
-             if aid != article.id]
+    pairs = [
+        (aid, sig)
+        for aid, sig in index.candidates(fingerprint.band_keys(article.fingerprint))
+        if aid != article.id
+    ]
     if not pairs:
         return None
     sims = fingerprint.similarities(article.fingerprint, [sig for _, sig in pairs])
@@ -173,9 +177,7 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*")
 _SPACE = re.compile(r"\s")
 
 
-def _sentence_input(
-    text: str, toks: list, found: list[entities.Mention]
-) -> events.SentenceInput:
+def _sentence_input(text: str, toks: list, found: list[entities.Mention]) -> events.SentenceInput:
     clauses: list[int] = []
     clause, pos = 0, 0
     for tok in toks:

@@ -35,7 +35,9 @@ class _Model(BaseModel):
 class Source(_Model):
     """Where an article came from."""
 
-    path: str = Field(description="Path of the file (or URL of the feed item) as seen by the source.")
+    path: str = Field(
+        description="Path of the file (or URL of the feed item) as seen by the source."
+    )
     size: int | None = Field(default=None, ge=0, description="Size in bytes of the raw content.")
     mtime: datetime | None = Field(default=None, description="Modification time of the file.")
     seen_at: datetime | None = Field(default=None, description="When the source first saw it.")
@@ -46,11 +48,15 @@ class RawArticle(_Model):
 
     schema_version: Literal[1] = 1
     source: Source
-    content_type: str = Field(default="text/plain", description="MIME type as guessed by the source.")
+    content_type: str = Field(
+        default="text/plain", description="MIME type as guessed by the source."
+    )
     content_base64: str = Field(description="The raw bytes, base64-encoded.")
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: Source, content_type: str = "text/plain") -> RawArticle:
+    def from_bytes(
+        cls, data: bytes, source: Source, content_type: str = "text/plain"
+    ) -> RawArticle:
         return cls(
             source=source,
             content_type=content_type,

@@ -44,7 +44,7 @@ _READ_ALSO = re.compile(
     re.IGNORECASE,
 )
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_TERMINAL = ".!?:;\"”’»…)"
+_TERMINAL = '.!?:;"”’»…)'
 
 
 @dataclass

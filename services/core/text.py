@@ -12,14 +12,88 @@ TOKEN_RE = re.compile(r"\w+")
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=[\"'“‘„«(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9])")
 # Words after which a period does not end a sentence.
 _ABBREV = frozenset(
-    """
-    mr mrs ms dr prof st sr jr no nr inc ltd co corp jan feb febr mar apr jun jul aug sep sept
-    okt oct nov dec dhr mevr drs ir ing mw bijv bv ca resp blz evt mlrd mln mrd zgn
-    bl ev osv dvs mfl t ex resp d v s kl ca
-    z b bzw ca ggf usw vgl sog dt inkl mio mrd
-    m mme mlle env cf etc
-    f eks jf mv ca
-    """.split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "sr",
+        "jr",
+        "no",
+        "nr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "jan",
+        "feb",
+        "febr",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "okt",
+        "oct",
+        "nov",
+        "dec",
+        "dhr",
+        "mevr",
+        "drs",
+        "ir",
+        "ing",
+        "mw",
+        "bijv",
+        "bv",
+        "ca",
+        "resp",
+        "blz",
+        "evt",
+        "mlrd",
+        "mln",
+        "mrd",
+        "zgn",
+        "bl",
+        "ev",
+        "osv",
+        "dvs",
+        "mfl",
+        "t",
+        "ex",
+        "resp",
+        "d",
+        "v",
+        "s",
+        "kl",
+        "ca",
+        "z",
+        "b",
+        "bzw",
+        "ca",
+        "ggf",
+        "usw",
+        "vgl",
+        "sog",
+        "dt",
+        "inkl",
+        "mio",
+        "mrd",
+        "m",
+        "mme",
+        "mlle",
+        "env",
+        "cf",
+        "etc",
+        "f",
+        "eks",
+        "jf",
+        "mv",
+        "ca",
+    ]
 )
 
 
@@ -33,7 +107,9 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split into word tokens (maximal runs of \\w); hyphens, apostrophes, colons split."""
-    return [Token(m.group(), m.group().lower(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    return [
+        Token(m.group(), m.group().lower(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)
+    ]
 
 
 def split_sentences(paragraph: str) -> list[str]:

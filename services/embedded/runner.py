@@ -188,16 +188,23 @@ class EmbeddedRunner:
         t2 = time.perf_counter()
         lines: list[tuple[int, str, tuple]] = []
         with self.store.transaction() as store:
-            for (fs, seen), result in zip(batch, results, strict=True):
+            for (fs, _seen), result in zip(batch, results, strict=True):
                 self.summary.files += 1
                 if isinstance(result, Rejection):
                     store.reject(result)
-                    store.record_file(fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}")
+                    store.record_file(
+                        fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}"
+                    )
                     self.summary.rejected += 1
                     self.summary.rejected_paths.append((fs.path, result.rejected.reason))
                     metrics.FILES_REJECTED.labels(result.rejected.code).inc()
-                    lines.append((logging.WARNING, "rejected path=%s reason=%s: %s",
-                                  (fs.path, result.rejected.code, result.rejected.reason)))
+                    lines.append(
+                        (
+                            logging.WARNING,
+                            "rejected path=%s reason=%s: %s",
+                            (fs.path, result.rejected.code, result.rejected.reason),
+                        )
+                    )
                     continue
                 metrics.ARTICLES_PROCESSED.labels("enrich").inc()
                 existing = store.exists(result.id)
@@ -217,13 +224,24 @@ class EmbeddedRunner:
                     self.summary.near_duplicates += 1
                     metrics.NEAR_DUPLICATES.inc()
                 events = ",".join(f"{e.type}:{e.status}" for e in result.events) or "-"
-                lines.append((logging.INFO,
-                              "article path=%s id=%s lang=%s published=%s events=%s dup=%s%s",
-                              (fs.path, result.id, result.language, result.published or "-", events,
-                               result.near_duplicate_of or "-", " (same text seen before)" if existing else "")))
+                lines.append(
+                    (
+                        logging.INFO,
+                        "article path=%s id=%s lang=%s published=%s events=%s dup=%s%s",
+                        (
+                            fs.path,
+                            result.id,
+                            result.language,
+                            result.published or "-",
+                            events,
+                            result.near_duplicate_of or "-",
+                            " (same text seen before)" if existing else "",
+                        ),
+                    )
+                )
         done = time.monotonic()
         per_store = (time.perf_counter() - t2) / len(batch)
-        for fs, seen in batch:
+        for _fs, seen in batch:
             metrics.STAGE_SECONDS.labels("store").observe(per_store)
             metrics.END_TO_END_SECONDS.observe(done - seen)
         for level, fmt, args in lines:
@@ -276,7 +294,9 @@ class EmbeddedRunner:
                     done = min(self.summary.files, self._backlog_total)
                     log.info(
                         "progress: %d/%d backlog files (%.0f%%), %.0f files/s",
-                        done, self._backlog_total, 100.0 * done / self._backlog_total,
+                        done,
+                        self._backlog_total,
+                        100.0 * done / self._backlog_total,
                         self.summary.files / (now - start),
                     )
                 if self.stop.is_set():

@@ -9,10 +9,10 @@ reprocessing), and the near-duplicate band index.
 from __future__ import annotations
 
 import json
-from array import array
 import re
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -207,7 +207,7 @@ class SqliteStore:
                     for i, e in enumerate(article.events)
                 ],
             )
-            db.execute("DELETE FROM rejected WHERE path IN (%s)" % ",".join("?" * len(paths)), paths)
+            db.execute(f"DELETE FROM rejected WHERE path IN ({','.join('?' * len(paths))})", paths)
             self.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
 
     def reject(self, rejection: Rejection) -> None:
@@ -232,7 +232,7 @@ class SqliteStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT DISTINCT f.article_id, f.signature FROM dup_bands b JOIN fingerprints f "
-                "ON f.article_id = b.article_id WHERE b.band IN (%s)" % ",".join("?" * len(keys)),
+                f"ON f.article_id = b.article_id WHERE b.band IN ({','.join('?' * len(keys))})",
                 keys,
             ).fetchall()
         return [(aid, array("I", sig).tolist()) for aid, sig in rows]
@@ -263,7 +263,9 @@ class SqliteStore:
 
     def known_files(self) -> dict[str, tuple[int, int]]:
         with self._lock:
-            return {p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM files")}
+            return {
+                p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM files")
+            }
 
     # -- reading ----------------------------------------------------------------
     def exists(self, article_id: str) -> bool:
@@ -332,14 +334,27 @@ class SqliteStore:
         with self._lock:
             rows = self._db.execute(" ".join(sql), args).fetchall()
         return [
-            EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]))
+            EventRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                json.loads(r[7]),
+                json.loads(r[8]),
+                json.loads(r[9]),
+            )
             for r in rows
         ]
 
     def rejected(self) -> list[tuple[str, str, str, int | None, str]]:
         with self._lock:
             return list(
-                self._db.execute("SELECT path, code, reason, size, at FROM rejected ORDER BY at, path")
+                self._db.execute(
+                    "SELECT path, code, reason, size, at FROM rejected ORDER BY at, path"
+                )
             )
 
     def counts(self) -> dict[str, int]:

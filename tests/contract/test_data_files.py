@@ -1,7 +1,6 @@
 """Rule and gazetteer files: complete for every supported language, and their errors are clear."""
 
 import pytest
-
 from wirewatch.core import events as ev
 from wirewatch.core.logic import DATA_DIR, LANGUAGES, DataError, Resources
 from wirewatch.core.models import EVENT_TYPES
@@ -23,8 +22,12 @@ def test_stopwords_for_every_language(resources):
 def test_rule_file_errors_name_the_file_and_field():
     with pytest.raises(ev.RuleError, match=r"x.yaml: rules\[0\].type: 'embargo' is not one of"):
         ev.LanguageRules.from_mapping({"rules": [{"type": "embargo", "triggers": ["a"]}]}, "x.yaml")
-    with pytest.raises(ev.RuleError, match=r"x.yaml: rules\[0\].requires: no term list named 'nope'"):
-        ev.LanguageRules.from_mapping({"rules": [{"type": "ban", "triggers": ["a"], "requires": ["nope"]}]}, "x.yaml")
+    with pytest.raises(
+        ev.RuleError, match=r"x.yaml: rules\[0\].requires: no term list named 'nope'"
+    ):
+        ev.LanguageRules.from_mapping(
+            {"rules": [{"type": "ban", "triggers": ["a"], "requires": ["nope"]}]}, "x.yaml"
+        )
     with pytest.raises(ev.RuleError, match=r"unknown key\(s\) \['trigger'\]"):
         ev.LanguageRules.from_mapping({"rules": [{"type": "ban", "trigger": ["a"]}]}, "x.yaml")
 

@@ -21,21 +21,35 @@ pytestmark = pytest.mark.slow
 def ww(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 120):
     proc = subprocess.run(
         [sys.executable, "-m", "wirewatch", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"wirewatch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"wirewatch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="the shared seed articles are not next to the repository")
+@pytest.mark.skipif(
+    not SEEDS.is_dir(), reason="the shared seed articles are not next to the repository"
+)
 def test_enrich_seeds_json_contract():
     files = sorted(str(p) for p in SEEDS.glob("*.txt"))
     out = ww("enrich", *files, "--json").stdout.splitlines()
     docs = [json.loads(line) for line in out]
     assert [d["source"]["path"] for d in docs] == files
     assert [d["language"] for d in docs] == ["nl", "nl", "nl", "nl", "sv"]
-    assert [d["published"] for d in docs] == ["2019-02", "2019-10", "2019-06", "2019-09", "2019-03-26"]
+    assert [d["published"] for d in docs] == [
+        "2019-02",
+        "2019-10",
+        "2019-06",
+        "2019-09",
+        "2019-03-26",
+    ]
     for d in docs:
         assert "Huawei" in d["entities"]["vendors"]
         for key in ("vendors", "operators", "countries", "organisations", "people"):
@@ -77,12 +91,17 @@ def test_run_once_then_query_commands(tmp_path):
     assert events, "the example inbox has policy events"
     types = {json.loads(e)["type"] for e in events}
     assert types == {"ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"}
-    bans = [json.loads(e) for e in ww("events", "--db", str(db), "--type", "ban", "--json").stdout.splitlines()]
+    bans = [
+        json.loads(e)
+        for e in ww("events", "--db", str(db), "--type", "ban", "--json").stdout.splitlines()
+    ]
     assert bans and all(b["type"] == "ban" for b in bans)
     table = ww("events", "--db", str(db), "--vendor", "Huawei").stdout
     assert "published" in table.splitlines()[0] and "event(s)" in table
 
-    hits = [json.loads(x) for x in ww("search", "Huawei", "--db", str(db), "--json").stdout.splitlines()]
+    hits = [
+        json.loads(x) for x in ww("search", "Huawei", "--db", str(db), "--json").stdout.splitlines()
+    ]
     assert hits and all("huawei" in (h["title"] + h["body"]).lower() for h in hits)
     shown = ww("show", hits[0]["id"], "--db", str(db)).stdout
     assert hits[0]["id"] in shown and "language" in shown
@@ -96,9 +115,25 @@ def test_run_watches_new_files_and_stops_cleanly_on_ctrl_c(tmp_path):
     inbox.mkdir()
     db = tmp_path / "w.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wirewatch", "run", str(inbox), "--db", str(db),
-         "--metrics-port", "0", "--poll-interval", "0.1", "--settle-seconds", "0.3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "wirewatch",
+            "run",
+            str(inbox),
+            "--db",
+            str(db),
+            "--metrics-port",
+            "0",
+            "--poll-interval",
+            "0.1",
+            "--settle-seconds",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     try:
         time.sleep(1.5)

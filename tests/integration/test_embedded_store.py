@@ -1,9 +1,6 @@
 """The embedded pipeline against a real SQLite file and real files on disk."""
 
 import shutil
-import threading
-
-import pytest
 
 from wirewatch.embedded.runner import EmbeddedRunner
 from wirewatch.embedded.store import SqliteStore
@@ -18,8 +15,15 @@ ARTICLE_EN = (
 
 
 def _runner(tmp_path, inbox, **kw):
-    settings = EmbeddedSettings(inbox=[inbox], db=tmp_path / "w.db", once=True, settle_seconds=0,
-                                poll_interval=0.05, metrics_port=0, **kw)
+    settings = EmbeddedSettings(
+        inbox=[inbox],
+        db=tmp_path / "w.db",
+        once=True,
+        settle_seconds=0,
+        poll_interval=0.05,
+        metrics_port=0,
+        **kw,
+    )
     store = SqliteStore(settings.db)
     return settings, store
 

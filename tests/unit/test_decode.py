@@ -1,7 +1,6 @@
 import codecs
 
 import pytest
-
 from wirewatch.core.decode import Decoded, decode
 from wirewatch.core.models import RejectReason
 

@@ -13,9 +13,18 @@ RULES = LanguageRules.from_mapping(
             "rejected": ["no plans", "rather than"],
         },
         "rules": [
-            {"type": "ban", "triggers": ["ban*", "*ban", "exclud*", "may ... not ... use*"], "requires": ["target"]},
+            {
+                "type": "ban",
+                "triggers": ["ban*", "*ban", "exclud*", "may ... not ... use*"],
+                "requires": ["target"],
+            },
             {"type": "warning", "triggers": ["warn*"], "requires": ["security"], "weight": 0.8},
-            {"type": "deal", "triggers": ["contract*"], "requires": ["target"], "exclude": ["sponsor*"]},
+            {
+                "type": "deal",
+                "triggers": ["contract*"],
+                "requires": ["target"],
+                "exclude": ["sponsor*"],
+            },
         ],
     },
     "test.yaml",

@@ -3,7 +3,9 @@ from wirewatch.core.text import split_sentences
 
 
 def test_date_header_and_first_sentence_on_one_line():
-    p = parse(" date 2021-05 De minister kondigde een verbod aan. Dat meldt ANP.\n\nTweede alinea hier.")
+    p = parse(
+        " date 2021-05 De minister kondigde een verbod aan. Dat meldt ANP.\n\nTweede alinea hier."
+    )
     assert p.header_date == "2021-05"
     assert p.title is None
     assert p.paragraphs[0].sentences == ["De minister kondigde een verbod aan.", "Dat meldt ANP."]
@@ -64,4 +66,7 @@ def test_sentence_split_keeps_ordinals_initials_and_abbreviations():
         "Das ist neu.",
     ]
     assert len(split_sentences("J. Doe zei dat o.a. KPN meedoet. Daarna niets.")) == 2
-    assert split_sentences("Huawei binnen de VS. Ook elders.") == ["Huawei binnen de VS.", "Ook elders."]
+    assert split_sentences("Huawei binnen de VS. Ook elders.") == [
+        "Huawei binnen de VS.",
+        "Ook elders.",
+    ]

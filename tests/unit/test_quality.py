@@ -5,13 +5,18 @@ independently of the rules. Current figures are in QUALITY.md (wirewatch evaluat
 """
 
 import pytest
+from wirewatch.evaluate import evaluate
 
 from tests.conftest import EXAMPLES, ROOT
-from wirewatch.evaluate import evaluate
 
 SETS = {
     "examples": (EXAMPLES.parent / "expected.yaml", EXAMPLES, 0.84, 0.92),
-    "held-out": (ROOT / "tests" / "data" / "eval" / "gold.yaml", ROOT / "tests" / "data" / "eval", 0.80, 0.90),
+    "held-out": (
+        ROOT / "tests" / "data" / "eval" / "gold.yaml",
+        ROOT / "tests" / "data" / "eval",
+        0.80,
+        0.90,
+    ),
 }
 
 

@@ -11,7 +11,10 @@ pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="shared seeds not pre
 def docs(enricher):
     from wirewatch.core.models import Source
 
-    return {p.name[:3]: enricher.analyse(p.read_bytes(), Source(path=str(p))) for p in sorted(SEEDS.glob("*.txt"))}
+    return {
+        p.name[:3]: enricher.analyse(p.read_bytes(), Source(path=str(p)))
+        for p in sorted(SEEDS.glob("*.txt"))
+    }
 
 
 def events(doc):
@@ -20,7 +23,13 @@ def events(doc):
 
 def test_languages_dates_and_vendor(docs):
     assert [d.language for d in docs.values()] == ["nl", "nl", "nl", "nl", "sv"]
-    assert [d.published for d in docs.values()] == ["2019-02", "2019-10", "2019-06", "2019-09", "2019-03-26"]
+    assert [d.published for d in docs.values()] == [
+        "2019-02",
+        "2019-10",
+        "2019-06",
+        "2019-09",
+        "2019-03-26",
+    ]
     assert all("Huawei" in d.entities.vendors for d in docs.values())
 
 
