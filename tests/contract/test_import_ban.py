@@ -47,5 +47,7 @@ def test_lint_and_types_are_clean():
     root = CORE.parents[1]
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     assert subprocess.run([ruff, "check", "services", "tests"], cwd=root).returncode == 0
-    assert subprocess.run([ruff, "format", "--check", "services", "tests"], cwd=root).returncode == 0
+    assert (
+        subprocess.run([ruff, "format", "--check", "services", "tests"], cwd=root).returncode == 0
+    )
     assert subprocess.run([sys.executable, "-m", "mypy", "services"], cwd=root).returncode == 0
