@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "inbox"
-SEEDS = ROOT.parent / "shared" / "seeds"
+# The five real seed articles live outside the repository (never copied into it).
+_SEED_DIRS = [
+    Path(os.environ["WIREWATCH_SEEDS"]) if os.environ.get("WIREWATCH_SEEDS") else None,
+    ROOT.parent / "shared" / "seeds",
+    Path("/work/shared/seeds"),
+]
+SEEDS = next(
+    (d for d in _SEED_DIRS if d is not None and d.is_dir()), ROOT.parent / "shared" / "seeds"
+)
 
 
 @pytest.fixture(scope="session")
