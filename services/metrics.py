@@ -75,6 +75,25 @@ WATCHER_SETTLING = Gauge(
 )
 
 
+ALERTS_FIRED = Counter(
+    "wirewatch_alerts_fired_total",
+    "Alerts fired, by rule outcome (one per rule and article).",
+    registry=REGISTRY,
+)
+ALERTS_DELIVERED = Counter(
+    "wirewatch_alerts_delivered_total",
+    "Alert deliveries that succeeded, by channel.",
+    ["channel"],
+    registry=REGISTRY,
+)
+ALERTS_FAILED = Counter(
+    "wirewatch_alerts_failed_total",
+    "Alert deliveries that failed after all retries, by channel.",
+    ["channel"],
+    registry=REGISTRY,
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     ready: Callable[[], bool] = staticmethod(lambda: True)
 

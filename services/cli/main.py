@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides: dict = {"inbox": args.inbox}
     for name in (
         "db",
+        "rules",
         "metrics_port",
         "metrics_host",
         "workers",
@@ -98,11 +99,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     for root in settings.inbox:
         if not Path(root).is_dir():
             raise SystemExit(f"wirewatch: {root}: the inbox is not a directory; create it first")
+    rules = _load_rules(settings.rules) if settings.rules else []
     resources = _resources(settings.core.data_dir)
     store = _open_store(settings.db)
     enricher = Enricher(resources, settings.core.core_config())
     stop = threading.Event()
-    runner = EmbeddedRunner(settings, store, enricher, stop)
+    notifier = None
+    if any(n.webhook for r in rules for n in r.notify):
+        from wirewatch.embedded.notify import WebhookNotifier
+
+        notifier = WebhookNotifier(store)
+        notifier.start()
+    runner = EmbeddedRunner(settings, store, enricher, stop, rules, notifier)
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger("wirewatch.run").info(
@@ -140,6 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.shutdown()
+        if notifier is not None:
+            notifier.close()
     counts = store.counts()
     store.close()
     print(
@@ -147,6 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"({summary.rate:.0f} files/s): {summary.articles} article(s) stored "
         f"({summary.new_articles} new, {summary.near_duplicates} near-duplicate), "
         f"{summary.rejected} rejected, {summary.events} event(s)"
+        + (f", {summary.alerts} alert(s) fired" if rules else "")
     )
     for path, reason in summary.rejected_paths[:20]:
         print(f"  rejected {path}: {reason}")
@@ -158,6 +169,78 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
+    return 0
+
+
+def _load_rules(path: Path):
+    from wirewatch.core.alerts import RuleFileError, load_rules
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(
+            f"wirewatch: {path}: cannot read the rules file ({exc.strerror or exc})"
+        ) from exc
+    try:
+        return load_rules(text, str(path))
+    except RuleFileError as exc:
+        raise SystemExit(f"wirewatch: invalid alert rules:\n{exc}") from exc
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    store = _open_existing_store(args.db)
+    rows = store.alerts(args.limit)
+    if args.json:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+        return 0
+    table = [
+        [
+            r["fired_at"],
+            r["rule"],
+            r["article_id"],
+            ",".join(f"{e['type']}:{e['status']}" for e in r["events"]),
+            r["deliveries"] or "log",
+            r["title"] or "",
+        ]
+        for r in rows
+    ]
+    print(_table(table, ["fired", "rule", "article", "events", "deliveries", "title"]))
+    print(f"{len(rows)} alert(s)")
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    rules = _load_rules(args.file)
+    if args.action == "check":
+        for r in rules:
+            print(f"ok  {r.name}: events={','.join(r.events)} statuses={','.join(r.statuses)}")
+        print(f"{args.file}: {len(rules)} valid rule(s)")
+        return 0
+    from wirewatch.core import alerts
+    from wirewatch.core.logic import Enricher
+    from wirewatch.core.models import Rejection, Source
+
+    enricher = Enricher(_resources(None))
+    for name in args.articles:
+        path = Path(name)
+        result = enricher.analyse(path.read_bytes(), Source(path=str(path)))
+        if isinstance(result, Rejection):
+            print(f"{path}: rejected ({result.rejected.reason}); no rule can fire")
+            continue
+        fired = alerts.explain(rules, result)
+        if not fired:
+            kinds = (
+                ", ".join(f"{e.type}/{e.status} {e.confidence:.2f}" for e in result.events)
+                or "none"
+            )
+            print(f"{path}: no rule fires (events: {kinds})")
+        for rule_name, evs in fired:
+            for e in evs:
+                print(
+                    f"{path}: {rule_name} fires on {e.type}/{e.status} ({e.confidence:.2f}) "
+                    f"targets={','.join(e.targets) or '-'}: {e.evidence[0][:120]}"
+                )
     return 0
 
 
@@ -389,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--db", type=Path, default=None, help=db_help)
     r.add_argument("--once", action="store_true", help="process what is there now and exit")
     r.add_argument(
+        "--rules", type=Path, default=None, help="alert rules (YAML); see `wirewatch rules check`"
+    )
+    r.add_argument(
         "--metrics-port",
         type=int,
         default=None,
@@ -456,6 +542,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(rj)
     rj.add_argument("--json", action="store_true")
     rj.set_defaults(func=cmd_rejected)
+
+    al = sub.add_parser("alerts", help="list fired alerts and their deliveries")
+    db_arg(al)
+    al.add_argument("--limit", type=int, default=100)
+    al.add_argument("--json", action="store_true")
+    al.set_defaults(func=cmd_alerts)
+
+    ru = sub.add_parser("rules", help="check alert rules, or test which rules fire on articles")
+    ru.add_argument("action", choices=["check", "test"])
+    ru.add_argument("file", type=Path)
+    ru.add_argument("articles", nargs="*")
+    ru.set_defaults(func=cmd_rules)
 
     sc = sub.add_parser("schemas", help="export or check the JSON Schemas in schemas/")
     sc.add_argument("action", choices=["export", "check"])

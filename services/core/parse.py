@@ -45,6 +45,12 @@ _READ_ALSO = re.compile(
 )
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _TERMINAL = '.!?:;"”’»…)'
+# Words that make a caption sentence describe the photo rather than the story.
+_PHOTO_WORDS = re.compile(
+    r"\b(?:photo|picture|image|bild(?:en)?|filbild|arkivbild(?:en)?|foto(?:et|t)?|"
+    r"archiefbeeld|archieffoto|archivbild|archivfoto|billede(?:t)?|arkivfoto|bilde(?:t)?)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -149,12 +155,12 @@ def parse(text: str) -> ParsedArticle:
             credit = _CREDIT.search(block)
             core = block[: credit.start()].strip() if credit else block
             sentences = split_sentences(core)
-            # The first sentence describes the photo; any further sentences
-            # summarise the story and are article text.
+            # The first sentence describes the photo, as does any that speaks of the
+            # picture; the others summarise the story and are article text.
             boilerplate.append(block)
-            if len(sentences) > 1:
-                rest = " ".join(sentences[1:])
-                paragraphs.append(Paragraph(rest, "body", sentences[1:]))
+            story = [s for s in sentences[1:] if not _PHOTO_WORDS.search(s)]
+            if story:
+                paragraphs.append(Paragraph(" ".join(story), "body", story))
             continue
         if _looks_like_heading(block) and paragraphs:
             paragraphs.append(Paragraph(block, "heading", [block]))

@@ -21,9 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wirewatch import metrics
+from wirewatch.core import alerts
+from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
 from wirewatch.core.logic import CoreConfig, Enricher, Resources, near_duplicate_of
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
+from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.scan import FileState, InboxScanner
@@ -40,6 +43,7 @@ class RunSummary:
     near_duplicates: int = 0
     rejected: int = 0
     events: int = 0
+    alerts: int = 0
     seconds: float = 0.0
     rejected_paths: list[tuple[str, str]] = field(default_factory=list)
 
@@ -87,7 +91,11 @@ class EmbeddedRunner:
         store: SqliteStore,
         enricher: Enricher,
         stop: threading.Event | None = None,
+        rules: list[AlertRule] | None = None,
+        notifier: WebhookNotifier | None = None,
     ):
+        self.rules = rules or []
+        self.notifier = notifier
         self.settings = settings
         self.store = store
         self.enricher = enricher
@@ -187,6 +195,7 @@ class EmbeddedRunner:
         results = [x if isinstance(x, Rejection) else next(it) for x in inputs]
         t2 = time.perf_counter()
         lines: list[tuple[int, str, tuple]] = []
+        to_send: list[tuple[str, str, str, dict]] = []
         with self.store.transaction() as store:
             for (fs, _seen), result in zip(batch, results, strict=True):
                 self.summary.files += 1
@@ -213,6 +222,7 @@ class EmbeddedRunner:
                 )
                 store.put(result)
                 store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
+                self._alerts(store, result, lines, to_send)
                 metrics.ARTICLES_PROCESSED.labels("store").inc()
                 self.summary.articles += 1
                 if not existing:
@@ -246,6 +256,40 @@ class EmbeddedRunner:
             metrics.END_TO_END_SECONDS.observe(done - seen)
         for level, fmt, args in lines:
             log.log(level, fmt, *args)
+        if self.notifier is not None:
+            for item in to_send:  # only after the alert and its delivery rows are committed
+                self.notifier.submit(*item)
+
+    def _alerts(
+        self,
+        store: SqliteStore,
+        article: EnrichedArticle,
+        lines: list[tuple[int, str, tuple]],
+        to_send: list[tuple[str, str, str, dict]],
+    ) -> None:
+        for rule in self.rules:
+            matched = alerts.match(rule, article)
+            if not matched:
+                continue
+            body = alerts.payload(rule, article, matched)
+            if not store.fire_alert(rule.name, article.id, article.near_duplicate_of, body):
+                continue
+            self.summary.alerts += 1
+            metrics.ALERTS_FIRED.inc()
+            for target in rule.notify:
+                if target.log:
+                    kinds = ",".join(f"{e.type}:{e.status}" for e in matched)
+                    lines.append(
+                        (
+                            logging.WARNING,
+                            "ALERT rule=%s article=%s events=%s title=%s",
+                            (rule.name, article.id, kinds, article.title),
+                        )
+                    )
+                    metrics.ALERTS_DELIVERED.labels("log").inc()
+                if target.webhook:
+                    store.add_delivery(rule.name, article.id, target.webhook)
+                    to_send.append((rule.name, article.id, target.webhook, body))
 
     def run(self) -> RunSummary:
         roots = [Path(p) for p in self.settings.inbox]

@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS dup_bands (
     band TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    rule TEXT NOT NULL, article_id TEXT NOT NULL, fired_at TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (rule, article_id)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    rule TEXT NOT NULL, article_id TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, at TEXT NOT NULL,
+    PRIMARY KEY (rule, article_id, target)
+);
 CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);
 """
 
@@ -247,6 +256,72 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO dup_bands(band, article_id) VALUES (?, ?)",
                 [(k, article_id) for k in keys],
             )
+
+    # -- alerts -----------------------------------------------------------------
+    def fire_alert(
+        self, rule: str, article_id: str, duplicate_of: str | None, payload: dict
+    ) -> bool:
+        """Record that ``rule`` fired on the article; False if it (or the article it
+        near-duplicates) already fired for this rule."""
+        with self._lock:
+            if (
+                duplicate_of
+                and self._db.execute(
+                    "SELECT 1 FROM alerts WHERE rule = ? AND article_id = ?", (rule, duplicate_of)
+                ).fetchone()
+            ):
+                return False
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO alerts(rule, article_id, fired_at, payload) VALUES (?,?,?,?)",
+                (rule, article_id, _now(), json.dumps(payload, ensure_ascii=False)),
+            )
+            return cur.rowcount == 1
+
+    def add_delivery(self, rule: str, article_id: str, target: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO deliveries(rule, article_id, target, status, at) "
+                "VALUES (?,?,?,'pending',?)",
+                (rule, article_id, target, _now()),
+            )
+
+    def set_delivery(
+        self, rule: str, article_id: str, target: str, status: str, attempts: int, error: str | None
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE deliveries SET status=?, attempts=?, error=?, at=? "
+                "WHERE rule=? AND article_id=? AND target=?",
+                (status, attempts, error, _now(), rule, article_id, target),
+            )
+
+    def pending_deliveries(self) -> list[tuple[str, str, str, dict]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.rule, d.article_id, d.target, a.payload FROM deliveries d JOIN alerts a "
+                "ON a.rule = d.rule AND a.article_id = d.article_id WHERE d.status = 'pending' "
+                "ORDER BY d.at"
+            ).fetchall()
+        return [(r, a, t, json.loads(p)) for r, a, t, p in rows]
+
+    def alerts(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.rule, a.article_id, a.fired_at, a.payload, "
+                "group_concat(d.target || ' ' || d.status || ' ' || d.attempts "
+                "|| coalesce(' ' || d.error, ''), '; ') "
+                "FROM alerts a LEFT JOIN deliveries d ON d.rule = a.rule AND d.article_id = a.article_id "
+                "GROUP BY a.rule, a.article_id ORDER BY a.fired_at DESC, a.rule LIMIT ?",
+                (limit,),
+            ).fetchall()
+        out = []
+        for rule, aid, at, payload, deliveries in rows:
+            item = json.loads(payload)
+            item.update(
+                {"rule": rule, "article_id": aid, "fired_at": at, "deliveries": deliveries or ""}
+            )
+            out.append(item)
+        return out
 
     # -- watcher state ----------------------------------------------------------
     def record_file(
