@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,7 @@ def test_run_watches_new_files_and_stops_cleanly_on_ctrl_c(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     db = tmp_path / "w.db"
+    port = _free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -124,7 +127,7 @@ def test_run_watches_new_files_and_stops_cleanly_on_ctrl_c(tmp_path):
             "--db",
             str(db),
             "--metrics-port",
-            "0",
+            str(port),
             "--poll-interval",
             "0.1",
             "--settle-seconds",
@@ -146,6 +149,13 @@ def test_run_watches_new_files_and_stops_cleanly_on_ctrl_c(tmp_path):
         deadline = time.time() + 30
         while time.time() < deadline and _files_done(db) < 1:
             time.sleep(0.2)
+        base = f"http://127.0.0.1:{port}"
+        assert urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
+        assert urllib.request.urlopen(base + "/readyz", timeout=5).status == 200
+        scraped = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+        assert "wirewatch_files_seen_total 1.0" in scraped
+        assert 'wirewatch_articles_processed_total{stage="store"} 1.0' in scraped
+        assert "wirewatch_end_to_end_seconds_bucket" in scraped
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=20)
     finally:
@@ -155,6 +165,12 @@ def test_run_watches_new_files_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert "processed 1 file(s)" in stdout, stdout + stderr
     assert "drop.txt" in stderr and ".hidden" not in stderr and ".part" not in stderr
     assert "SIGINT received" in stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _files_done(db: Path) -> int:
