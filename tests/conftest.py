@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,20 @@ def analyse(enricher):
         return enricher.analyse(data, Source(path=path))
 
     return run
+
+
+def ww(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 120):
+    """Run the ``wirewatch`` command as a user would (a subprocess, no stdin)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "wirewatch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"wirewatch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc

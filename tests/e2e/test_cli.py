@@ -15,25 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, SEEDS
+from tests.conftest import EXAMPLES, SEEDS, ww
 
 pytestmark = pytest.mark.slow
-
-
-def ww(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 120):
-    proc = subprocess.run(
-        [sys.executable, "-m", "wirewatch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"wirewatch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
 
 
 @pytest.mark.skipif(

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import EXAMPLES, SEEDS
+from tests.conftest import EXAMPLES, SEEDS, ww
 
 
 class Receiver:
@@ -53,25 +53,8 @@ def receiver():
 
 
 def run(inbox, db, rules):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wirewatch",
-            "run",
-            str(inbox),
-            "--db",
-            str(db),
-            "--once",
-            "--metrics-port",
-            "0",
-            "--rules",
-            str(rules),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
+    return ww(
+        "run", str(inbox), "--db", str(db), "--once", "--metrics-port", "0", "--rules", str(rules)
     )
 
 
