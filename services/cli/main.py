@@ -254,7 +254,6 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     if args.max_bytes:
         enricher.config = type(enricher.config)(max_bytes=args.max_bytes)
     index = MemoryDuplicateIndex()
-    status = 0
     for name in args.files:
         path = Path(name)
         source = Source(path=str(path))
@@ -278,7 +277,6 @@ def cmd_enrich(args: argparse.Namespace) -> int:
                 ),
             )
         if isinstance(result, Rejection):
-            status = status or 0
             if args.json:
                 print(
                     json.dumps(
@@ -314,7 +312,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
                 )
             if result.near_duplicate_of:
                 print(f"  near-duplicate of {result.near_duplicate_of}")
-    return status
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
