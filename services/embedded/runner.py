@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +65,21 @@ def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
 def _analyse_in_worker(item: tuple[bytes, Source]) -> EnrichedArticle | Rejection:
     assert _worker_enricher is not None
     return safe_analyse(_worker_enricher, *item)
+
+
+def _analyse_chunk(items: list[tuple[bytes, Source]]) -> list[EnrichedArticle | Rejection]:
+    return [_analyse_in_worker(item) for item in items]
+
+
+@dataclass
+class _Pending:
+    """A batch whose enrichment has started; stored by ``_finish_batch``."""
+
+    batch: Sequence[tuple[FileState, float]]
+    inputs: list[tuple[bytes, Source] | Rejection]
+    futures: list[Future] | None
+    analysed: list[EnrichedArticle | Rejection]
+    started: float
 
 
 def safe_analyse(enricher: Enricher, data: bytes, source: Source) -> EnrichedArticle | Rejection:
@@ -177,19 +192,32 @@ class EmbeddedRunner:
             return Rejection(source=source, rejected=oversize(len(data), limit))
         return data, source.model_copy(update={"size": len(data)})
 
-    def _process_batch(self, batch: Sequence[tuple[FileState, float]], pool) -> None:
+    def _start_batch(self, batch: Sequence[tuple[FileState, float]], pool) -> _Pending:
+        """Read the files and start enriching them (in the pool, or right here)."""
         t0 = time.perf_counter()
         inputs: list[tuple[bytes, Source] | Rejection] = [self._read(fs) for fs, _ in batch]
         metrics.STAGE_SECONDS.labels("read").observe((time.perf_counter() - t0) / len(batch))
         todo = [x for x in inputs if not isinstance(x, Rejection)]
-        t1 = time.perf_counter()
+        started = time.perf_counter()
         if pool is not None and len(todo) > 1:
-            analysed = list(pool.map(_analyse_in_worker, todo, chunksize=max(1, len(todo) // 8)))
+            size = max(1, len(todo) // (2 * self.settings.workers))
+            futures = [
+                pool.submit(_analyse_chunk, todo[i : i + size]) for i in range(0, len(todo), size)
+            ]
+            return _Pending(batch, inputs, futures, [], started)
+        analysed = [safe_analyse(self.enricher, d, s) for d, s in todo]
+        return _Pending(batch, inputs, None, analysed, started)
+
+    def _finish_batch(self, pending: _Pending) -> None:
+        """Collect the enrichment results and store the batch in one transaction."""
+        batch, inputs = pending.batch, pending.inputs
+        if pending.futures is not None:
+            analysed = [r for f in pending.futures for r in f.result()]
         else:
-            analysed = [safe_analyse(self.enricher, d, s) for d, s in todo]
-        if todo:
-            per = (time.perf_counter() - t1) / len(todo)
-            for _ in todo:
+            analysed = pending.analysed
+        if analysed:
+            per = (time.perf_counter() - pending.started) / len(analysed)
+            for _ in analysed:
                 metrics.STAGE_SECONDS.labels("enrich").observe(per)
         it = iter(analysed)
         results = [x if isinstance(x, Rejection) else next(it) for x in inputs]
@@ -310,6 +338,7 @@ class EmbeddedRunner:
         start = time.perf_counter()
         last_progress = start
         watcher.start()
+        pending: _Pending | None = None
         try:
             while True:
                 try:
@@ -317,6 +346,9 @@ class EmbeddedRunner:
                 except queue.Empty:
                     if self.stop.is_set():
                         break
+                    if pending is not None:  # nothing new: store what is in flight
+                        self._finish_batch(pending)
+                        pending = None
                     continue
                 if item is _DONE:
                     break
@@ -330,7 +362,11 @@ class EmbeddedRunner:
                         self.queue.put(_DONE)
                         break
                     batch.append(nxt)
-                self._process_batch(batch, pool)  # type: ignore[arg-type]
+                # Enrichment of this batch overlaps with storing the previous one.
+                started = self._start_batch(batch, pool)  # type: ignore[arg-type]
+                if pending is not None:
+                    self._finish_batch(pending)
+                pending = started
                 metrics.WATCHER_BACKLOG.set(self.queue.qsize())
                 now = time.perf_counter()
                 if self._backlog_total and now - last_progress >= 2.0:
@@ -345,6 +381,9 @@ class EmbeddedRunner:
                     )
                 if self.stop.is_set():
                     break
+            if pending is not None:
+                self._finish_batch(pending)
+                pending = None
         finally:
             self.stop.set()
             watcher.join(timeout=5)
