@@ -246,8 +246,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_enrich(args: argparse.Namespace) -> int:
     from wirewatch.core.logic import Enricher, MemoryDuplicateIndex, near_duplicate_of, register
-    from wirewatch.core.models import Rejection, RejectReason, Source
-    from wirewatch.embedded.runner import safe_analyse
+    from wirewatch.core.models import Rejection
+    from wirewatch.embedded.runner import read_article, safe_analyse
 
     resources = _resources(args.data_dir)
     enricher = Enricher(resources)
@@ -256,26 +256,8 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     index = MemoryDuplicateIndex()
     for name in args.files:
         path = Path(name)
-        source = Source(path=str(path))
-        try:
-            if path.stat().st_size > enricher.config.max_bytes:
-                from wirewatch.core.decode import oversize
-
-                result = Rejection(
-                    source=source, rejected=oversize(path.stat().st_size, enricher.config.max_bytes)
-                )
-            else:
-                data = path.read_bytes()
-                source.size = len(data)
-                result = safe_analyse(enricher, data, source)
-        except OSError as exc:
-            result = Rejection(
-                source=source,
-                rejected=RejectReason(
-                    code="unreadable",
-                    reason=f"cannot read the file ({exc.strerror or exc}); check the path",
-                ),
-            )
+        read = read_article(str(path), enricher.config.max_bytes)
+        result = read if isinstance(read, Rejection) else safe_analyse(enricher, *read)
         if isinstance(result, Rejection):
             if args.json:
                 print(

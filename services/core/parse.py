@@ -104,7 +104,7 @@ def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
     """Group lines into paragraphs: (text, followed_by_blank_line)."""
     out: list[tuple[str, bool]] = []
     current = ""
-    for i, line in enumerate(lines):
+    for line in lines:
         stripped = line.strip()
         if not stripped:
             if current:
@@ -119,8 +119,6 @@ def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
                 continue
             out.append((current, False))
         current = stripped
-        if i == len(lines) - 1:
-            break
     if current:
         out.append((current, True))
     return out

@@ -10,6 +10,7 @@ that transaction, so an interrupted run picks up exactly where it stopped.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -99,6 +100,41 @@ def safe_analyse(enricher: Enricher, data: bytes, source: Source) -> EnrichedArt
         )
 
 
+def _unreadable(source: Source, reason: str) -> Rejection:
+    return Rejection(source=source, rejected=RejectReason(code="unreadable", reason=reason))
+
+
+def read_article(
+    path: str, limit: int, size: int | None = None, mtime_ns: int | None = None
+) -> tuple[bytes, Source] | Rejection:
+    """The bytes of one article file (at most ``limit``), or why they cannot be had."""
+    source = Source(path=path, seen_at=datetime.now(UTC))
+    try:
+        if size is None or mtime_ns is None:
+            st = os.stat(path)
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+        source.size = size
+        source.mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+        if size > limit:
+            return Rejection(source=source, rejected=oversize(size, limit))
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        return _unreadable(
+            source,
+            "the file vanished before it could be read (or never existed); check the path, or "
+            "drop it again if it was meant to be processed",
+        )
+    except OSError as exc:
+        return _unreadable(
+            source, f"the file cannot be read ({exc.strerror or exc}); check its permissions"
+        )
+    if len(data) > limit:
+        return Rejection(source=source, rejected=oversize(len(data), limit))
+    source.size = len(data)
+    return data, source
+
+
 class EmbeddedRunner:
     def __init__(
         self,
@@ -158,39 +194,7 @@ class EmbeddedRunner:
 
     # -- processing ---------------------------------------------------------------
     def _read(self, fs: FileState) -> tuple[bytes, Source] | Rejection:
-        source = Source(
-            path=fs.path,
-            size=fs.size,
-            mtime=datetime.fromtimestamp(fs.mtime_ns / 1e9, UTC),
-            seen_at=datetime.now(UTC),
-        )
-        limit = self.enricher.config.max_bytes
-        if fs.size > limit:
-            return Rejection(source=source, rejected=oversize(fs.size, limit))
-        try:
-            with open(fs.path, "rb") as fh:
-                data = fh.read(limit + 1)
-        except FileNotFoundError:
-            return Rejection(
-                source=source,
-                rejected=RejectReason(
-                    code="unreadable",
-                    reason="the file vanished before it could be read; drop it again if it "
-                    "was meant to be processed",
-                ),
-            )
-        except OSError as exc:
-            return Rejection(
-                source=source,
-                rejected=RejectReason(
-                    code="unreadable",
-                    reason=f"the file cannot be read ({exc.strerror or exc}); check its "
-                    "permissions",
-                ),
-            )
-        if len(data) > limit:
-            return Rejection(source=source, rejected=oversize(len(data), limit))
-        return data, source.model_copy(update={"size": len(data)})
+        return read_article(fs.path, self.enricher.config.max_bytes, fs.size, fs.mtime_ns)
 
     def _start_batch(self, batch: Sequence[tuple[FileState, float]], pool) -> _Pending:
         """Read the files and start enriching them (in the pool, or right here)."""
