@@ -23,8 +23,6 @@ from wirewatch.core.logic import (
     Enricher,
     MemoryDuplicateIndex,
     Resources,
-    near_duplicate_of,
-    register,
 )
 from wirewatch.core.models import EnrichedArticle, Source
 
@@ -89,15 +87,11 @@ def evaluate(gold_path: Path, directory: Path, enricher: Enricher) -> Report:
     ids: dict[str, str] = {}
     for item in sorted(gold, key=lambda g: g["file"]):
         path = directory / item["file"]
-        result = enricher.analyse(path.read_bytes(), Source(path=str(path)))
+        result = enricher.enrich(path.read_bytes(), Source(path=str(path)), index)
         report.articles += 1
         if not isinstance(result, EnrichedArticle):
             report.misses.append(f"{item['file']}: rejected: {result.rejected.reason}")
             continue
-        result.near_duplicate_of = near_duplicate_of(
-            result, index, enricher.config.duplicate_threshold
-        )
-        register(result, index)
         ids[result.id] = item["file"]
         name = item["file"]
         if result.language == item["language"]:
