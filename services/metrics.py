@@ -61,7 +61,7 @@ STAGE_SECONDS = Histogram(
 )
 END_TO_END_SECONDS = Histogram(
     "wirewatch_end_to_end_seconds",
-    "From the file being found complete to the article being stored.",
+    "From the file being found complete to the article being stored (embedded) or indexed.",
     buckets=_E2E_BUCKETS,
     registry=REGISTRY,
 )
@@ -90,6 +90,87 @@ ALERTS_FAILED = Counter(
     "wirewatch_alerts_failed_total",
     "Alert deliveries that failed after all retries, by channel.",
     ["channel"],
+    registry=REGISTRY,
+)
+
+
+# -- distributed mode ----------------------------------------------------------------
+_BULK_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
+_LAG_SECONDS_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+
+FILES_PUBLISHED = Counter(
+    "wirewatch_files_published_total",
+    "Files published to the raw topic (acknowledged by every in-sync replica).",
+    registry=REGISTRY,
+)
+PUBLISH_ERRORS = Counter(
+    "wirewatch_publish_errors_total",
+    "Produce requests that failed after the client's retries, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+DLQ_MESSAGES = Counter(
+    "wirewatch_dlq_messages_total",
+    "Messages sent to a dead-letter topic, by stage (watcher, worker, indexer) and reason code.",
+    ["stage", "reason"],
+    registry=REGISTRY,
+)
+MESSAGES_CONSUMED = Counter(
+    "wirewatch_messages_consumed_total",
+    "Messages read from a topic by a consumer stage.",
+    ["stage", "topic"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "wirewatch_consumer_lag_messages",
+    "Messages on the topic not yet processed by this consumer (high-water mark minus position).",
+    ["stage", "topic"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "wirewatch_consumer_lag_seconds",
+    "Age of the newest processed message while the consumer is behind (0 when caught up).",
+    ["stage", "topic"],
+    registry=REGISTRY,
+)
+INDEXER_BULK_SIZE = Histogram(
+    "wirewatch_indexer_bulk_size",
+    "Documents per bulk request sent to Elasticsearch.",
+    buckets=_BULK_BUCKETS,
+    registry=REGISTRY,
+)
+INDEXER_ITEMS = Counter(
+    "wirewatch_indexer_items_total",
+    "Bulk items by outcome (created, updated, rejected).",
+    ["result"],
+    registry=REGISTRY,
+)
+INDEXER_RETRIES = Counter(
+    "wirewatch_indexer_retries_total",
+    "Bulk items or requests retried, by cause (429, 5xx, connection).",
+    ["cause"],
+    registry=REGISTRY,
+)
+INDEXER_BULK_SECONDS = Histogram(
+    "wirewatch_indexer_bulk_seconds",
+    "Time from a batch being read to Elasticsearch acknowledging all of it.",
+    buckets=_STAGE_BUCKETS[4:] + (5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+INDEXER_LAST_SUCCESS = Gauge(
+    "wirewatch_indexer_last_success_timestamp_seconds",
+    "Unix time of the last batch Elasticsearch fully acknowledged.",
+    registry=REGISTRY,
+)
+LAST_INGEST = Gauge(
+    "wirewatch_last_ingest_timestamp_seconds",
+    "Unix time an article last completed the final stage (stored or indexed).",
+    registry=REGISTRY,
+)
+UP = Gauge(
+    "wirewatch_service_info",
+    "Always 1; the service label says which wirewatch service this process runs.",
+    ["service"],
     registry=REGISTRY,
 )
 

@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 
 from pydantic import BaseModel
-from wirewatch.core.models import EnrichedArticle, RawArticle, Rejection
+from wirewatch.core.models import AlertMessage, EnrichedArticle, RawArticle
 
 # topic -> model; a breaking change is a new version file, never an edit in place.
 CONTRACTS = {
     "wirewatch.articles.raw": (RawArticle, 1),
     "wirewatch.articles.enriched": (EnrichedArticle, 1),
-    "wirewatch.articles.raw.dlq": (Rejection, 1),
+    "wirewatch.alerts": (AlertMessage, 1),
 }
 
 

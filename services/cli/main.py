@@ -20,6 +20,9 @@ def _setup_logging(level: str) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
+    # the clients' own INFO lines (every connection, every request) drown ours
+    for noisy in ("kafka", "aiokafka", "elastic_transport", "elasticsearch"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _resources(data_dir: Path | None):
@@ -563,6 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     b.add_argument("--workers", type=int, default=2)
     b.set_defaults(func=cmd_bench)
+
+    from wirewatch.cli.distributed import add_commands
+
+    add_commands(sub)
     return p
 
 

@@ -140,15 +140,23 @@ def explain(
     return [(r.name, evs) for r in rules if (evs := match(r, article))]
 
 
+def alert_id(rule_name: str, article_id: str) -> str:
+    return f"{rule_name}:{article_id}"
+
+
 def payload(rule: AlertRule, article: EnrichedArticle, events: Sequence[PolicyEvent]) -> dict:
-    """The JSON body of an alert (webhook, log, alerts topic/index)."""
+    """The JSON body of an alert (webhook, log, alerts topic/index): ``AlertMessage`` fields."""
     return {
+        "alert_id": alert_id(rule.name, article.id),
         "rule": rule.name,
         "article_id": article.id,
         "title": article.title,
         "language": article.language,
         "published": article.published,
         "source": article.source.path,
+        "vendors": list(article.entities.vendors),
+        "countries": list(article.entities.countries),
+        "event_types": sorted({e.type for e in events}),
         "events": [e.model_dump() for e in events],
         "lookup": f"wirewatch show {article.id}",
     }

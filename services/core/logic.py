@@ -7,6 +7,7 @@ bundled (or a given) data directory once at start-up.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -161,6 +162,20 @@ def near_duplicate_of(
 
 def register(article: EnrichedArticle, index: DuplicateIndex) -> None:
     index.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
+
+
+def article_key(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The id ``Enricher.analyse`` will give these bytes, without the rest of the work.
+
+    Sources use it as the message key, so a re-sent file lands on the same partition
+    and overwrites the same document. Bytes that do not decode get ``raw-`` + a hash
+    of the bytes (the worker will reject them with the reason).
+    """
+    decoded = decode(data, max_bytes)
+    if isinstance(decoded, RejectReason):
+        return "raw-" + hashlib.sha256(data).hexdigest()[:16]
+    parsed = parse.parse(decoded.text)
+    return fingerprint.article_id("\n".join(filter(None, [parsed.title or "", parsed.body])))
 
 
 def _title_from_lead(lead: str | None) -> str | None:

@@ -137,3 +137,21 @@ class RejectReason(_Model):
 
 
 Rejection.model_rebuild()
+
+
+class AlertMessage(_Model):
+    """One alert: a rule that fired on an article (webhook body, topic wirewatch.alerts)."""
+
+    alert_id: str = Field(description="Rule name + ':' + article id; unique per (rule, article).")
+    rule: str
+    article_id: str
+    title: str | None
+    language: str
+    published: str | None
+    source: str = Field(description="Path or URL the article came from.")
+    vendors: list[str]
+    countries: list[str]
+    event_types: list[EventType]
+    events: list[PolicyEvent] = Field(description="The events that matched, with evidence.")
+    lookup: str = Field(description="How to look the article up.")
+    fired_at: datetime | None = None

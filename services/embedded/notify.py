@@ -15,17 +15,27 @@ import queue
 import threading
 import urllib.error
 import urllib.request
+from typing import Protocol
 
 from wirewatch import metrics
-from wirewatch.embedded.store import SqliteStore
 
 log = logging.getLogger("wirewatch.alerts")
+
+
+class DeliveryLog(Protocol):
+    """Where webhook deliveries are recorded: the SQLite store, or the alerts index."""
+
+    def pending_deliveries(self) -> list[tuple[str, str, str, dict]]: ...
+
+    def set_delivery(
+        self, rule: str, article_id: str, target: str, status: str, attempts: int, error: str | None
+    ) -> None: ...
 
 
 class WebhookNotifier:
     def __init__(
         self,
-        store: SqliteStore,
+        store: DeliveryLog,
         timeout: float = 5.0,
         attempts: int = 4,
         backoff: float = 0.5,

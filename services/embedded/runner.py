@@ -286,6 +286,7 @@ class EmbeddedRunner:
         for _fs, seen in batch:
             metrics.STAGE_SECONDS.labels("store").observe(per_store)
             metrics.END_TO_END_SECONDS.observe(done - seen)
+        metrics.LAST_INGEST.set(time.time())
         for level, fmt, args in lines:
             log.log(level, fmt, *args)
         if self.notifier is not None:

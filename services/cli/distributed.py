@@ -1,0 +1,345 @@
+"""Sub-commands of the distributed mode: watcher, worker, indexer, topics, templates."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("wirewatch.cli")
+
+
+def _settings(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any:
+    """Settings from the environment, overridden by the flags that were given."""
+    overrides: dict[str, Any] = {}
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    settings = cls(**overrides)
+    if getattr(args, "kafka", None):
+        settings.kafka.bootstrap = args.kafka
+    if getattr(args, "es", None):
+        settings.es.url = args.es
+    return settings
+
+
+def _serve_metrics(settings: Any, ready: Any, service: str) -> None:
+    from wirewatch import metrics
+
+    metrics.UP.labels(service).set(1)
+    if not settings.metrics_port:
+        return
+    try:
+        metrics.serve(settings.metrics_host, settings.metrics_port, ready)
+    except OSError as exc:
+        raise SystemExit(
+            f"wirewatch: cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
+            f"({exc.strerror}); pass --metrics-port with a free port, or 0 to turn it off"
+        ) from exc
+    log.info(
+        "metrics on http://%s:%d/metrics (also /healthz, /readyz)",
+        settings.metrics_host,
+        settings.metrics_port,
+    )
+
+
+def _on_stop(stop: threading.Event, name: str) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        logging.getLogger(f"wirewatch.{name}").info(
+            "%s received: finishing the current batch and stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
+    return SystemExit(
+        f"wirewatch: cannot reach Kafka at {bootstrap} ({type(exc).__name__}: {exc}); "
+        "check --kafka / WIREWATCH_KAFKA__BOOTSTRAP and that the broker is up"
+    )
+
+
+# -- watcher -------------------------------------------------------------------------
+def cmd_watcher(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+    from wirewatch.settings import WatcherSettings
+    from wirewatch.watcher.publisher import KafkaPublisher
+    from wirewatch.watcher.service import Watcher, WatcherState
+
+    settings = _settings(
+        WatcherSettings,
+        args,
+        (
+            "inbox",
+            "state",
+            "namespace",
+            "metrics_host",
+            "metrics_port",
+            "poll_interval",
+            "settle_seconds",
+            "max_bytes",
+        ),
+    )
+    if not settings.inbox:
+        raise SystemExit("wirewatch: watcher: no inbox; pass --inbox DIR (or WIREWATCH_INBOX)")
+    try:
+        publisher = KafkaPublisher(
+            settings.kafka.kafka_python(), settings.linger_ms, settings.kafka.request_timeout_ms
+        )
+    except KafkaError as exc:
+        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    watcher = Watcher(settings, publisher, WatcherState(settings.state))
+    _on_stop(watcher.stop, "watcher")
+    _serve_metrics(settings, watcher.ready.is_set, "watcher")
+    log.info(
+        "watcher: %s -> %s on %s (state %s)",
+        ", ".join(map(str, settings.inbox)),
+        watcher.raw_topic,
+        settings.kafka.bootstrap,
+        settings.state,
+    )
+    try:
+        watcher.run()
+    finally:
+        publisher.close()
+        watcher.state.close()
+    log.info("watcher stopped")
+    return 0
+
+
+# -- worker --------------------------------------------------------------------------
+def cmd_worker(args: argparse.Namespace) -> int:
+    from wirewatch.settings import WorkerSettings
+    from wirewatch.worker.app import build_app
+
+    settings = _settings(
+        WorkerSettings,
+        args,
+        ("namespace", "metrics_host", "metrics_port", "processes", "batch_size", "session_timeout"),
+    )
+    app = build_app(settings)
+    processor = app.wirewatch_processor
+    _serve_metrics(settings, lambda: processor.started, "worker")
+    level = args.log_level.lower()
+    sys.argv = ["wirewatch worker", "worker", "--without-web", "--loglevel", level]
+    app.main()  # Faust's worker: handles SIGTERM/SIGINT itself (stops the agents cleanly)
+    return 0
+
+
+# -- indexer -------------------------------------------------------------------------
+def cmd_indexer(args: argparse.Namespace) -> int:
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+    from wirewatch.embedded.notify import WebhookNotifier
+    from wirewatch.indexer.service import Indexer
+    from wirewatch.indexer.sink import EsSink, GaveUp, Stopped, client
+    from wirewatch.settings import IndexerSettings
+    from wirewatch.watcher.publisher import KafkaPublisher
+
+    settings = _settings(
+        IndexerSettings,
+        args,
+        (
+            "namespace",
+            "metrics_host",
+            "metrics_port",
+            "rules",
+            "batch_size",
+            "session_timeout",
+            "max_retries",
+        ),
+    )
+    from wirewatch.cli.main import _load_rules
+
+    rules = _load_rules(settings.rules) if settings.rules else []
+    stop = threading.Event()
+    _on_stop(stop, "indexer")
+    sink = EsSink(settings, client(settings), stop)
+    try:
+        consumer = KafkaConsumer(
+            **settings.kafka.kafka_python(),
+            group_id=settings.namespace + "wirewatch-indexer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(settings.session_timeout * 1000),
+            heartbeat_interval_ms=int(settings.session_timeout * 1000 / 3),
+            max_poll_interval_ms=600_000,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+        )
+        publisher = KafkaPublisher(
+            settings.kafka.kafka_python(), 5, settings.kafka.request_timeout_ms
+        )
+    except KafkaError as exc:
+        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    notifier = None
+    if any(n.webhook for r in rules for n in r.notify):
+        notifier = WebhookNotifier(sink, timeout=settings.webhook_timeout)
+    indexer = Indexer(settings, sink, consumer, publisher, rules, notifier)
+    _serve_metrics(settings, indexer.ready.is_set, "indexer")
+    log.info(
+        "indexer: %s on %s -> %s at %s, %d alert rule(s)",
+        indexer.topic,
+        settings.kafka.bootstrap,
+        sink.articles,
+        settings.es.url,
+        len(rules),
+    )
+    code = 0
+    try:
+        indexer.run()
+    except Stopped:
+        log.info("stopped while Elasticsearch was failing; the unfinished batch was not committed")
+    except GaveUp as exc:
+        log.error("%s; the batch was not committed: it is redone on the next start", exc)
+        code = 75
+    finally:
+        if notifier is not None:
+            notifier.close()
+        consumer.close(autocommit=False)
+        publisher.close()
+    log.info("indexer stopped after indexing %d article(s)", indexer.indexed)
+    return code
+
+
+# -- one-shot set-up -------------------------------------------------------------------
+def cmd_topics(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+    from wirewatch import topics
+    from wirewatch.settings import ServiceSettings
+
+    settings = _settings(ServiceSettings, args, ("namespace",))
+    try:
+        results = topics.create(
+            settings.kafka.kafka_python(),
+            settings.namespace,
+            args.partitions,
+            args.replication_factor,
+        )
+    except KafkaError as exc:
+        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    for name, what in results:
+        print(f"{what:8} {name}")
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from wirewatch.indexer import template
+
+    if args.action == "export":
+        for path in template.export(Path(args.dir)):
+            print(f"wrote {path}")
+        return 0
+    if args.action == "check":
+        problems = template.check(Path(args.dir))
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    from wirewatch.indexer.sink import EsSink, client
+    from wirewatch.settings import IndexerSettings
+
+    settings = _settings(IndexerSettings, args, ("namespace",))
+    settings.max_retries = settings.max_retries or 10
+    sink = EsSink(settings, client(settings), threading.Event())
+    for alias in sink.install():
+        print(f"installed template and write index for {alias}")
+    return 0
+
+
+# -- parsers ---------------------------------------------------------------------------
+def _common(sp: argparse.ArgumentParser, metrics_port: int | None) -> None:
+    sp.add_argument(
+        "--kafka",
+        default=None,
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (WIREWATCH_KAFKA__BOOTSTRAP)",
+    )
+    sp.add_argument(
+        "--namespace",
+        default=None,
+        help="prefix for topics, groups and index aliases (WIREWATCH_NAMESPACE)",
+    )
+    if metrics_port is not None:
+        sp.add_argument(
+            "--metrics-host", default=None, help="metrics bind address (default 127.0.0.1)"
+        )
+        sp.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help=f"/metrics, /healthz, /readyz port (default {metrics_port}, 0 = off)",
+        )
+
+
+def add_commands(sub: Any) -> None:
+    w = sub.add_parser("watcher", help="publish inbox files to Kafka (distributed mode)")
+    w.add_argument(
+        "--inbox",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="inbox director(y/ies) (WIREWATCH_INBOX)",
+    )
+    w.add_argument(
+        "--state", type=Path, default=None, help="state file (default wirewatch-watcher.db)"
+    )
+    w.add_argument("--poll-interval", type=float, default=None)
+    w.add_argument("--settle-seconds", type=float, default=None)
+    w.add_argument("--max-bytes", type=int, default=None)
+    _common(w, 9464)
+    w.set_defaults(func=cmd_watcher)
+
+    k = sub.add_parser("worker", help="the Faust enrichment worker (distributed mode)")
+    k.add_argument(
+        "--processes", type=int, default=None, help="enrichment processes (default 1; 0 = a thread)"
+    )
+    k.add_argument("--batch-size", type=int, default=None)
+    k.add_argument(
+        "--session-timeout", type=float, default=None, help="consumer session timeout, seconds"
+    )
+    _common(k, 9465)
+    k.set_defaults(func=cmd_worker)
+
+    i = sub.add_parser(
+        "indexer", help="bulk-index enriched articles into Elasticsearch, fire alerts"
+    )
+    i.add_argument(
+        "--es", default=None, metavar="URL", help="Elasticsearch URL (WIREWATCH_ES__URL)"
+    )
+    i.add_argument("--rules", type=Path, default=None, help="alert rules (YAML)")
+    i.add_argument("--batch-size", type=int, default=None)
+    i.add_argument("--session-timeout", type=float, default=None)
+    i.add_argument(
+        "--max-retries",
+        type=int,
+        default=None,
+        help="give up a batch after N failed attempts (default 0 = never)",
+    )
+    _common(i, 9466)
+    i.set_defaults(func=cmd_indexer)
+
+    t = sub.add_parser("topics", help="create the Kafka topics declared in schemas/topics.yaml")
+    t.add_argument("action", choices=["create"])
+    t.add_argument(
+        "--partitions", type=int, default=None, help="override every topic's partition count"
+    )
+    t.add_argument("--replication-factor", type=int, default=None)
+    _common(t, None)
+    t.set_defaults(func=cmd_topics)
+
+    e = sub.add_parser(
+        "templates", help="install (or export/check) the Elasticsearch index templates"
+    )
+    e.add_argument("action", choices=["install", "export", "check"])
+    e.add_argument("--es", default=None, metavar="URL")
+    e.add_argument("--dir", default="deploy/elasticsearch", help="for export/check")
+    e.add_argument("--namespace", default=None)
+    e.set_defaults(func=cmd_templates)

@@ -1,0 +1,327 @@
+"""``wirewatch indexer``: ``wirewatch.articles.enriched`` -> Elasticsearch, then alerts.
+
+Per batch (kafka-python, manual commits):
+
+1. validate each message (an invalid one is dead-lettered with the reason);
+2. near-duplicates: look up indexed articles sharing a MinHash band (one query per
+   batch) plus the batch's earlier articles - the index is the state, so this holds
+   across restarts; an article already indexed keeps its first verdict and time;
+3. bulk-index (``_id`` = article id) through the alias; 429/5xx/transport errors are
+   retried with backoff until every item has a final answer; per-item 4xx go to
+   ``wirewatch.articles.enriched.dlq`` with the reason;
+4. alert rules on the indexed articles: each (rule, article) is created once in the
+   alerts index (``op_type=create``; a near-duplicate of an article a rule fired on
+   does not fire it again), then published to ``wirewatch.alerts``, logged, and
+   posted to webhooks off this thread;
+5. commit the offsets - only now, after Elasticsearch and Kafka acknowledged it all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka.errors import CommitFailedError
+from pydantic import ValidationError
+from wirewatch import metrics
+from wirewatch.core import alerts
+from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
+from wirewatch.core.models import EnrichedArticle
+from wirewatch.indexer.documents import to_document
+from wirewatch.indexer.sink import EsSink
+from wirewatch.settings import IndexerSettings
+from wirewatch.topics import ALERTS, ENRICHED, ENRICHED_DLQ
+from wirewatch.watcher.publisher import Publisher, dlq_headers
+
+log = logging.getLogger("wirewatch.indexer")
+
+ALERT_SCHEMA = ("wirewatch-schema", b"wirewatch.alerts/v1")
+
+
+@dataclass
+class _Item:
+    record: Any
+    article: EnrichedArticle | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+    dlq: tuple[str, str] | None = None
+
+
+class Indexer:
+    def __init__(
+        self,
+        settings: IndexerSettings,
+        sink: EsSink,
+        consumer: Any,
+        publisher: Publisher,
+        rules: list[alerts.AlertRule],
+        notifier: Any = None,
+    ):
+        self.settings = settings
+        self.sink = sink
+        self.consumer = consumer
+        self.publisher = publisher
+        self.rules = rules
+        self.notifier = notifier
+        self.stop = sink.stop
+        self.ready = threading.Event()
+        self.topic = settings.topic(ENRICHED)
+        self.dlq_topic = settings.topic(ENRICHED_DLQ)
+        self.alerts_topic = settings.topic(ALERTS)
+        self.indexed = 0
+
+    # -- one batch ---------------------------------------------------------------
+    def _validate(self, records: list[Any]) -> list[_Item]:
+        items = []
+        for rec in records:
+            metrics.MESSAGES_CONSUMED.labels("indexer", rec.topic).inc()
+            item = _Item(rec)
+            try:
+                item.article = EnrichedArticle.model_validate_json(rec.value or b"")
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first.get("loc", ())) or "value"
+                item.dlq = (
+                    "invalid_message",
+                    f"not a wirewatch.articles.enriched/v1 message ({where}: {first.get('msg')})",
+                )
+            items.append(item)
+        return items
+
+    def _near_duplicates(self, items: list[_Item]) -> None:
+        articles = [i.article for i in items if i.article is not None]
+        if not articles:
+            return
+        from wirewatch.core import fingerprint
+
+        self.sink.refresh_if_needed()
+        keys = {k for a in articles for k in fingerprint.band_keys(a.fingerprint)}
+        stored = dict(self.sink.duplicate_candidates(keys))
+        index = MemoryDuplicateIndex()
+        for doc_id, src in stored.items():
+            index.add(doc_id, src.get("dup_bands") or [], src.get("fingerprint") or [])
+        now = datetime.now(UTC)
+        for item in items:
+            a = item.article
+            if a is None:
+                continue
+            before = stored.get(a.id)
+            if before is not None:  # indexed earlier: keep the first verdict and time
+                a.near_duplicate_of = before.get("near_duplicate_of")
+                a.sources = sorted(set(before.get("sources") or []) | set(a.sources))
+                indexed_at = (
+                    datetime.fromisoformat(before["indexed_at"])
+                    if before.get("indexed_at")
+                    else now
+                )
+            else:
+                a.near_duplicate_of = near_duplicate_of(a, index, self.settings.duplicate_threshold)
+                register(a, index)
+                indexed_at = now
+                if a.near_duplicate_of:
+                    metrics.NEAR_DUPLICATES.inc()
+            item.doc = to_document(a, indexed_at)
+
+    def _dead_letter(self, item: _Item, code: str, reason: str) -> int:
+        rec = item.record
+        headers = dlq_headers(
+            "indexer", code, reason, rec.topic, rec.partition, rec.offset, rec.headers or []
+        )
+        metrics.DLQ_MESSAGES.labels("indexer", code).inc()
+        log.warning(
+            "dead-lettered partition=%d offset=%d code=%s reason=%s",
+            rec.partition,
+            rec.offset,
+            code,
+            json.dumps(reason),
+        )
+        return self.publisher.send(self.dlq_topic, rec.key or b"", rec.value or b"", headers)
+
+    def process(self, records: list[Any]) -> None:
+        started = time.perf_counter()
+        items = self._validate(records)
+        self._near_duplicates(items)
+        to_index = [i for i in items if i.article is not None]
+        results = self.sink.bulk(
+            [("index", self.sink.articles, i.article.id, i.doc) for i in to_index]  # type: ignore[union-attr]
+        )
+        for item, res in zip(to_index, results, strict=True):
+            if res.result == "rejected":
+                item.dlq = (
+                    "mapping_rejected",
+                    f"Elasticsearch refused the document ({res.status}): {res.error}",
+                )
+        handles = [self._dead_letter(i, *i.dlq) for i in items if i.dlq is not None]
+        indexed = [i for i in to_index if i.dlq is None]
+        now = time.time()
+        for item, res in zip(to_index, results, strict=True):
+            if item.dlq is None:
+                metrics.INDEXER_ITEMS.labels(res.result).inc()
+        for item in indexed:
+            a = item.article
+            assert a is not None
+            metrics.ARTICLES_PROCESSED.labels("index").inc()
+            for e in a.events:
+                metrics.EVENTS.labels(e.type, e.status).inc()
+            if a.source.seen_at is not None:
+                metrics.END_TO_END_SECONDS.observe(max(0.0, now - a.source.seen_at.timestamp()))
+            log.info(
+                "indexed id=%s lang=%s published=%s events=%s%s",
+                a.id,
+                a.language,
+                a.published,
+                ",".join(sorted({f"{e.type}:{e.status}" for e in a.events})) or "-",
+                f" near_duplicate_of={a.near_duplicate_of}" if a.near_duplicate_of else "",
+            )
+        metrics.INDEXER_ITEMS.labels("rejected").inc(
+            sum(1 for r in results if r.result == "rejected")
+        )
+        to_send = self._alerts([i.article for i in indexed if i.article is not None], handles)
+        failed = self.publisher.flush(timeout=60.0)
+        if failed:
+            raise RuntimeError(
+                f"{len(failed)} dead-letter/alert message(s) not acknowledged by Kafka "
+                f"({next(iter(failed.values()))}); not committing, the batch will be redone"
+            )
+        self.indexed += len(indexed)
+        if indexed:
+            metrics.LAST_INGEST.set(now)
+        metrics.INDEXER_LAST_SUCCESS.set(time.time())
+        metrics.INDEXER_BULK_SECONDS.observe(time.perf_counter() - started)
+        if self.notifier is not None:
+            for entry in to_send:
+                self.notifier.submit(*entry)
+
+    # -- alerts ------------------------------------------------------------------
+    def _alerts(self, articles: list[EnrichedArticle], handles: list[int]) -> list[tuple]:
+        if not self.rules or not articles:
+            return []
+        fired_at = datetime.now(UTC).isoformat()
+        candidates: list[tuple[alerts.AlertRule, EnrichedArticle, dict]] = []
+        for a in articles:
+            for rule in self.rules:
+                matched = alerts.match(rule, a)
+                if matched:
+                    body = alerts.payload(rule, a, matched)
+                    body["fired_at"] = fired_at
+                    candidates.append((rule, a, body))
+        if not candidates:
+            return []
+        # a near-duplicate does not fire a rule that already fired on the article it repeats
+        dup_ids = [
+            alerts.alert_id(r.name, a.near_duplicate_of)
+            for r, a, _ in candidates
+            if a.near_duplicate_of
+        ]
+        fired_before = self.sink.existing_alerts(dup_ids) if dup_ids else {}
+        batch_fired: set[str] = set()
+        keep = []
+        for rule, a, body in candidates:
+            if a.near_duplicate_of and (
+                alerts.alert_id(rule.name, a.near_duplicate_of) in fired_before
+                or alerts.alert_id(rule.name, a.near_duplicate_of) in batch_fired
+            ):
+                continue
+            batch_fired.add(body["alert_id"])
+            keep.append((rule, a, body))
+        actions = []
+        for rule, _a, body in keep:
+            targets = [n.webhook for n in rule.notify if n.webhook]
+            doc = dict(body)
+            doc["delivery"] = {
+                "state": "pending" if targets else "delivered",
+                "targets": targets,
+                "attempts": 0,
+                "error": None,
+                "updated_at": fired_at,
+            }
+            actions.append(("create", self.sink.alerts, body["alert_id"], doc))
+        results = self.sink.bulk(actions)
+        existing = self.sink.existing_alerts(
+            [
+                b["alert_id"]
+                for (_r, _a, b), res in zip(keep, results, strict=True)
+                if res.result == "exists"
+            ]
+        )
+        to_send = []
+        for (rule, a, body), res in zip(keep, results, strict=True):
+            if res.result == "rejected":
+                log.error("alert-not-stored alert=%s error=%s", body["alert_id"], res.error)
+                continue
+            if res.result == "exists":
+                state = existing.get(body["alert_id"], {}).get("delivery", {}).get("state")
+                if state != "pending":
+                    continue  # fired before (redelivery, restart): not again
+                body = {k: v for k, v in existing[body["alert_id"]].items() if k != "delivery"}
+            else:
+                metrics.ALERTS_FIRED.inc()
+            handles.append(
+                self.publisher.send(
+                    self.alerts_topic,
+                    body["alert_id"].encode(),
+                    json.dumps(body, ensure_ascii=False).encode(),
+                    [ALERT_SCHEMA],
+                )
+            )
+            metrics.ALERTS_DELIVERED.labels("topic").inc()
+            for target in rule.notify:
+                if target.log:
+                    log.warning(
+                        "ALERT rule=%s article=%s events=%s title=%s",
+                        rule.name,
+                        a.id,
+                        ",".join(f"{e['type']}:{e['status']}" for e in body["events"]),
+                        json.dumps(a.title),
+                    )
+                    metrics.ALERTS_DELIVERED.labels("log").inc()
+                if target.webhook:
+                    to_send.append((rule.name, a.id, target.webhook, body))
+        return to_send
+
+    # -- the loop ----------------------------------------------------------------
+    def _update_lag(self) -> None:
+        total = 0
+        newest_ts = 0.0
+        try:
+            for tp in self.consumer.assignment():
+                hw = self.consumer.highwater(tp)
+                if hw is None:
+                    continue
+                total += max(0, hw - self.consumer.position(tp))
+        except Exception:  # noqa: BLE001 - metrics only
+            return
+        newest_ts = self._last_ts
+        metrics.CONSUMER_LAG.labels("indexer", self.topic).set(total)
+        metrics.CONSUMER_LAG_SECONDS.labels("indexer", self.topic).set(
+            max(0.0, time.time() - newest_ts) if total and newest_ts else 0.0
+        )
+
+    _last_ts = 0.0
+
+    def run(self) -> None:
+        installed = self.sink.install()
+        log.info("index templates installed; writing through %s", ", ".join(installed))
+        if self.notifier is not None:
+            self.notifier.start()
+        self.consumer.subscribe([self.topic])
+        self.ready.set()
+        while not self.stop.is_set():
+            polled = self.consumer.poll(
+                timeout_ms=self.settings.batch_wait_ms or 100, max_records=self.settings.batch_size
+            )
+            records = [r for tp in sorted(polled, key=lambda t: t.partition) for r in polled[tp]]
+            if records:
+                self.process(records)
+                try:
+                    self.consumer.commit()
+                except CommitFailedError as exc:
+                    # the group rebalanced meanwhile: whoever owns the partitions now redoes
+                    # the batch, which is harmless (same ids, alerts created once)
+                    log.warning("commit-failed (rebalance): %s", exc)
+                self._last_ts = max(r.timestamp for r in records) / 1000.0
+            self._update_lag()

@@ -1,0 +1,188 @@
+"""``wirewatch watcher``: inbox directories -> ``wirewatch.articles.raw`` on Kafka.
+
+A file is published once it is complete (size and mtime settled). What was
+published - path, size, mtime, key - is remembered in a small SQLite file, written
+only after Kafka acknowledged the message, so a restart catches up on files that
+arrived meanwhile without re-sending the rest. Should a file be sent twice anyway
+(a crash between the ack and the state write), its key is the article id and the
+downstream document id, so the second copy overwrites the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wirewatch import metrics
+from wirewatch.core.logic import article_key
+from wirewatch.core.models import RawArticle, Rejection, Source
+from wirewatch.embedded.runner import read_article
+from wirewatch.settings import WatcherSettings
+from wirewatch.topics import RAW, RAW_DLQ
+from wirewatch.watcher.publisher import Headers, Publisher, dlq_headers
+from wirewatch.watcher.scan import FileState, InboxScanner
+
+log = logging.getLogger("wirewatch.watcher")
+
+SCHEMA_HEADER = ("wirewatch-schema", b"wirewatch.articles.raw/v1")
+_BATCH = 256
+
+
+class WatcherState:
+    """Which files were published (path -> size, mtime, key); SQLite, one transaction a batch."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS published (path TEXT PRIMARY KEY, size INTEGER, "
+                "mtime_ns INTEGER, key TEXT, outcome TEXT, at REAL)"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise SystemExit(
+                f"wirewatch: {path}: cannot use it as the watcher state ({exc}); point "
+                "--state at a writable file (a fresh one is fine: files are re-published, "
+                "harmlessly)"
+            ) from exc
+
+    def known(self) -> dict[str, tuple[int, int]]:
+        rows = self._db.execute("SELECT path, size, mtime_ns FROM published")
+        return {p: (s, m) for p, s, m in rows}
+
+    def record(self, rows: list[tuple[str, int, int, str, str]]) -> None:
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?, ?, ?)",
+                [(*r, now) for r in rows],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass
+class _Out:
+    fs: FileState
+    key: str
+    outcome: str  # published | dlq
+    handle: int
+    what: str
+
+
+def _path_header(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def raw_message(data: bytes, source: Source) -> tuple[bytes, Headers]:
+    content_type = mimetypes.guess_type(source.path)[0] or "text/plain"
+    value = RawArticle.from_bytes(data, source, content_type).model_dump_json().encode()
+    headers = [
+        ("wirewatch-source-path", _path_header(source.path)),
+        ("content-type", content_type.encode()),
+        SCHEMA_HEADER,
+    ]
+    return value, headers
+
+
+class Watcher:
+    def __init__(self, settings: WatcherSettings, publisher: Publisher, state: WatcherState):
+        self.settings = settings
+        self.publisher = publisher
+        self.state = state
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.raw_topic = settings.topic(RAW)
+        self.dlq_topic = settings.topic(RAW_DLQ)
+
+    def _prepare(self, fs: FileState) -> _Out:
+        got = read_article(fs.path, self.settings.max_bytes, fs.size, fs.mtime_ns)
+        if isinstance(got, Rejection):
+            # the bytes are not there (or too many): the DLQ gets the raw envelope without them
+            value = RawArticle.from_bytes(b"", got.source).model_dump_json().encode()
+            headers = dlq_headers("watcher", got.rejected.code, got.rejected.reason)
+            headers.append(("wirewatch-source-path", _path_header(fs.path)))
+            key = "path-" + hashlib.sha256(_path_header(fs.path)).hexdigest()[:16]
+            handle = self.publisher.send(self.dlq_topic, key.encode(), value, headers)
+            return _Out(fs, key, "dlq", handle, f"{got.rejected.code}: {got.rejected.reason}")
+        data, source = got
+        key = article_key(data, self.settings.max_bytes)
+        value, headers = raw_message(data, source)
+        handle = self.publisher.send(self.raw_topic, key.encode(), value, headers)
+        return _Out(fs, key, "published", handle, "")
+
+    def publish(self, files: list[FileState], scanner: InboxScanner) -> int:
+        """Send a batch, wait for every ack, record what was acknowledged. Returns failures."""
+        outs = [self._prepare(fs) for fs in files]
+        failed = self.publisher.flush(timeout=60.0)
+        done = []
+        for out in outs:
+            err = failed.get(out.handle)
+            if err is not None:
+                metrics.PUBLISH_ERRORS.labels(
+                    self.raw_topic if out.outcome == "published" else self.dlq_topic
+                ).inc()
+                scanner.forget(out.fs.path)  # try again on a later scan
+                log.error(
+                    "publish-failed path=%s error=%s: will retry; is Kafka at %s reachable?",
+                    json.dumps(out.fs.path),
+                    err,
+                    self.settings.kafka.bootstrap,
+                )
+                continue
+            done.append((out.fs.path, out.fs.size, out.fs.mtime_ns, out.key, out.outcome))
+            if out.outcome == "published":
+                metrics.FILES_PUBLISHED.inc()
+                log.info("published path=%s key=%s", json.dumps(out.fs.path), out.key)
+            else:
+                code = out.what.split(":", 1)[0]
+                metrics.FILES_REJECTED.labels(code).inc()
+                metrics.DLQ_MESSAGES.labels("watcher", code).inc()
+                log.warning(
+                    "rejected path=%s reason=%s", json.dumps(out.fs.path), json.dumps(out.what)
+                )
+        if done:
+            self.state.record(done)
+        return len(files) - len(done)
+
+    def run(self) -> None:
+        roots = [Path(p) for p in self.settings.inbox]
+        for root in roots:
+            if not root.is_dir():
+                raise SystemExit(
+                    f"wirewatch: {root}: the inbox is not a directory; create it first"
+                )
+        scanner = InboxScanner(roots, self.state.known(), self.settings.settle_seconds)
+        first = True
+        backoff = 0.0
+        while not self.stop.is_set():
+            ready, settling = scanner.poll()
+            metrics.WATCHER_SETTLING.set(settling)
+            metrics.WATCHER_BACKLOG.set(len(ready))
+            if first:
+                if ready:
+                    log.info("catch-up: %d file(s) not yet published", len(ready))
+                first = False
+                self.ready.set()
+            failures = 0
+            for i in range(0, len(ready), _BATCH):
+                if self.stop.is_set():
+                    for fs in ready[i:]:
+                        scanner.forget(fs.path)
+                    break
+                batch = ready[i : i + _BATCH]
+                metrics.FILES_SEEN.inc(len(batch))
+                failures += self.publish(batch, scanner)
+                metrics.WATCHER_BACKLOG.set(max(0, len(ready) - i - len(batch)))
+            backoff = min(30.0, max(1.0, backoff * 2)) if failures else 0.0
+            self.stop.wait(self.settings.poll_interval + backoff)
