@@ -165,6 +165,18 @@ def main(args: argparse.Namespace) -> int:
         )
     lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
     text = "\n".join(lines)
+    from wirewatch.bench_distributed import END, START
+
+    old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+    if START in old and END in old:  # keep the distributed figures (a separate command)
+        text = (
+            text.rstrip("\n")
+            + "\n\n"
+            + START
+            + old.split(START, 1)[1].split(END, 1)[0]
+            + END
+            + "\n"
+        )
     args.output.write_text(text, encoding="utf-8")
     print(text)
     print(f"wrote {args.output}")

@@ -175,6 +175,37 @@ UP = Gauge(
 )
 
 
+REASONS = ("empty", "binary", "oversize", "undecodable", "not_language", "unreadable", "error")
+
+
+def init_series(service: str, topics: tuple[str, ...] = ()) -> None:
+    """Create the labelled series a service can emit, at zero.
+
+    ``increase()`` cannot see the first increment of a series that appears at 1, so
+    an alert on "webhook deliveries failing" would miss the first failure.
+    """
+    UP.labels(service).set(1)
+    ALERTS_FAILED.labels("webhook")
+    ALERTS_DELIVERED.labels("webhook")
+    for topic in topics:
+        PUBLISH_ERRORS.labels(topic)
+    stage_reasons = {
+        "watcher": ("oversize", "unreadable"),
+        "worker": (*REASONS, "invalid_message"),
+        "indexer": ("invalid_message", "mapping_rejected"),
+    }
+    for reason in stage_reasons.get(service, ()):
+        DLQ_MESSAGES.labels(service, reason)
+    if service in ("watcher", "worker", "run"):
+        for reason in REASONS:
+            FILES_REJECTED.labels(reason)
+    if service == "indexer":
+        for cause in ("429", "5xx", "connection"):
+            INDEXER_RETRIES.labels(cause)
+        for result in ("created", "updated", "rejected"):
+            INDEXER_ITEMS.labels(result)
+
+
 class _Handler(BaseHTTPRequestHandler):
     ready: Callable[[], bool] = staticmethod(lambda: True)
 

@@ -30,8 +30,14 @@ def _settings(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any
 
 def _serve_metrics(settings: Any, ready: Any, service: str) -> None:
     from wirewatch import metrics
+    from wirewatch.topics import ALERTS, ENRICHED, ENRICHED_DLQ, RAW, RAW_DLQ
 
-    metrics.UP.labels(service).set(1)
+    topics = {
+        "watcher": (RAW, RAW_DLQ),
+        "worker": (ENRICHED, RAW_DLQ),
+        "indexer": (ENRICHED_DLQ, ALERTS),
+    }
+    metrics.init_series(service, tuple(settings.topic(t) for t in topics.get(service, ())))
     if not settings.metrics_port:
         return
     try:

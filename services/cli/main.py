@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     server = None
+    metrics.init_series("run")
     if settings.metrics_port:
         try:
             server = metrics.serve(
@@ -420,6 +421,10 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "distributed":
+        from wirewatch.bench_distributed import main as distributed_main
+
+        return distributed_main(args)
     from wirewatch.bench import main as bench_main
 
     return bench_main(args)
@@ -555,8 +560,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--misses", action="store_true", help="list every difference")
     q.set_defaults(func=cmd_evaluate)
 
-    b = sub.add_parser("bench", help="measure core and embedded throughput; writes BENCHMARKS.md")
+    b = sub.add_parser(
+        "bench",
+        help="measure throughput and latency (embedded or distributed); writes BENCHMARKS.md",
+    )
+    b.add_argument("what", nargs="?", choices=["embedded", "distributed"], default="embedded")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
+    b.add_argument("--kafka", default=None, help="distributed: a broker (default: start Tansu)")
+    b.add_argument(
+        "--es", default=None, help="distributed: Elasticsearch (default: start noida-db)"
+    )
+    b.add_argument("--count", type=int, default=1000, help="distributed: articles in the burst")
+    b.add_argument("--trickle", type=int, default=100, help="distributed: files for latency")
+    b.add_argument("--rate", type=float, default=10.0, help="distributed: trickle files/s")
+    b.add_argument("--processes", type=int, default=1, help="distributed: per worker")
     b.add_argument(
         "--copies",
         type=int,
@@ -564,7 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="copies of the inbox (distinct texts) for the end-to-end run",
     )
     b.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
-    b.add_argument("--workers", type=int, default=2)
+    b.add_argument(
+        "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
+    )
     b.set_defaults(func=cmd_bench)
 
     from wirewatch.cli.distributed import add_commands

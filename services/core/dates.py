@@ -11,6 +11,7 @@ reading order wins. A year alone is not a publication date.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -98,10 +99,37 @@ def _preceded_by(before: list[str], cues: tuple[tuple[str, ...], ...]) -> bool:
     return False
 
 
+_NON_WORD = re.compile(r"\W")
+
+
+def _tokens_before(sentence: str, pos: int, weekdays: frozenset[str]) -> list[str]:
+    """The last ``_CUE_WINDOW`` lower-case tokens before ``pos``, weekday names left out.
+
+    Only a window before ``pos`` is tokenized, cut just after a non-word character
+    (which lower-cases to non-word characters, so no token is split); the window
+    doubles until it holds enough tokens. The cost follows the distance looked back,
+    not the length of the sentence, so many dates in one sentence stay linear.
+    """
+    width = 256
+    while True:
+        lo = 0
+        if pos > width:
+            cut = _NON_WORD.search(sentence, pos - width, pos)
+            lo = cut.end() if cut else -1
+        if lo >= 0:
+            words = TOKEN_RE.findall(sentence[lo:pos].lower())
+            before = [t for t in words if t not in weekdays]
+            if lo == 0 or len(before) >= _CUE_WINDOW:
+                return before[-_CUE_WINDOW:]
+        width *= 2
+
+
 def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, int]]:
     """All usable date mentions in one sentence as (value, precision 2=day 1=month)."""
     table = _month_table(language)
-    taken: list[tuple[int, int]] = []
+    # Spans already taken by a date, sorted and disjoint (so their ends are sorted too).
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     found: list[tuple[int, str, int]] = []
     deadline = cues.deadline.get(language, ()) + cues.deadline.get("en", ())
     background = cues.background.get(language, ()) + cues.background.get("en", ())
@@ -110,8 +138,9 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     weekdays = _weekday_words(language)
     for pat in _patterns(language):
         for m in pat.finditer(sentence):
-            if any(s < m.end() and m.start() < e for s, e in taken):
-                continue
+            k = bisect_left(taken_starts, m.end())
+            if k and taken_ends[k - 1] > m.start():
+                continue  # overlaps the last taken span that starts before this one ends
             groups = m.groupdict()
             y = int(groups["y"])
             mn = (
@@ -124,10 +153,9 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
             d = int(groups["d"]) if groups.get("d") else None
             if not _valid(y, mn, d):
                 continue
-            taken.append((m.start(), m.end()))
-            before = [
-                t for t in TOKEN_RE.findall(sentence[: m.start()].lower()) if t not in weekdays
-            ]
+            taken_starts.insert(k, m.start())
+            taken_ends.insert(k, m.end())
+            before = _tokens_before(sentence, m.start(), weekdays)
             if _preceded_by(before, deadline) or _preceded_by(before, background):
                 continue
             value = f"{y:04d}-{mn:02d}" + (f"-{d:02d}" if d else "")

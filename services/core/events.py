@@ -12,6 +12,7 @@ is close; else ``reported``.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -301,23 +302,47 @@ class _Acc:
     named_target: bool = False
 
 
-def _near(
-    cues: list[tuple[int, int, object]], start: int, end: int, before: int, after: int
-) -> bool:
+class _Cues:
+    """The cue matches of one sentence, sorted by end and by start.
+
+    Whether a cue is near a trigger depends only on the closest cue end before it
+    and the closest cue start after it, so each question costs a binary search
+    instead of a pass over every cue of the sentence.
+    """
+
+    def __init__(self, matches: list[tuple[int, int, object]]):
+        self.ends = sorted(e for _, e, _ in matches)
+        self.starts = sorted(s for s, _, _ in matches)
+
+    def last_end(self, pos: int) -> int | None:
+        """The greatest cue end at or before ``pos``."""
+        k = bisect_right(self.ends, pos)
+        return self.ends[k - 1] if k else None
+
+    def first_start(self, pos: int) -> int | None:
+        """The smallest cue start at or after ``pos``."""
+        k = bisect_left(self.starts, pos)
+        return self.starts[k] if k < len(self.starts) else None
+
+
+def _near(cues: _Cues, start: int, end: int, before: int, after: int) -> bool:
     """A cue match close to the trigger span [start, end) and not inside it."""
-    for s, e, _ in cues:
-        if e <= start and start - e <= before:
-            return True
-        if s >= end and s - end <= after:
-            return True
-    return False
+    e = cues.last_end(start)
+    if e is not None and start - e <= before:
+        return True
+    s = cues.first_start(end)
+    return s is not None and s - end <= after
 
 
 def _governs(cue_end: int, start: int, starts: list[int], window: int) -> bool:
-    """A cue ending at ``cue_end`` governs the first trigger that follows it (within ``window``)."""
+    """A cue ending at ``cue_end`` governs the first trigger that follows it (within ``window``).
+
+    ``starts`` is sorted: no trigger may start in [cue_end, start).
+    """
     if not cue_end <= start <= cue_end + window:
         return False
-    return not any(cue_end <= other < start for other in starts)
+    k = bisect_left(starts, cue_end)
+    return not (k < len(starts) and starts[k] < start)
 
 
 def _status(
@@ -326,16 +351,25 @@ def _status(
     start: int,
     end: int,
     starts: list[int],
-    spans: list[tuple[int, int]],
-    rejected: list[tuple[int, int, object]],
-    proposed: list[tuple[int, int, object]],
+    covered: bytearray,
+    rejected: _Cues,
+    proposed: _Cues,
     clauses: list[int] | None = None,
 ) -> str:
-    for s, e, _ in rejected:
-        if _governs(e, start, starts, REJECT_BEFORE) or 0 <= s - end <= REJECT_AFTER:
-            return "rejected"
-    for p, tok in enumerate(tokens):
-        if tok not in rules.negation or any(a <= p < b for a, b in spans):
+    """``covered[p]`` is set when token ``p`` lies inside a trigger match."""
+    # A governing cue may as well be the last one ending before the trigger (a later
+    # end governs whenever an earlier one does).
+    e = rejected.last_end(start)
+    if e is not None and _governs(e, start, starts, REJECT_BEFORE):
+        return "rejected"
+    s = rejected.first_start(end)
+    if s is not None and s - end <= REJECT_AFTER:
+        return "rejected"
+    # Only a negation within NEG_BEFORE tokens before the trigger or NEG_AFTER after
+    # it can govern it: look at those positions, not at the whole sentence.
+    window = (*range(max(0, start - 1 - NEG_BEFORE), start), *range(end, end + NEG_AFTER))
+    for p in window:
+        if p >= len(tokens) or tokens[p] not in rules.negation or covered[p]:
             continue
         if clauses is not None and clauses[p] != clauses[min(start, len(clauses) - 1)]:
             continue  # "X is not a member, but joined the sanctions"
@@ -386,12 +420,15 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
         matches = rules.triggers.find(tokens)
         if not matches:
             continue
-        rejected_cues = rules.rejected.find(tokens)
-        proposed_cues = rules.proposed.find(tokens)
+        rejected_cues = _Cues(rules.rejected.find(tokens))
+        proposed_cues = _Cues(rules.proposed.find(tokens))
         # Only bans and sanctions can be declined, so a cue governs the first of those.
         starts = sorted({m[0] for m in matches if m[2].type in REJECTABLE})  # type: ignore[attr-defined]
-        spans = [(m[0], m[1]) for m in matches]
+        covered = bytearray(len(tokens))
+        for m_start, m_end, _ in matches:
+            covered[m_start:m_end] = b"\x01" * (m_end - m_start)
         present_terms: dict[str, bool] = {}
+        excluded: dict[int, bool] = {}  # per rule, for this sentence
         for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
@@ -409,10 +446,22 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
                 if not present:
                     ok = False
                     break
-            if not ok or rule.exclude.any(tokens):
+            if not ok:
+                continue
+            if id(rule) not in excluded:
+                excluded[id(rule)] = rule.exclude.any(tokens)
+            if excluded[id(rule)]:
                 continue
             status = _status(
-                rules, tokens, start, end, starts, spans, rejected_cues, proposed_cues, sent.clauses
+                rules,
+                tokens,
+                start,
+                end,
+                starts,
+                covered,
+                rejected_cues,
+                proposed_cues,
+                sent.clauses,
             )
             if status == "rejected" and rule.type not in REJECTABLE:
                 continue

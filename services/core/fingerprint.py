@@ -30,6 +30,7 @@ _rng = np.random.default_rng(20190326)
 _A = _rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _B = _rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _SPACE = re.compile(r"\s+")
+_BLOCK = 4096
 
 
 def normalised_text(text: str) -> str:
@@ -50,11 +51,16 @@ def minhash(tokens: Sequence[str]) -> list[int]:
     )
     # (a*x + b) mod p on 64 bits: x < 2^32 and a < 2^61 would overflow, so split a.
     a_hi, a_lo = _A >> np.uint64(32), _A & _MAX32
-    x = hashes[:, None]
-    with np.errstate(over="ignore"):
-        prod = ((a_hi * x) << np.uint64(32)) + a_lo * x + _B
-    values = (prod % _PRIME) & _MAX32
-    return [int(v) for v in values.min(axis=0)]
+    # In blocks of shingles, so memory stays bounded on a very long article (one
+    # block is a few MB; the whole matrix of a 5 MB article would be gigabytes).
+    least = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+    for at in range(0, len(hashes), _BLOCK):
+        x = hashes[at : at + _BLOCK, None]
+        with np.errstate(over="ignore"):
+            prod = ((a_hi * x) << np.uint64(32)) + a_lo * x + _B
+        values = (prod % _PRIME) & _MAX32
+        np.minimum(least, values.min(axis=0), out=least)
+    return [int(v) for v in least]
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:

@@ -19,11 +19,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from .text import split_sentences
 
 MAX_LINE_CHARS = 20000
+# Unicode's stream-safe text format (UAX #15) allows at most 30 combining marks in a row.
+MAX_MARKS = 30
+_NON_ASCII_RUN = re.compile(rf"[^\x00-\x7f]{{{MAX_MARKS + 1},}}")
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4})-(\d{2})(?:-(\d{2}))?(?=\s|$)\s*", re.IGNORECASE)
 _CREDIT = re.compile(
@@ -79,8 +83,33 @@ class ParsedArticle:
         return out
 
 
+@lru_cache(maxsize=65536)
+def _is_mark(ch: str) -> bool:
+    """A combining mark, or a character that decomposes into one first."""
+    return bool(
+        unicodedata.combining(ch) or unicodedata.combining(unicodedata.normalize("NFD", ch)[0])
+    )
+
+
+def _cap_marks(run: re.Match[str]) -> str:
+    out: list[str] = []
+    marks = 0
+    for ch in run.group():
+        if _is_mark(ch):
+            marks += 1
+            if marks > MAX_MARKS:
+                continue
+        else:
+            marks = 0
+        out.append(ch)
+    return "".join(out)
+
+
 def normalise(text: str) -> str:
     """NFC, Unix newlines, no zero-width characters, no trailing spaces, bounded lines."""
+    # NFC sorts each run of combining marks, in quadratic time on an endless run:
+    # keep at most MAX_MARKS in a row first (only non-ASCII runs can hold marks).
+    text = _NON_ASCII_RUN.sub(_cap_marks, text)
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     lines = [line.rstrip()[:MAX_LINE_CHARS] for line in text.split("\n")]
@@ -103,24 +132,24 @@ def _looks_like_heading(line: str) -> bool:
 def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
     """Group lines into paragraphs: (text, followed_by_blank_line)."""
     out: list[tuple[str, bool]] = []
-    current = ""
+    current: list[str] = []  # the lines of the paragraph being built, joined once at its end
     for line in lines:
         stripped = line.strip()
         if not stripped:
             if current:
-                out.append((current, True))
-                current = ""
+                out.append((" ".join(current), True))
+                current = []
             continue
         if current:
             # A hard-wrapped line continues the paragraph when it starts in lower case
             # and the previous line did not end a sentence.
-            if stripped[0].islower() and current[-1] not in _TERMINAL:
-                current = f"{current} {stripped}"
+            if stripped[0].islower() and current[-1][-1] not in _TERMINAL:
+                current.append(stripped)
                 continue
-            out.append((current, False))
-        current = stripped
+            out.append((" ".join(current), False))
+        current = [stripped]
     if current:
-        out.append((current, True))
+        out.append((" ".join(current), True))
     return out
 
 

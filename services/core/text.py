@@ -8,8 +8,13 @@ from dataclasses import dataclass
 TOKEN_RE = re.compile(r"\w+")
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before
-# whitespace and an opening quote, a capital letter or a digit.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=[\"'“‘„«(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9])")
+# whitespace and an opening quote, a capital letter or a digit. A match starts only
+# at the first mark of a run and never gives characters back (possessive), so a long
+# run of dots or spaces is scanned once, not once per position.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+\s++(?=[\"'“‘„«(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9])")
+# The last word of a stretch: tried only where a word starts and never backtracking
+# into it, so a long word is scanned once (not once per character).
+_LAST_WORD = re.compile(r"(?<!\w)(\w++)\W*+$")
 # Words after which a period does not end a sentence.
 _ABBREV = frozenset(
     [
@@ -116,10 +121,14 @@ def split_sentences(paragraph: str) -> list[str]:
     """Split one paragraph into sentences; never returns empty strings."""
     out: list[str] = []
     start = 0
+    previous = 0  # end of the previous boundary, kept or skipped
     for m in _BOUNDARY.finditer(paragraph):
         end = m.start()
-        before = paragraph[start:end]
-        last_word = re.search(r"(\w+)\W*$", before)
+        # The word before this boundary lies after the previous one (a boundary is
+        # followed by a word character), so only that stretch is searched: skipped
+        # boundaries ("Dr. Dr. Dr. ...") do not make the search quadratic.
+        last_word = _LAST_WORD.search(paragraph, previous, end)
+        previous = m.end()
         if last_word:
             word = last_word.group(1)
             # "14. Juli", "J. Doe", "bl.a." — not ends of sentences.

