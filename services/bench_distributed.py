@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -149,7 +150,7 @@ class _Services:
         self.inbox = workdir / "inbox"
         self.inbox.mkdir()
         self._run(["topics", "create"], wait=True)
-        common = ["--metrics-port", "0", "--log-level", "WARNING"]
+        common = ["--metrics-port", "0"]
         self._run(["indexer", "--es", es, "--session-timeout", "6", *common])
         for _ in range(workers):
             self._run(["worker", "--processes", str(processes), "--session-timeout", "6", *common])
@@ -204,7 +205,8 @@ def pipeline(
 ) -> dict:
     ns = f"bench{uuid.uuid4().hex[:6]}."
     alias = ns + "wirewatch-articles"
-    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="wirewatch-bench-")
+    if True:  # the directory (service logs) is removed only when the run succeeded
         svc = _Services(Path(tmp), bootstrap, es, ns, workers, processes)
         try:
             # warm-up: one article through, so group joins are not in the figures
@@ -233,8 +235,12 @@ def pipeline(
             wait_for(lambda: _count(es, alias) >= total, 600, "the trickle indexed", every=0.5)
             done = sorted(_times(es, alias))
             lat = sorted(t[1] - t[0] for t in done[count + 1 :])
+        except BaseException:
+            print(f"benchmark failed; service logs are in {tmp}", file=sys.stderr)
+            raise
         finally:
             svc.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
     return {
         "count": count,
         "rate": count / span,
