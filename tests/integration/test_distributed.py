@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,11 @@ class Pipeline:
                 "100",
             ],
         }[name]
-        svc = stack.Service(name, [*argv, *args, "--metrics-port", "0"], self.logs, self.env)
+        port = "0"
+        if name == "indexer":
+            self.metrics_port = stack.free_port()
+            port = str(self.metrics_port)
+        svc = stack.Service(name, [*argv, *args, "--metrics-port", port], self.logs, self.env)
         self.services.append(svc)
         return svc
 
@@ -122,6 +127,28 @@ class Pipeline:
             while len(got) < expected and time.monotonic() < deadline:
                 for batch in consumer.poll(timeout_ms=500).values():
                     got.extend(batch)
+        finally:
+            consumer.close()
+        return got
+
+    def consume_all(self, topic: str, idle: float = 3.0) -> list:
+        """Everything on the topic now: read until nothing new came for ``idle`` seconds."""
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(
+            self.topic(topic),
+            bootstrap_servers=self.kafka,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        got: list = []
+        last = time.monotonic()
+        try:
+            while time.monotonic() - last < idle:
+                for batch in consumer.poll(timeout_ms=300).values():
+                    got.extend(batch)
+                    last = time.monotonic()
         finally:
             consumer.close()
         return got
@@ -208,14 +235,67 @@ def test_files_become_documents_and_bad_files_dead_letters(pipeline):
 
     assert RawArticle.model_validate_json(binary.value).content() == b"\x00\x01\x02 not text at all"
 
-    # alerts: once per (rule, article), in the topic and the index
-    alerts = pipeline.consume("wirewatch.alerts", 1)
+    # alerts: once per (rule, article), in the topic and the index ...
+    alerts = pipeline.consume_all("wirewatch.alerts")
     assert alerts and all(json.loads(m.value)["alert_id"] == m.key.decode() for m in alerts)
+    keys = [m.key for m in alerts]
+    assert len(keys) == len(set(keys)), "no alert published twice"
     stack.es_json(pipeline.es, f"/{pipeline.ns}wirewatch-alerts/_refresh", {})
-    n_alerts = stack.es_json(
-        pipeline.es, f"/{pipeline.ns}wirewatch-alerts/_count", {"query": {"match_all": {}}}
-    )["count"]
-    assert n_alerts == len({m.key for m in alerts}) > 0
+    stored = stack.es_json(
+        pipeline.es,
+        f"/{pipeline.ns}wirewatch-alerts/_search",
+        {"size": 1000, "query": {"match_all": {}}},
+    )["hits"]["hits"]
+    assert {h["_id"].encode() for h in stored} == set(keys)
+    # ... and not for a near-duplicate of an article the same rule fired on
+    docs = {
+        h["_id"]: h["_source"]
+        for h in stack.es_json(
+            pipeline.es,
+            f"/{pipeline.ns}{ARTICLES}/_search",
+            {"size": 1000, "query": {"match_all": {}}},
+        )["hits"]["hits"]
+    }
+    fired = {h["_id"] for h in stored}
+    for alert_id in fired:
+        rule, article = alert_id.split(":", 1)
+        original = docs[article].get("near_duplicate_of")
+        assert not original or f"{rule}:{original}" not in fired, alert_id
+
+    # redelivery: the same enriched messages again -> indexed again, no alert again
+    from kafka import KafkaProducer
+
+    enriched = pipeline.consume_all("wirewatch.articles.enriched")
+    producer = KafkaProducer(bootstrap_servers=pipeline.kafka, acks="all")
+    for m in enriched:
+        producer.send(m.topic, key=m.key, value=m.value, headers=m.headers)
+    producer.flush()
+    producer.close()
+    indexer = pipeline.services[0]
+    stack.wait_for(
+        lambda: indexer.log_text().count(" indexed id=") >= 2 * len(enriched),
+        120,
+        "the indexer to process the redelivered messages",
+    )
+    time.sleep(1)
+    assert len(pipeline.consume_all("wirewatch.alerts")) == len(alerts), "redelivery fired nothing"
+    assert sorted(pipeline.ids()) == sorted(ids)
+
+    # the indexer's metrics endpoint
+    scraped = (
+        urllib.request.urlopen(f"http://127.0.0.1:{pipeline.metrics_port}/metrics", timeout=10)
+        .read()
+        .decode()
+    )
+    assert "wirewatch_indexer_bulk_size_count" in scraped
+    assert 'wirewatch_consumer_lag_messages{stage="indexer"' in scraped
+    assert "wirewatch_alerts_fired_total" in scraped
+    assert (
+        urllib.request.urlopen(
+            f"http://127.0.0.1:{pipeline.metrics_port}/readyz", timeout=10
+        ).status
+        == 200
+    )
 
     # the watcher stops cleanly and remembers: a restart publishes nothing again
     watcher = pipeline.services[-1]
