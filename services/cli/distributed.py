@@ -134,7 +134,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     processor = app.wirewatch_processor
     _serve_metrics(settings, lambda: processor.started, "worker")
     # Faust's own names for the levels
-    level = {"warning": "warn", "critical": "crit"}.get(args.log_level.lower(), args.log_level.lower())
+    level = {"warning": "warn", "critical": "crit"}.get(
+        args.log_level.lower(), args.log_level.lower()
+    )
     sys.argv = ["wirewatch worker", "worker", "--without-web", "--loglevel", level]
     app.main()  # Faust's worker: handles SIGTERM/SIGINT itself (stops the agents cleanly)
     return 0
