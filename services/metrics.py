@@ -1,7 +1,8 @@
 """Every Prometheus metric of wirewatch, in one place, and the HTTP endpoint.
 
 Names are ``wirewatch_<what>_<unit>``; labels are low-cardinality (stage, reason,
-type, status) and never carry an article id or a path.
+type, status, and the feed names of the feeds file, which is configuration) and
+never carry an article id, a path or a URL.
 """
 
 from __future__ import annotations
@@ -92,6 +93,51 @@ ALERTS_FAILED = Counter(
     ["channel"],
     registry=REGISTRY,
 )
+
+
+# -- feeds ------------------------------------------------------------------------------
+FEED_POLLS = Counter(
+    "wirewatch_feed_polls_total",
+    "Feed polls (HTTP requests), by feed name.",
+    ["feed"],
+    registry=REGISTRY,
+)
+FEED_NOT_MODIFIED = Counter(
+    "wirewatch_feed_not_modified_total",
+    "Feed polls answered 304 Not Modified (nothing fetched or parsed), by feed name.",
+    ["feed"],
+    registry=REGISTRY,
+)
+FEED_ERRORS = Counter(
+    "wirewatch_feed_errors_total",
+    "Feed polls that failed, by feed name and reason "
+    "(timeout, connection, http_4xx, http_5xx, too_large, parse, error).",
+    ["feed", "reason"],
+    registry=REGISTRY,
+)
+FEED_ITEMS = Counter(
+    "wirewatch_feed_items_total",
+    "New feed items handed to the pipeline (not seen before), by feed name.",
+    ["feed"],
+    registry=REGISTRY,
+)
+FEED_LAST_SUCCESS = Gauge(
+    "wirewatch_feed_last_success_timestamp_seconds",
+    "Unix time of the feed's last successful poll (200 or 304), by feed name.",
+    ["feed"],
+    registry=REGISTRY,
+)
+FEED_REASONS = ("timeout", "connection", "http_4xx", "http_5xx", "too_large", "parse", "error")
+
+
+def init_feed_series(feeds: list[str]) -> None:
+    """The feeds' counters at zero, so that the first poll, error or item is an increase."""
+    for feed in feeds:
+        FEED_POLLS.labels(feed)
+        FEED_NOT_MODIFIED.labels(feed)
+        FEED_ITEMS.labels(feed)
+        for reason in FEED_REASONS:
+            FEED_ERRORS.labels(feed, reason)
 
 
 # -- distributed mode ----------------------------------------------------------------

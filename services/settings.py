@@ -47,6 +47,17 @@ class EmbeddedSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, description="Processes for enrichment.")
     batch_size: int = Field(default=64, ge=1, le=10000)
     core: CoreSettings = Field(default_factory=CoreSettings)
+    feeds: Path | None = Field(default=None, description="Feed subscriptions (YAML) to poll.")
+    feeds_state: Path | None = Field(
+        default=None,
+        description="SQLite file of the feeds' validators and seen items "
+        "(default: <db name>-feeds.db next to the database).",
+    )
+    feed_timeout: float = Field(default=20.0, gt=0, description="Seconds per feed request.")
+    feed_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest feed.")
+
+    def feeds_state_path(self) -> Path:
+        return self.feeds_state or self.db.with_name(self.db.stem + "-feeds.db")
 
 
 # -- distributed mode ----------------------------------------------------------------
@@ -99,6 +110,21 @@ class WatcherSettings(ServiceSettings):
     poll_interval: float = Field(default=0.5, gt=0)
     settle_seconds: float = Field(default=1.0, ge=0)
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+    linger_ms: int = Field(default=5, ge=0)
+
+
+class FeedsSettings(ServiceSettings):
+    """``wirewatch feeds``: feed items -> the raw topic."""
+
+    metrics_port: int = Field(default=9467, ge=0, le=65535)
+    config: Path | None = Field(default=None, description="Feed subscriptions (YAML).")
+    state: Path = Field(
+        default=Path("wirewatch-feeds.db"),
+        description="SQLite file of the feeds' validators and the items Kafka acknowledged.",
+    )
+    timeout: float = Field(default=20.0, gt=0, description="Seconds per feed request.")
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="Largest article.")
     linger_ms: int = Field(default=5, ge=0)
 
 

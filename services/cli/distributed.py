@@ -34,6 +34,7 @@ def _serve_metrics(settings: Any, ready: Any, service: str) -> None:
 
     topics = {
         "watcher": (RAW, RAW_DLQ),
+        "feeds": (RAW,),
         "worker": (ENRICHED, RAW_DLQ),
         "indexer": (ENRICHED_DLQ, ALERTS),
     }
@@ -117,6 +118,55 @@ def cmd_watcher(args: argparse.Namespace) -> int:
         publisher.close()
         watcher.state.close()
     log.info("watcher stopped")
+    return 0
+
+
+# -- feeds ---------------------------------------------------------------------------
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+    from wirewatch.cli.main import _load_feeds
+    from wirewatch.feeds.poller import FeedPoller, FeedState
+    from wirewatch.feeds.service import FeedPublisher
+    from wirewatch.settings import FeedsSettings
+    from wirewatch.watcher.publisher import KafkaPublisher
+
+    settings = _settings(
+        FeedsSettings,
+        args,
+        ("config", "state", "namespace", "metrics_host", "metrics_port", "timeout"),
+    )
+    if settings.config is None:
+        raise SystemExit("wirewatch: feeds: no feeds file; pass --config FILE")
+    feeds = _load_feeds(settings.config)
+    try:
+        publisher = KafkaPublisher(
+            settings.kafka.kafka_python(), settings.linger_ms, settings.kafka.request_timeout_ms
+        )
+    except KafkaError as exc:
+        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    poller = FeedPoller(
+        feeds,
+        FeedState(settings.state),
+        timeout=settings.timeout,
+        max_bytes=settings.max_feed_bytes,
+    )
+    service = FeedPublisher(settings, publisher, poller)
+    _on_stop(service.stop, "feeds")
+    _serve_metrics(settings, service.ready.is_set, "feeds")
+    log.info(
+        "feeds: %d feed(s) from %s -> %s on %s (state %s)",
+        len(poller.feeds),
+        settings.config,
+        service.topic,
+        settings.kafka.bootstrap,
+        settings.state,
+    )
+    try:
+        service.run(once=args.once)
+    finally:
+        publisher.close()
+        poller.state.close()
+    log.info("feeds stopped")
     return 0
 
 
@@ -305,6 +355,16 @@ def add_commands(sub: Any) -> None:
     w.add_argument("--max-bytes", type=int, default=None)
     _common(w, 9464)
     w.set_defaults(func=cmd_watcher)
+
+    f = sub.add_parser("feeds", help="publish new RSS/Atom feed items to Kafka (distributed mode)")
+    f.add_argument("--config", type=Path, default=None, help="feed subscriptions (YAML)")
+    f.add_argument(
+        "--state", type=Path, default=None, help="state file (default wirewatch-feeds.db)"
+    )
+    f.add_argument("--timeout", type=float, default=None, help="seconds per request (default 20)")
+    f.add_argument("--once", action="store_true", help="poll each enabled feed once and exit")
+    _common(f, 9467)
+    f.set_defaults(func=cmd_feeds)
 
     k = sub.add_parser("worker", help="the Faust enrichment worker (distributed mode)")
     k.add_argument(

@@ -84,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides: dict = {"inbox": args.inbox}
     for name in (
         "db",
+        "feeds",
+        "feeds_state",
         "rules",
         "metrics_port",
         "metrics_host",
@@ -113,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         notifier = WebhookNotifier(store)
         notifier.start()
-    runner = EmbeddedRunner(settings, store, enricher, stop, rules, notifier)
+    feeds = _feed_poller(settings) if settings.feeds else None
+    runner = EmbeddedRunner(settings, store, enricher, stop, rules, notifier, feeds)
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger("wirewatch.run").info(
@@ -147,6 +150,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("wirewatch.run").info(
         "%s %s -> %s (Ctrl-C to stop)", mode, ", ".join(map(str, settings.inbox)), settings.db
     )
+    if feeds is not None:
+        logging.getLogger("wirewatch.run").info(
+            "polling %d feed(s) from %s (state %s)",
+            len(feeds.feeds),
+            settings.feeds,
+            settings.feeds_state_path(),
+        )
     try:
         summary = runner.run()
     finally:
@@ -154,6 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             server.shutdown()
         if notifier is not None:
             notifier.close()
+        if feeds is not None:
+            feeds.state.close()
     counts = store.counts()
     store.close()
     print(
@@ -163,6 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{summary.rejected} rejected, {summary.events} event(s)"
         + (f", {summary.alerts} alert(s) fired" if rules else "")
     )
+    if feeds is not None:
+        print(f"feeds: {summary.feed_items} new item(s) from {len(feeds.feeds)} feed(s)")
     for path, reason in summary.rejected_paths[:20]:
         print(f"  rejected {path}: {reason}")
     if len(summary.rejected_paths) > 20:
@@ -174,6 +188,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
     return 0
+
+
+def _load_feeds(path: Path):
+    from wirewatch.feeds.config import FeedFileError, read_feeds
+
+    try:
+        return read_feeds(path)
+    except FeedFileError as exc:
+        raise SystemExit(f"wirewatch: invalid feeds file:\n{exc}") from exc
+
+
+def _feed_poller(settings):
+    from wirewatch.feeds.poller import FeedPoller, FeedState
+
+    feeds = _load_feeds(settings.feeds)
+    return FeedPoller(
+        feeds,
+        FeedState(settings.feeds_state_path()),
+        timeout=settings.feed_timeout,
+        max_bytes=settings.feed_max_bytes,
+    )
 
 
 def _load_rules(path: Path):
@@ -458,7 +493,20 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the embedded pipeline over inbox directories")
     r.add_argument("inbox", nargs="+", type=Path, help="inbox director(y/ies), watched recursively")
     r.add_argument("--db", type=Path, default=None, help=db_help)
-    r.add_argument("--once", action="store_true", help="process what is there now and exit")
+    r.add_argument(
+        "--once",
+        action="store_true",
+        help="process what is there now (and poll each enabled feed once) and exit",
+    )
+    r.add_argument(
+        "--feeds", type=Path, default=None, help="also poll the RSS/Atom feeds in this YAML file"
+    )
+    r.add_argument(
+        "--feeds-state",
+        type=Path,
+        default=None,
+        help="SQLite state of the feeds (default: <db name>-feeds.db next to the database)",
+    )
     r.add_argument(
         "--rules", type=Path, default=None, help="alert rules (YAML); see `wirewatch rules check`"
     )

@@ -25,6 +25,7 @@ from .text import tokenize
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("nl", "sv", "en", "de", "fr", "da", "nb")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+_HINT_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
 MIN_WORDS = 5
 
 
@@ -216,10 +217,16 @@ class Enricher:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def analyse(
-        self, data: bytes, source: Source, language_hint: str | None = None
+        self,
+        data: bytes,
+        source: Source,
+        language_hint: str | None = None,
+        published_hint: str | None = None,
     ) -> EnrichedArticle | Rejection:
         """Enrich one article without the near-duplicate lookup (which needs a store).
 
+        ``published_hint`` (YYYY-MM-DD, e.g. a feed item's date) is used only when the
+        text itself gives no publication date (``published_source`` = ``feed``).
         Returns a ``Rejection`` for input that is not an article; never raises for
         any bytes.
         """
@@ -270,6 +277,8 @@ class Enricher:
         published, published_source = dates.extract_date(
             parsed.header_date, body_sentences, lang, res.date_cues
         )
+        if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
+            published, published_source = published_hint, "feed"
         stop = res.stopwords.get(lang, frozenset()) | res.stopwords.get("en", frozenset())
         title_lower = [t.lower for t in title_tokens]
         kw = keywords.keywords(title_lower + body_lower, stop, self.config.max_keywords)

@@ -113,7 +113,11 @@ class EnrichedArticle(_Model):
     published: str | None = Field(
         description="YYYY-MM or YYYY-MM-DD, as precise as the text gives; null when it gives none."
     )
-    published_source: Literal["header", "body", "none"] = "none"
+    published_source: Literal["header", "body", "feed", "none"] = Field(
+        default="none",
+        description="Where the date came from: the text's date line (header), its body, "
+        "the feed item's date when the text gives none (feed), or nowhere (none).",
+    )
     entities: Entities
     events: list[PolicyEvent]
     keywords: list[str]

@@ -5,6 +5,12 @@ the processing loop takes them in batches, reads the bytes, runs the core (in a
 process pool when ``workers > 1``), looks up near-duplicates and stores the
 results in one transaction per batch. A file is recorded as processed only in
 that transaction, so an interrupted run picks up exactly where it stopped.
+
+With feeds (``feeds=``), a second thread polls them and puts their new items on
+the same queue as ``FeedEntry``s: bytes and a ``Source`` whose path is the item's
+link, plus the feed's language and date hints. They go through the same batches,
+enrichment and store; the feed thread marks an item seen only after the
+transaction that stored it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from wirewatch import metrics
 from wirewatch.core import alerts
@@ -32,13 +39,35 @@ from wirewatch.embedded.store import SqliteStore
 from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.scan import FileState, InboxScanner
 
+if TYPE_CHECKING:
+    from wirewatch.feeds.poller import FeedItem, FeedPoller
+
 log = logging.getLogger("wirewatch.run")
 _DONE = object()
+
+# bytes, source, language hint, published hint: what ``safe_analyse`` takes
+Input = tuple[bytes, Source, str | None, str | None]
+
+
+@dataclass
+class FeedEntry:
+    """A feed item on the runner's queue; ``stored`` is set once its batch is committed."""
+
+    item: FeedItem
+    stored: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def path(self) -> str:
+        return self.item.source.path
+
+
+Entry: TypeAlias = FileState | FeedEntry
 
 
 @dataclass
 class RunSummary:
     files: int = 0
+    feed_items: int = 0
     articles: int = 0
     new_articles: int = 0
     near_duplicates: int = 0
@@ -63,12 +92,12 @@ def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
     _worker_enricher = Enricher(resources, config)
 
 
-def _analyse_in_worker(item: tuple[bytes, Source]) -> EnrichedArticle | Rejection:
+def _analyse_in_worker(item: Input) -> EnrichedArticle | Rejection:
     assert _worker_enricher is not None
     return safe_analyse(_worker_enricher, *item)
 
 
-def _analyse_chunk(items: list[tuple[bytes, Source]]) -> list[EnrichedArticle | Rejection]:
+def _analyse_chunk(items: list[Input]) -> list[EnrichedArticle | Rejection]:
     return [_analyse_in_worker(item) for item in items]
 
 
@@ -76,17 +105,23 @@ def _analyse_chunk(items: list[tuple[bytes, Source]]) -> list[EnrichedArticle | 
 class _Pending:
     """A batch whose enrichment has started; stored by ``_finish_batch``."""
 
-    batch: Sequence[tuple[FileState, float]]
-    inputs: list[tuple[bytes, Source] | Rejection]
+    batch: Sequence[tuple[Entry, float]]
+    inputs: list[Input | Rejection]
     futures: list[Future] | None
     analysed: list[EnrichedArticle | Rejection]
     started: float
 
 
-def safe_analyse(enricher: Enricher, data: bytes, source: Source) -> EnrichedArticle | Rejection:
+def safe_analyse(
+    enricher: Enricher,
+    data: bytes,
+    source: Source,
+    language_hint: str | None = None,
+    published_hint: str | None = None,
+) -> EnrichedArticle | Rejection:
     """The core on one article; an exception is about this article, so it becomes a rejection."""
     try:
-        return enricher.analyse(data, source)
+        return enricher.analyse(data, source, language_hint, published_hint)
     except Exception as exc:  # noqa: BLE001 - isolate one bad article from the rest
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return Rejection(
@@ -144,7 +179,9 @@ class EmbeddedRunner:
         stop: threading.Event | None = None,
         rules: list[AlertRule] | None = None,
         notifier: WebhookNotifier | None = None,
+        feeds: FeedPoller | None = None,
     ):
+        self.feeds = feeds
         self.rules = rules or []
         self.notifier = notifier
         self.settings = settings
@@ -156,6 +193,7 @@ class EmbeddedRunner:
         self.summary = RunSummary()
         self._backlog_total = 0
         self._watch_error: BaseException | None = None
+        self._feeds_error: BaseException | None = None
 
     # -- watcher thread ---------------------------------------------------------
     def _watch(self) -> None:
@@ -192,14 +230,52 @@ class EmbeddedRunner:
         finally:
             self.queue.put(_DONE)
 
-    # -- processing ---------------------------------------------------------------
-    def _read(self, fs: FileState) -> tuple[bytes, Source] | Rejection:
-        return read_article(fs.path, self.enricher.config.max_bytes, fs.size, fs.mtime_ns)
+    # -- feeds thread -------------------------------------------------------------
+    def _put(self, entry: Entry) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put((entry, time.monotonic()), timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-    def _start_batch(self, batch: Sequence[tuple[FileState, float]], pool) -> _Pending:
+    def _feed_sink(self, items: list[FeedItem]) -> bool:
+        """Queue a feed's new items and wait until they are stored (False: stopped first)."""
+        entries = [FeedEntry(item) for item in items]
+        for entry in entries:
+            if not self._put(entry):
+                return False
+        for entry in entries:
+            while not entry.stored.wait(0.2):
+                if self.stop.is_set():
+                    return False
+        return True
+
+    def _poll_feeds(self) -> None:
+        assert self.feeds is not None
+        try:
+            self.feeds.run(self._feed_sink, self.stop, once=self.settings.once)
+        except BaseException as exc:  # surfaces in the main loop
+            self._feeds_error = exc
+        finally:
+            self.queue.put(_DONE)
+
+    # -- processing ---------------------------------------------------------------
+    def _read(self, entry: Entry) -> Input | Rejection:
+        limit = self.enricher.config.max_bytes
+        if isinstance(entry, FeedEntry):
+            item = entry.item
+            if len(item.data) > limit:
+                return Rejection(source=item.source, rejected=oversize(len(item.data), limit))
+            return item.data, item.source, item.language_hint, item.published_hint
+        got = read_article(entry.path, limit, entry.size, entry.mtime_ns)
+        return got if isinstance(got, Rejection) else (*got, None, None)
+
+    def _start_batch(self, batch: Sequence[tuple[Entry, float]], pool) -> _Pending:
         """Read the files and start enriching them (in the pool, or right here)."""
         t0 = time.perf_counter()
-        inputs: list[tuple[bytes, Source] | Rejection] = [self._read(fs) for fs, _ in batch]
+        inputs: list[Input | Rejection] = [self._read(entry) for entry, _ in batch]
         metrics.STAGE_SECONDS.labels("read").observe((time.perf_counter() - t0) / len(batch))
         todo = [x for x in inputs if not isinstance(x, Rejection)]
         started = time.perf_counter()
@@ -209,7 +285,7 @@ class EmbeddedRunner:
                 pool.submit(_analyse_chunk, todo[i : i + size]) for i in range(0, len(todo), size)
             ]
             return _Pending(batch, inputs, futures, [], started)
-        analysed = [safe_analyse(self.enricher, d, s) for d, s in todo]
+        analysed = [safe_analyse(self.enricher, *x) for x in todo]
         return _Pending(batch, inputs, None, analysed, started)
 
     def _finish_batch(self, pending: _Pending) -> None:
@@ -231,11 +307,14 @@ class EmbeddedRunner:
         with self.store.transaction() as store:
             for (fs, _seen), result in zip(batch, results, strict=True):
                 self.summary.files += 1
+                if isinstance(fs, FeedEntry):
+                    self.summary.feed_items += 1
                 if isinstance(result, Rejection):
                     store.reject(result)
-                    store.record_file(
-                        fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}"
-                    )
+                    if isinstance(fs, FileState):
+                        store.record_file(
+                            fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}"
+                        )
                     self.summary.rejected += 1
                     self.summary.rejected_paths.append((fs.path, result.rejected.reason))
                     metrics.FILES_REJECTED.labels(result.rejected.code).inc()
@@ -253,7 +332,8 @@ class EmbeddedRunner:
                     result, store, self.enricher.config.duplicate_threshold
                 )
                 store.put(result)
-                store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
+                if isinstance(fs, FileState):
+                    store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
                 self._alerts(store, result, lines, to_send)
                 metrics.ARTICLES_PROCESSED.labels("store").inc()
                 self.summary.articles += 1
@@ -283,6 +363,9 @@ class EmbeddedRunner:
                 )
         done = time.monotonic()
         per_store = (time.perf_counter() - t2) / len(batch)
+        for entry, _seen in batch:
+            if isinstance(entry, FeedEntry):
+                entry.stored.set()
         for _fs, seen in batch:
             metrics.STAGE_SECONDS.labels("store").observe(per_store)
             metrics.END_TO_END_SECONDS.observe(done - seen)
@@ -339,10 +422,14 @@ class EmbeddedRunner:
                 initializer=_init_worker,
                 initargs=(str(data_dir) if data_dir else None, self.enricher.config),
             )
-        watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        threads = [threading.Thread(target=self._watch, name="watcher", daemon=True)]
+        if self.feeds is not None:
+            threads.append(threading.Thread(target=self._poll_feeds, name="feeds", daemon=True))
+        producers = len(threads)
         start = time.perf_counter()
         last_progress = start
-        watcher.start()
+        for thread in threads:
+            thread.start()
         pending: _Pending | None = None
         try:
             while True:
@@ -356,7 +443,10 @@ class EmbeddedRunner:
                         pending = None
                     continue
                 if item is _DONE:
-                    break
+                    producers -= 1
+                    if producers == 0:
+                        break
+                    continue
                 batch = [item]
                 while len(batch) < self.settings.batch_size:
                     try:
@@ -364,8 +454,10 @@ class EmbeddedRunner:
                     except queue.Empty:
                         break
                     if nxt is _DONE:
-                        self.queue.put(_DONE)
-                        break
+                        producers -= 1
+                        if producers == 0:
+                            break
+                        continue
                     batch.append(nxt)
                 # Enrichment of this batch overlaps with storing the previous one.
                 started = self._start_batch(batch, pool)  # type: ignore[arg-type]
@@ -384,17 +476,20 @@ class EmbeddedRunner:
                         100.0 * done / self._backlog_total,
                         self.summary.files / (now - start),
                     )
-                if self.stop.is_set():
+                if self.stop.is_set() or producers == 0:
                     break
             if pending is not None:
                 self._finish_batch(pending)
                 pending = None
         finally:
             self.stop.set()
-            watcher.join(timeout=5)
+            for thread in threads:
+                thread.join(timeout=5)
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
             self.summary.seconds = time.perf_counter() - start
         if self._watch_error is not None:
             raise self._watch_error
+        if self._feeds_error is not None:
+            raise self._feeds_error
         return self.summary

@@ -84,8 +84,10 @@ def _path_header(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def raw_message(data: bytes, source: Source) -> tuple[bytes, Headers]:
-    content_type = mimetypes.guess_type(source.path)[0] or "text/plain"
+def raw_message(
+    data: bytes, source: Source, content_type: str | None = None
+) -> tuple[bytes, Headers]:
+    content_type = content_type or mimetypes.guess_type(source.path)[0] or "text/plain"
     value = RawArticle.from_bytes(data, source, content_type).model_dump_json().encode()
     headers = [
         ("wirewatch-source-path", _path_header(source.path)),

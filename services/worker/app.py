@@ -51,13 +51,20 @@ class BatchProcessor:
         self.lag: dict[Any, int] = {}
         self.last_ts: float = 0.0
 
-    async def _run_core(self, values: list[bytes | None]) -> list[logic.Result]:
+    async def _run_core(
+        self, values: list[bytes | None], hints: list[logic.Hints] | None = None
+    ) -> list[logic.Result]:
         loop = asyncio.get_running_loop()
         n = max(1, self.settings.processes)
         size = -(-len(values) // n)
-        chunks = [values[i : i + size] for i in range(0, len(values), size)]
+        hints = hints or [(None, None)] * len(values)
         parts = await asyncio.gather(
-            *(loop.run_in_executor(self.executor, logic.process, c) for c in chunks)
+            *(
+                loop.run_in_executor(
+                    self.executor, logic.process, values[i : i + size], hints[i : i + size]
+                )
+                for i in range(0, len(values), size)
+            )
         )
         return [r for part in parts for r in part]
 
@@ -66,7 +73,9 @@ class BatchProcessor:
         messages = [e.message for e in events]
         for m in messages:
             metrics.MESSAGES_CONSUMED.labels("worker", m.topic).inc()
-        results = await self._run_core([m.value for m in messages])
+        results = await self._run_core(
+            [m.value for m in messages], [logic.hints(m.headers) for m in messages]
+        )
         per = (time.perf_counter() - started) / max(1, len(messages))
         errors = sum(1 for r in results if r[0] == "dlq" and r[1] == "error")
         if len(results) >= 20 and errors / len(results) > self.settings.max_dlq_ratio:

@@ -9,6 +9,7 @@ no I/O) - all become dead letters with a reason. Nothing here raises for any byt
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,7 +28,20 @@ def init(data_dir: str | None, config: CoreConfig) -> None:
     _enricher = Enricher(resources, config)
 
 
-def process_one(enricher: Enricher, value: bytes | None) -> Result:
+HINT_HEADERS = ("wirewatch-language-hint", "wirewatch-published-hint")
+Hints = tuple[str | None, str | None]  # language, published (YYYY-MM-DD)
+
+
+def hints(headers: Iterable[tuple[str, bytes]] | None) -> Hints:
+    """The language and date hints a source (the feeds service) put in the message headers."""
+    found: dict[str, str] = {}
+    for key, value in headers or ():
+        if key in HINT_HEADERS and value:
+            found[key] = bytes(value).decode("utf-8", "replace")
+    return found.get(HINT_HEADERS[0]), found.get(HINT_HEADERS[1])
+
+
+def process_one(enricher: Enricher, value: bytes | None, hint: Hints = (None, None)) -> Result:
     if not value:
         return ("dlq", "invalid_message", "empty message value; the raw topic carries raw/v1 JSON")
     try:
@@ -43,7 +57,7 @@ def process_one(enricher: Enricher, value: bytes | None) -> Result:
         )
     try:
         data = raw.content()
-        result = enricher.analyse(data, raw.source)
+        result = enricher.analyse(data, raw.source, *hint)
     except Exception as exc:  # noqa: BLE001 - one article's problem, dead-lettered
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         return (
@@ -58,7 +72,9 @@ def process_one(enricher: Enricher, value: bytes | None) -> Result:
     return ("ok", result.id, result.model_dump_json().encode())
 
 
-def process(values: list[bytes | None]) -> list[Result]:
+def process(values: list[bytes | None], hint_list: list[Hints] | None = None) -> list[Result]:
     """Process a batch in this (pool) process; ``init`` must have run here."""
     assert _enricher is not None, "worker.logic.init() was not called in this process"
-    return [process_one(_enricher, v) for v in values]
+    if hint_list is None:
+        return [process_one(_enricher, v) for v in values]
+    return [process_one(_enricher, v, h) for v, h in zip(values, hint_list, strict=True)]

@@ -481,3 +481,51 @@ def test_kcat_reads_the_enriched_topic_and_it_matches_the_schema(pipeline):
     ).stdout
     envelopes = [json.loads(line) for line in out.splitlines() if line.strip()]
     _check_against_schema([(e["key"], json.loads(e["payload"])) for e in envelopes])
+
+
+def test_feed_items_flow_through_kafka_to_the_index(pipeline):
+    from tests.integration.feed_server import FEEDS_DIR, FeedServer
+
+    with FeedServer() as server:
+        names = {}
+        for doc in sorted(FEEDS_DIR.iterdir()):
+            server.put("/" + doc.name, doc.read_bytes())
+            names["/" + doc.name] = doc.stem.replace("_", "-")
+        config = pipeline.tmp / "feeds.yaml"
+        config.write_text(
+            "feeds:\n"
+            + "".join(
+                f"  - url: {server.url(p)}\n    name: {n}\n    interval: 5m\n"
+                for p, n in names.items()
+            ),
+            encoding="utf-8",
+        )
+        state = str(pipeline.tmp / "feeds.db")
+        args = [
+            "feeds",
+            "--config",
+            str(config),
+            "--kafka",
+            pipeline.kafka,
+            "--namespace",
+            pipeline.ns,
+        ]
+        first = ww(*args, "--once", "--state", state, "--metrics-port", "0")
+        published = first.stderr.count("published ")
+        assert published >= len(names), first.stderr
+        pipeline.start("worker")
+        pipeline.start("indexer")
+        ids = pipeline.wait_indexed(published)
+        hits = stack.es_json(
+            pipeline.es,
+            f"/{pipeline.ns}{ARTICLES}/_search",
+            {"size": 100, "query": {"prefix": {"source.path": "http"}}},
+        )["hits"]["hits"]
+        assert len(hits) == len(ids) == published
+        assert any(h["_source"]["published_source"] == "feed" for h in hits)
+        raw = pipeline.consume_all("wirewatch.articles.raw")
+        assert {dict(m.headers)["wirewatch-feed"].decode() for m in raw} == set(names.values())
+        # polled again (a restart with the same state): 304s, nothing published twice
+        again = ww(*args, "--once", "--state", state, "--metrics-port", "0")
+        assert "published " not in again.stderr
+        assert len(pipeline.consume_all("wirewatch.articles.raw")) == len(raw)
