@@ -34,9 +34,17 @@ ROOT = Path(__file__).resolve().parents[2]
 class Service:
     """A ``wirewatch`` sub-command run as a subprocess, its log in a file."""
 
-    def __init__(self, name: str, args: list[str], logdir: Path, env: dict[str, str]):
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        logdir: Path,
+        env: dict[str, str],
+        argv: list[str] | None = None,
+    ):
         self.name = name
         self.args = args
+        self.argv = argv or [sys.executable, "-m", "wirewatch", *args]
         self.logdir = logdir
         self.env = {**os.environ, **env}
         self.runs = 0
@@ -51,7 +59,7 @@ class Service:
         self.runs += 1
         self._log = open(self.logfile, "wb")  # noqa: SIM115 - closed on stop
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wirewatch", *self.args],
+            self.argv,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

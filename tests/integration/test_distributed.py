@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -306,6 +307,18 @@ def test_files_become_documents_and_bad_files_dead_letters(pipeline):
     assert " published " not in watcher.logfile.read_text()
     assert "catch-up" not in watcher.logfile.read_text()
 
+    # a file that arrives while the watcher is down is caught up on, alone
+    assert watcher.terminate() == 0
+    late = sorted(EXAMPLES.glob("de_*.txt"))[0]
+    (pipeline.inbox / "late.txt").write_bytes(late.read_bytes() + b"\n\nNachtrag.\n")
+    watcher.start()
+    stack.wait_for(
+        lambda: "published" in watcher.logfile.read_text(), 30, "the late file to be published"
+    )
+    log = watcher.logfile.read_text()
+    assert "catch-up: 1 file(s)" in log and log.count(" published ") == 1 and "late.txt" in log
+    pipeline.wait_indexed(expected + 1)
+
 
 def test_kill_9_worker_and_indexer_mid_stream_loses_and_duplicates_nothing(pipeline):
     expected = make_inbox(pipeline.tmp / "staging", 1000)
@@ -391,7 +404,23 @@ def test_a_mapping_rejection_is_dead_lettered_and_does_not_block(pipeline):
 def _enriched_with_six_articles(pipeline) -> None:
     for p in sorted(EXAMPLES.glob("sv_*.txt"))[:3] + sorted(EXAMPLES.glob("nl_*.txt"))[:3]:
         shutil.copy(p, pipeline.inbox / p.name)
-    pipeline.start("worker")
+    # the worker as Faust's own command starts it, configured by the environment
+    faust = stack.Service(
+        "faust",
+        [],
+        pipeline.logs,
+        {**pipeline.env, "WIREWATCH_SESSION_TIMEOUT": "6"},
+        argv=[
+            str(Path(sys.executable).parent / "faust"),
+            "-A",
+            "wirewatch.worker.app",
+            "worker",
+            "--without-web",
+            "--loglevel",
+            "info",
+        ],
+    )
+    pipeline.services.append(faust)
     pipeline.start("watcher")
     assert len(pipeline.consume("wirewatch.articles.enriched", 6, timeout=120)) == 6
 
