@@ -286,7 +286,6 @@ class Indexer:
     # -- the loop ----------------------------------------------------------------
     def _update_lag(self) -> None:
         total = 0
-        newest_ts = 0.0
         try:
             for tp in self.consumer.assignment():
                 hw = self.consumer.highwater(tp)
@@ -295,10 +294,9 @@ class Indexer:
                 total += max(0, hw - self.consumer.position(tp))
         except Exception:  # noqa: BLE001 - metrics only
             return
-        newest_ts = self._last_ts
         metrics.CONSUMER_LAG.labels("indexer", self.topic).set(total)
         metrics.CONSUMER_LAG_SECONDS.labels("indexer", self.topic).set(
-            max(0.0, time.time() - newest_ts) if total and newest_ts else 0.0
+            max(0.0, time.time() - self._last_ts) if total and self._last_ts else 0.0
         )
 
     _last_ts = 0.0

@@ -29,6 +29,17 @@ PUBLISHED_FORMAT = "yyyy-MM-dd||yyyy-MM||yyyy"
 
 _KW = {"type": "keyword"}
 _DATE = {"type": "date"}
+# a PolicyEvent, in articles and in alerts
+_EVENTS = {
+    "properties": {
+        "type": _KW,
+        "status": _KW,
+        "confidence": {"type": "float"},
+        "evidence": {"type": "text"},
+        "actors": _KW,
+        "targets": _KW,
+    }
+}
 
 
 def _per_language() -> dict[str, Any]:
@@ -75,16 +86,7 @@ def articles_mappings() -> dict[str, Any]:
                     "people": _KW,
                 }
             },
-            "events": {
-                "properties": {
-                    "type": _KW,
-                    "status": _KW,
-                    "confidence": {"type": "float"},
-                    "evidence": {"type": "text"},
-                    "actors": _KW,
-                    "targets": _KW,
-                }
-            },
+            "events": _EVENTS,
             "event_types": _KW,
             "event_kinds": _KW,
             "keywords": _KW,
@@ -112,16 +114,7 @@ def alerts_mappings() -> dict[str, Any]:
             "vendors": _KW,
             "countries": _KW,
             "event_types": _KW,
-            "events": {
-                "properties": {
-                    "type": _KW,
-                    "status": _KW,
-                    "confidence": {"type": "float"},
-                    "evidence": {"type": "text"},
-                    "actors": _KW,
-                    "targets": _KW,
-                }
-            },
+            "events": _EVENTS,
             "lookup": {"type": "keyword", "index": False},
             "fired_at": _DATE,
             "delivery": {
