@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import yamlio
 from .models import EnrichedArticle, EventStatus, EventType, PolicyEvent
@@ -80,30 +80,9 @@ class RuleFile(BaseModel):
 
 
 def load_rules(text: str, source: str) -> list[AlertRule]:
-    try:
-        data = yamlio.load(text)
-    except yamlio.yaml.YAMLError as exc:
-        raise RuleFileError(f"{source}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RuleFileError(f"{source}: expected a mapping with a 'rules:' list")
-    try:
-        parsed = RuleFile.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = list(err["loc"])
-            where = ""
-            if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-                raw = data.get("rules") or []
-                idx = loc[1]
-                name = (
-                    raw[idx].get("name") if idx < len(raw) and isinstance(raw[idx], dict) else None
-                )
-                where = f"rule {idx + 1}" + (f" ({name!r})" if name else "")
-                loc = loc[2:]
-            field = ".".join(str(x) for x in loc) or "(rule)"
-            problems.append(f"{source}: {where}{': ' if where else ''}field {field}: {err['msg']}")
-        raise RuleFileError("\n".join(problems)) from exc
+    parsed = yamlio.load_list_file(
+        text, source, RuleFile, "rules", "rule", ("name",), RuleFileError
+    )
     names = [r.name for r in parsed.rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from wirewatch.core import yamlio
 
 DEFAULT_INTERVAL = 900.0
@@ -96,30 +96,16 @@ class FeedFile(BaseModel):
 
 
 def load_feeds(text: str, source: str) -> list[Feed]:
-    try:
-        data = yamlio.load(text)
-    except yamlio.yaml.YAMLError as exc:
-        raise FeedFileError(f"{source}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise FeedFileError(f"{source}: expected a mapping with a 'feeds:' list")
-    try:
-        parsed = FeedFile.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = list(err["loc"])
-            where = ""
-            if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
-                raw = data.get("feeds") or []
-                idx = loc[1]
-                item = raw[idx] if idx < len(raw) and isinstance(raw[idx], dict) else {}
-                name = item.get("name") or item.get("url")
-                where = f"feed {idx + 1}" + (f" ({name!r})" if name else "")
-                loc = loc[2:]
-            field = ".".join(str(x) for x in loc) or "(feed)"
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{source}: {where}{': ' if where else ''}field {field}: {msg}")
-        raise FeedFileError("\n".join(problems)) from exc
+    parsed = yamlio.load_list_file(
+        text,
+        source,
+        FeedFile,
+        "feeds",
+        "feed",
+        ("name", "url"),
+        FeedFileError,
+        strip_value_error=True,
+    )
     feeds = parsed.feeds
     for kind, values in (
         ("names", [f.label() for f in feeds]),
