@@ -73,11 +73,21 @@ def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
     )
 
 
+def _publisher(settings: Any, linger_ms: int) -> Any:
+    from kafka.errors import KafkaError
+    from wirewatch.watcher.publisher import KafkaPublisher
+
+    try:
+        return KafkaPublisher(
+            settings.kafka.kafka_python(), linger_ms, settings.kafka.request_timeout_ms
+        )
+    except KafkaError as exc:
+        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+
+
 # -- watcher -------------------------------------------------------------------------
 def cmd_watcher(args: argparse.Namespace) -> int:
-    from kafka.errors import KafkaError
     from wirewatch.settings import WatcherSettings
-    from wirewatch.watcher.publisher import KafkaPublisher
     from wirewatch.watcher.service import Watcher, WatcherState
 
     settings = _settings(
@@ -96,12 +106,7 @@ def cmd_watcher(args: argparse.Namespace) -> int:
     )
     if not settings.inbox:
         raise SystemExit("wirewatch: watcher: no inbox; pass --inbox DIR (or WIREWATCH_INBOX)")
-    try:
-        publisher = KafkaPublisher(
-            settings.kafka.kafka_python(), settings.linger_ms, settings.kafka.request_timeout_ms
-        )
-    except KafkaError as exc:
-        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    publisher = _publisher(settings, settings.linger_ms)
     watcher = Watcher(settings, publisher, WatcherState(settings.state))
     _on_stop(watcher.stop, "watcher")
     _serve_metrics(settings, watcher.ready.is_set, "watcher")
@@ -123,12 +128,10 @@ def cmd_watcher(args: argparse.Namespace) -> int:
 
 # -- feeds ---------------------------------------------------------------------------
 def cmd_feeds(args: argparse.Namespace) -> int:
-    from kafka.errors import KafkaError
     from wirewatch.cli.main import _load_feeds
     from wirewatch.feeds.poller import FeedPoller, FeedState
     from wirewatch.feeds.service import FeedPublisher
     from wirewatch.settings import FeedsSettings
-    from wirewatch.watcher.publisher import KafkaPublisher
 
     settings = _settings(
         FeedsSettings,
@@ -138,12 +141,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     if settings.config is None:
         raise SystemExit("wirewatch: feeds: no feeds file; pass --config FILE")
     feeds = _load_feeds(settings.config)
-    try:
-        publisher = KafkaPublisher(
-            settings.kafka.kafka_python(), settings.linger_ms, settings.kafka.request_timeout_ms
-        )
-    except KafkaError as exc:
-        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    publisher = _publisher(settings, settings.linger_ms)
     poller = FeedPoller(
         feeds,
         FeedState(settings.state),
@@ -200,7 +198,6 @@ def cmd_indexer(args: argparse.Namespace) -> int:
     from wirewatch.indexer.service import Indexer
     from wirewatch.indexer.sink import EsSink, GaveUp, Stopped, client
     from wirewatch.settings import IndexerSettings
-    from wirewatch.watcher.publisher import KafkaPublisher
 
     settings = _settings(
         IndexerSettings,
@@ -233,11 +230,9 @@ def cmd_indexer(args: argparse.Namespace) -> int:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
         )
-        publisher = KafkaPublisher(
-            settings.kafka.kafka_python(), 5, settings.kafka.request_timeout_ms
-        )
     except KafkaError as exc:
         raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+    publisher = _publisher(settings, 5)
     notifier = None
     if any(n.webhook for r in rules for n in r.notify):
         notifier = WebhookNotifier(sink, timeout=settings.webhook_timeout)

@@ -22,7 +22,6 @@ import hashlib
 import logging
 import random
 import socket
-import sqlite3
 import threading
 import time
 import urllib.error
@@ -36,6 +35,7 @@ from typing import Any
 from wirewatch import __version__, metrics
 from wirewatch.core.models import Source
 from wirewatch.feeds.config import Feed
+from wirewatch.statefile import open_state
 
 log = logging.getLogger("wirewatch.feeds")
 
@@ -200,26 +200,19 @@ class FeedState:
     """Validators and seen item keys per feed, in a small SQLite file (thread-safe)."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
+        self._db = open_state(
+            path,
+            [
                 "CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, etag TEXT, "
-                "last_modified TEXT, last_success REAL)"
-            )
-            self._db.execute(
+                "last_modified TEXT, last_success REAL)",
                 "CREATE TABLE IF NOT EXISTS items (url TEXT, key TEXT, at REAL, "
-                "PRIMARY KEY (url, key))"
-            )
-            self._db.commit()
-        except sqlite3.DatabaseError as exc:
-            raise SystemExit(
-                f"wirewatch: {path}: cannot use it as the feeds state ({exc}); point "
-                "--feeds-state at a writable file (a fresh one is fine: items already stored "
-                "are recognised by their text)"
-            ) from exc
+                "PRIMARY KEY (url, key))",
+            ],
+            "the feeds state",
+            "point --feeds-state at a writable file (a fresh one is fine: items already "
+            "stored are recognised by their text)",
+        )
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         with self._lock:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import mimetypes
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from wirewatch.core.logic import article_key
 from wirewatch.core.models import RawArticle, Rejection, Source
 from wirewatch.embedded.runner import read_article
 from wirewatch.settings import WatcherSettings
+from wirewatch.statefile import open_state
 from wirewatch.topics import RAW, RAW_DLQ
 from wirewatch.watcher.publisher import Headers, Publisher, dlq_headers
 from wirewatch.watcher.scan import FileState, InboxScanner
@@ -39,21 +39,16 @@ class WatcherState:
     """Which files were published (path -> size, mtime, key); SQLite, one transaction a batch."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
+        self._db = open_state(
+            path,
+            [
                 "CREATE TABLE IF NOT EXISTS published (path TEXT PRIMARY KEY, size INTEGER, "
                 "mtime_ns INTEGER, key TEXT, outcome TEXT, at REAL)"
-            )
-            self._db.commit()
-        except sqlite3.DatabaseError as exc:
-            raise SystemExit(
-                f"wirewatch: {path}: cannot use it as the watcher state ({exc}); point "
-                "--state at a writable file (a fresh one is fine: files are re-published, "
-                "harmlessly)"
-            ) from exc
+            ],
+            "the watcher state",
+            "point --state at a writable file (a fresh one is fine: files are re-published, "
+            "harmlessly)",
+        )
 
     def known(self) -> dict[str, tuple[int, int]]:
         rows = self._db.execute("SELECT path, size, mtime_ns FROM published")
