@@ -313,10 +313,12 @@ def test_files_become_documents_and_bad_files_dead_letters(pipeline):
     (pipeline.inbox / "late.txt").write_bytes(late.read_bytes() + b"\n\nNachtrag.\n")
     watcher.start()
     stack.wait_for(
-        lambda: "published" in watcher.logfile.read_text(), 30, "the late file to be published"
+        lambda: " published path=" in watcher.logfile.read_text(),
+        30,
+        "the late file to be published",
     )
     log = watcher.logfile.read_text()
-    assert "catch-up: 1 file(s)" in log and log.count(" published ") == 1 and "late.txt" in log
+    assert "catch-up: 1 file(s)" in log and log.count(" published path=") == 1 and "late.txt" in log
     pipeline.wait_indexed(expected + 1)
 
 
