@@ -6,11 +6,101 @@ Nested fields use ``__`` (``WIREWATCH_CORE__MAX_BYTES``).
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from wirewatch.core.logic import DEFAULT_MAX_BYTES, CoreConfig
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it and says what to do."""
+
+
+def read_secret_file(path: Path, setting: str) -> SecretStr:
+    """The secret in ``path`` (one trailing newline dropped); errors name the file, not the value."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(
+            f"{setting}: cannot read the secret file {path} ({exc.strerror or exc}); "
+            "check the path and that this user may read it"
+        ) from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{setting}: the secret file {path} is not UTF-8 text") from None
+    if text.endswith("\n"):
+        text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+    if not text:
+        raise SettingsError(f"{setting}: the secret file {path} is empty")
+    return SecretStr(text)
+
+
+class _Secrets(BaseModel):
+    """Fields ``X: SecretStr | None`` may instead come from a file named by ``X_file``.
+
+    Secrets are read from the environment or from files only (no command-line flag takes
+    one), are ``SecretStr`` (``**********`` in every repr, log and error), and the
+    ``*_file`` variant suits Docker/Kubernetes secrets mounted as files.
+    """
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> Any:
+        for name in type(self).model_fields:
+            if not name.endswith("_file"):
+                continue
+            target = name[: -len("_file")]
+            path = getattr(self, name)
+            if path is not None and target in type(self).model_fields:
+                setattr(self, target, read_secret_file(path, name))
+        return self
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+
+
+def _ssl_context(
+    cafile: Path | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    key_password: SecretStr | None,
+    check_hostname: bool,
+    setting: str,
+) -> ssl.SSLContext:
+    """A client TLS context: system CAs (or ``cafile``), optional client certificate."""
+    try:
+        ctx = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+        if certfile:
+            ctx.load_cert_chain(
+                str(certfile),
+                str(keyfile) if keyfile else None,
+                key_password.get_secret_value() if key_password else None,
+            )
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(
+            f"{setting}: cannot load the TLS files ({type(exc).__name__}: "
+            f"{getattr(exc, 'strerror', None) or exc}); check the CA/certificate/key paths"
+        ) from None
+    ctx.check_hostname = check_hostname
+    if not check_hostname:
+        ctx.verify_mode = ssl.CERT_REQUIRED  # still verify the chain
+    return ctx
 
 
 class CoreSettings(BaseModel):
@@ -27,6 +117,33 @@ class CoreSettings(BaseModel):
             duplicate_threshold=self.duplicate_threshold,
             max_keywords=self.max_keywords,
         )
+
+
+class WebhookSettings(_Secrets):
+    """Where alert webhooks may go and how they are sent.
+
+    ``WIREWATCH_WEBHOOKS__ALLOWED_HOSTS=hooks.example.org,127.0.0.1:8080`` (a host allows
+    every port; ``host:port`` one port); ``WIREWATCH_WEBHOOKS__SECRET[_FILE]`` signs each
+    body with HMAC-SHA256 (header ``X-Wirewatch-Signature-256: sha256=<hex>``).
+    """
+
+    allowed_hosts: CommaList = Field(default_factory=list)
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    timeout: float = Field(default=5.0, gt=0, le=120, description="Seconds per attempt.")
+    attempts: int = Field(default=4, ge=1, le=20)
+    max_response_bytes: int = Field(default=64 * 1024, ge=0, le=16 * 1024 * 1024)
+    max_redirects: int = Field(default=3, ge=0, le=10, description="Same-host redirects only.")
+
+
+class CapsSettings(BaseModel):
+    """Resource caps; each cap hit counts in ``wirewatch_caps_hit_total{cap=...}``."""
+
+    max_alerts_per_rule_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Alerts of one rule beyond this rate are recorded but not notified.",
+    )
 
 
 class EmbeddedSettings(BaseSettings):
@@ -55,30 +172,165 @@ class EmbeddedSettings(BaseSettings):
     )
     feed_timeout: float = Field(default=20.0, gt=0, description="Seconds per feed request.")
     feed_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest feed.")
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    caps: CapsSettings = Field(default_factory=CapsSettings)
 
     def feeds_state_path(self) -> Path:
         return self.feeds_state or self.db.with_name(self.db.stem + "-feeds.db")
 
 
 # -- distributed mode ----------------------------------------------------------------
-class KafkaSettings(BaseModel):
-    """How every service reaches Kafka (kafka-python and Faust alike)."""
+class KafkaSettings(_Secrets):
+    """How every service reaches Kafka (kafka-python and Faust alike).
+
+    ``security_protocol`` PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL; SASL
+    mechanisms PLAIN, SCRAM-SHA-256, SCRAM-SHA-512. Secrets: ``WIREWATCH_KAFKA__PASSWORD``
+    or ``WIREWATCH_KAFKA__PASSWORD_FILE`` (and ``SSL_KEY_PASSWORD[_FILE]``).
+    """
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="HOST:PORT[,HOST:PORT...]")
     client_id: str = "wirewatch"
     request_timeout_ms: int = Field(default=30000, ge=1000)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle (PEM) for the brokers.")
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mTLS).")
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_key_password_file: Path | None = None
+    ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _check_security(self) -> KafkaSettings:
+        if self.sasl and (not self.username or self.password is None):
+            raise SettingsError(
+                f"security_protocol {self.security_protocol} needs a user name and a "
+                "password: set WIREWATCH_KAFKA__USERNAME and WIREWATCH_KAFKA__PASSWORD (or "
+                "WIREWATCH_KAFKA__PASSWORD_FILE)"
+            )
+        return self
+
+    @property
+    def sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL")
+
+    @property
+    def tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
     def servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        return _ssl_context(
+            self.ssl_cafile,
+            self.ssl_certfile,
+            self.ssl_keyfile,
+            self.ssl_key_password,
+            self.ssl_check_hostname,
+            "WIREWATCH_KAFKA__SSL_*",
+        )
+
     def kafka_python(self) -> dict:
-        """Connection keyword arguments for kafka-python clients."""
-        return {"bootstrap_servers": self.servers(), "client_id": self.client_id}
+        """Connection keyword arguments for kafka-python clients (producer, consumer, admin)."""
+        conf: dict[str, Any] = {
+            "bootstrap_servers": self.servers(),
+            "client_id": self.client_id,
+            "security_protocol": self.security_protocol,
+        }
+        if self.tls:
+            conf["ssl_context"] = self.ssl_context()
+        if self.sasl:
+            conf["sasl_mechanism"] = self.sasl_mechanism
+            conf["sasl_plain_username"] = self.username
+            assert self.password is not None
+            conf["sasl_plain_password"] = self.password.get_secret_value()
+        return conf
+
+    def faust_credentials(self) -> Any:
+        """``broker_credentials`` for a Faust app (None for PLAINTEXT)."""
+        import faust
+
+        if self.sasl:
+            assert self.password is not None
+            return faust.SASLCredentials(
+                username=self.username,
+                password=self.password.get_secret_value(),
+                ssl_context=self.ssl_context(),
+                mechanism=self.sasl_mechanism,
+            )
+        if self.tls:
+            return faust.SSLCredentials(self.ssl_context())
+        return None
+
+    def describe(self) -> str:
+        """For log lines: where and how, never the secret."""
+        how = self.security_protocol
+        if self.sasl:
+            how += f" {self.sasl_mechanism} user={self.username}"
+        return f"{self.bootstrap} ({how})"
 
 
-class ElasticsearchSettings(BaseModel):
+class ElasticsearchSettings(_Secrets):
+    """Elasticsearch: URL, basic auth or API key, TLS with a CA bundle.
+
+    Secrets: ``WIREWATCH_ES__PASSWORD[_FILE]`` or ``WIREWATCH_ES__API_KEY[_FILE]``.
+    """
+
     url: str = Field(default="http://127.0.0.1:9200", description="Elasticsearch base URL.")
     request_timeout: float = Field(default=30.0, gt=0)
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    api_key: SecretStr | None = Field(
+        default=None, description="An encoded API key (the `encoded` value Elasticsearch returns)."
+    )
+    api_key_file: Path | None = None
+    ca_certs: Path | None = Field(default=None, description="CA bundle (PEM) for https URLs.")
+    verify_certs: bool = True
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> ElasticsearchSettings:
+        if self.api_key is not None and self.username:
+            raise SettingsError(
+                "both an API key and a user name are set; use one: WIREWATCH_ES__API_KEY "
+                "or WIREWATCH_ES__USERNAME + WIREWATCH_ES__PASSWORD"
+            )
+        if self.username and self.password is None:
+            raise SettingsError(
+                "WIREWATCH_ES__USERNAME is set without a password: set "
+                "WIREWATCH_ES__PASSWORD or WIREWATCH_ES__PASSWORD_FILE"
+            )
+        if "@" in self.url.split("//", 1)[-1].split("/", 1)[0]:
+            raise SettingsError(
+                "put credentials in WIREWATCH_ES__USERNAME/PASSWORD or API_KEY, not in the "
+                "URL (URLs end up in logs)"
+            )
+        if self.ca_certs is not None and not Path(self.ca_certs).is_file():
+            raise SettingsError(f"the CA bundle {self.ca_certs} is not a readable file")
+        return self
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``elasticsearch.Elasticsearch`` besides the URL."""
+        opts: dict[str, Any] = {"request_timeout": self.request_timeout}
+        if self.api_key is not None:
+            opts["api_key"] = self.api_key.get_secret_value()
+        elif self.username and self.password is not None:
+            opts["basic_auth"] = (self.username, self.password.get_secret_value())
+        if self.url.startswith("https"):
+            opts["verify_certs"] = self.verify_certs
+            if self.ca_certs is not None:
+                opts["ca_certs"] = str(self.ca_certs)
+        return opts
+
+    def describe(self) -> str:
+        how = "api key" if self.api_key else (f"user={self.username}" if self.username else "")
+        return f"{self.url}" + (f" ({how})" if how else "")
 
 
 class ServiceSettings(BaseSettings):
@@ -166,4 +418,22 @@ class IndexerSettings(ServiceSettings):
     )
     backoff_initial: float = Field(default=0.2, gt=0)
     backoff_max: float = Field(default=30.0, gt=0)
-    webhook_timeout: float = Field(default=5.0, gt=0)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    caps: CapsSettings = Field(default_factory=CapsSettings)
+
+
+def build(cls: type[Any], **overrides: Any) -> Any:
+    """``cls(**overrides)`` (plus the environment), with errors that never echo a value.
+
+    pydantic's own messages quote the input, which may hold a password; here each error
+    is the setting's name (as its environment variable) and what is wrong with it.
+    """
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False, include_context=False):
+            loc = "__".join(str(p) for p in err["loc"]).upper()
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  WIREWATCH_{loc}: {msg}" if loc else f"  {msg}")
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

@@ -15,12 +15,14 @@ log = logging.getLogger("wirewatch.cli")
 
 def _settings(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any:
     """Settings from the environment, overridden by the flags that were given."""
+    from wirewatch.settings import build as build_settings
+
     overrides: dict[str, Any] = {}
     for name in names:
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
-    settings = cls(**overrides)
+    settings = build_settings(cls, **overrides)
     if getattr(args, "kafka", None):
         settings.kafka.bootstrap = args.kafka
     if getattr(args, "es", None):
@@ -235,7 +237,7 @@ def cmd_indexer(args: argparse.Namespace) -> int:
     publisher = _publisher(settings, 5)
     notifier = None
     if any(n.webhook for r in rules for n in r.notify):
-        notifier = WebhookNotifier(sink, timeout=settings.webhook_timeout)
+        notifier = WebhookNotifier(sink, timeout=settings.webhooks.timeout)
     indexer = Indexer(settings, sink, consumer, publisher, rules, notifier)
     _serve_metrics(settings, indexer.ready.is_set, "indexer")
     log.info(

@@ -80,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wirewatch.core.logic import Enricher
     from wirewatch.embedded.runner import EmbeddedRunner
     from wirewatch.settings import EmbeddedSettings
+    from wirewatch.settings import build as build_settings
 
     overrides: dict = {"inbox": args.inbox}
     for name in (
@@ -98,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             overrides[name] = value
     if args.once:
         overrides["once"] = True
-    settings = EmbeddedSettings(**overrides)
+    settings = build_settings(EmbeddedSettings, **overrides)
     if args.max_bytes is not None:
         settings.core.max_bytes = args.max_bytes
     for root in settings.inbox:
@@ -644,10 +645,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.log_level)
+    from wirewatch.settings import SettingsError
+
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
         return 0
+    except SettingsError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
