@@ -220,6 +220,23 @@ UP = Gauge(
     registry=REGISTRY,
 )
 
+CAPS_HIT = Counter(
+    "wirewatch_caps_hit_total",
+    "Times a resource cap was hit, by cap: article_bytes (file/feed item too large), "
+    "events_per_article, evidence_chars, alert_rate (alerts recorded but not notified), "
+    "webhook_response_bytes, webhook_redirect (redirect to another host refused).",
+    ["cap"],
+    registry=REGISTRY,
+)
+CAPS = (
+    "article_bytes",
+    "events_per_article",
+    "evidence_chars",
+    "alert_rate",
+    "webhook_response_bytes",
+    "webhook_redirect",
+)
+
 
 REASONS = ("empty", "binary", "oversize", "undecodable", "not_language", "unreadable", "error")
 
@@ -231,6 +248,8 @@ def init_series(service: str, topics: tuple[str, ...] = ()) -> None:
     an alert on "webhook deliveries failing" would miss the first failure.
     """
     UP.labels(service).set(1)
+    for cap in CAPS:
+        CAPS_HIT.labels(cap)
     ALERTS_FAILED.labels("webhook")
     ALERTS_DELIVERED.labels("webhook")
     for topic in topics:
