@@ -8,7 +8,7 @@ never carry an article id, a path or a URL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
@@ -236,6 +236,18 @@ CAPS = (
     "webhook_response_bytes",
     "webhook_redirect",
 )
+
+
+def count_rejected(code: str) -> None:
+    """A file/message rejected with ``code``; an oversize one also counts as a cap hit."""
+    FILES_REJECTED.labels(code).inc()
+    if code == "oversize":
+        CAPS_HIT.labels("article_bytes").inc()
+
+
+def count_caps(caps: Iterable[str]) -> None:
+    for cap in caps:
+        CAPS_HIT.labels(cap).inc()
 
 
 REASONS = ("empty", "binary", "oversize", "undecodable", "not_language", "unreadable", "error")

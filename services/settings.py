@@ -107,6 +107,13 @@ class CoreSettings(BaseModel):
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="Largest accepted file.")
     duplicate_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     max_keywords: int = Field(default=8, ge=0, le=50)
+    max_events: int = Field(
+        default=20, ge=1, le=200, description="Events kept per article (the most confident)."
+    )
+    max_evidence: int = Field(default=3, ge=1, le=20, description="Evidence sentences per event.")
+    max_evidence_chars: int = Field(
+        default=600, ge=40, le=20000, description="Characters per evidence sentence."
+    )
     data_dir: Path | None = Field(
         default=None, description="Override the bundled rule/gazetteer data."
     )
@@ -116,6 +123,9 @@ class CoreSettings(BaseModel):
             max_bytes=self.max_bytes,
             duplicate_threshold=self.duplicate_threshold,
             max_keywords=self.max_keywords,
+            max_events=self.max_events,
+            max_evidence=self.max_evidence,
+            max_evidence_chars=self.max_evidence_chars,
         )
 
 
@@ -270,7 +280,7 @@ class KafkaSettings(_Secrets):
 
     def describe(self) -> str:
         """For log lines: where and how, never the secret."""
-        how = self.security_protocol
+        how: str = self.security_protocol
         if self.sasl:
             how += f" {self.sasl_mechanism} user={self.username}"
         return f"{self.bootstrap} ({how})"

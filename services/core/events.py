@@ -401,8 +401,20 @@ def _actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
     return actors, list(dict.fromkeys(targets))
 
 
-def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[PolicyEvent]:
-    """Events in the sentences, merged per (type, status); see the module docstring."""
+def classify(
+    rules: LanguageRules,
+    sentences: Sequence[SentenceInput],
+    *,
+    max_evidence: int = MAX_EVIDENCE,
+    max_evidence_chars: int = MAX_EVIDENCE_CHARS,
+    caps: set[str] | None = None,
+) -> list[PolicyEvent]:
+    """Events in the sentences, merged per (type, status); see the module docstring.
+
+    Each event keeps at most ``max_evidence`` sentences of at most ``max_evidence_chars``
+    characters; a longer sentence is cut (ending in an ellipsis) and ``"evidence_chars"``
+    is added to ``caps``.
+    """
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
@@ -478,8 +490,14 @@ def classify(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[P
             if a is None:
                 a = acc[key] = _Acc(etype, status, weight)
             a.weight = max(a.weight, weight)
-            if len(a.evidence) < MAX_EVIDENCE and sent.text not in a.evidence:
-                a.evidence.append(sent.text[:MAX_EVIDENCE_CHARS])
+            if len(a.evidence) < max_evidence and sent.text not in a.evidence:
+                text = sent.text
+                if len(text) > max_evidence_chars:
+                    text = text[: max(1, max_evidence_chars - 1)].rstrip() + "\u2026"
+                    if caps is not None:
+                        caps.add("evidence_chars")
+                if text not in a.evidence:
+                    a.evidence.append(text)
             for x in sentence_actors:
                 if x not in a.actors:
                     a.actors.append(x)

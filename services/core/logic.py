@@ -48,6 +48,8 @@ class CoreConfig:
     duplicate_threshold: float = 0.5
     max_keywords: int = 8
     max_events: int = 20
+    max_evidence: int = events.MAX_EVIDENCE
+    max_evidence_chars: int = events.MAX_EVIDENCE_CHARS
 
 
 @dataclass
@@ -271,8 +273,25 @@ class Enricher:
         ents = entities.collect(mentions)
 
         rules = res.rules.get(lang) or res.rules.get("en")
-        found_events = events.classify(rules, sentence_inputs) if rules else []
-        found_events = found_events[: self.config.max_events]
+        caps: set[str] = set()
+        found_events = (
+            events.classify(
+                rules,
+                sentence_inputs,
+                max_evidence=self.config.max_evidence,
+                max_evidence_chars=self.config.max_evidence_chars,
+                caps=caps,
+            )
+            if rules
+            else []
+        )
+        if len(found_events) > self.config.max_events:
+            # keep the most confident ones, in the usual order
+            caps.add("events_per_article")
+            kept = set(
+                map(id, sorted(found_events, key=lambda e: -e.confidence)[: self.config.max_events])
+            )
+            found_events = [e for e in found_events if id(e) in kept]
 
         published, published_source = dates.extract_date(
             parsed.header_date, body_sentences, lang, res.date_cues
@@ -302,6 +321,7 @@ class Enricher:
             keywords=kw,
             fingerprint=fingerprint.minhash(body_lower or title_lower or ["empty"]),
             enriched_at=self.clock(),
+            caps_hit=sorted(caps),  # type: ignore[arg-type]
         )
 
     def enrich(

@@ -124,6 +124,11 @@ class EnrichedArticle(_Model):
     fingerprint: list[int] = Field(description="MinHash signature of the body's word shingles.")
     near_duplicate_of: str | None = None
     enriched_at: datetime | None = None
+    caps_hit: list[Literal["events_per_article", "evidence_chars"]] = Field(
+        default_factory=list,
+        description="Resource caps this article hit: its events or evidence were cut there "
+        "(the limits are settings: WIREWATCH_CORE__MAX_EVENTS, __MAX_EVIDENCE_CHARS).",
+    )
 
 
 class Rejection(_Model):

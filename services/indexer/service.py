@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from wirewatch import metrics
 from wirewatch.core import alerts
 from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
+from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.sink import EsSink
@@ -49,6 +50,9 @@ class _Item:
     article: EnrichedArticle | None = None
     doc: dict[str, Any] = field(default_factory=dict)
     dlq: tuple[str, str] | None = None
+
+
+_HELD = "held back: the rule fired more alerts than its per-minute limit"
 
 
 class Indexer:
@@ -73,6 +77,7 @@ class Indexer:
         self.dlq_topic = settings.topic(ENRICHED_DLQ)
         self.alerts_topic = settings.topic(ALERTS)
         self.indexed = 0
+        self.rate_limit = RuleRateLimit(settings.caps.max_alerts_per_rule_per_minute)
 
     # -- one batch ---------------------------------------------------------------
     def _validate(self, records: list[Any]) -> list[_Item]:
@@ -192,6 +197,15 @@ class Indexer:
             metrics.LAST_INGEST.set(now)
         metrics.INDEXER_LAST_SUCCESS.set(time.time())
         metrics.INDEXER_BULK_SECONDS.observe(time.perf_counter() - started)
+        for rule_name, held in self.rate_limit.take_held().items():
+            log.warning(
+                "rule=%s fired %d more alert(s) than its limit of %d a minute: recorded in the "
+                "alerts index and topic, not notified "
+                "(WIREWATCH_CAPS__MAX_ALERTS_PER_RULE_PER_MINUTE)",
+                rule_name,
+                held,
+                self.rate_limit.limit,
+            )
         if self.notifier is not None:
             for entry in to_send:
                 self.notifier.submit(*entry)
@@ -260,6 +274,7 @@ class Indexer:
                 body = {k: v for k, v in existing[body["alert_id"]].items() if k != "delivery"}
             else:
                 metrics.ALERTS_FIRED.inc()
+            notify = res.result == "exists" or self.rate_limit.allow(rule.name, time.monotonic())
             handles.append(
                 self.publisher.send(
                     self.alerts_topic,
@@ -269,6 +284,15 @@ class Indexer:
                 )
             )
             metrics.ALERTS_DELIVERED.labels("topic").inc()
+            if not notify:
+                # recorded (index, topic) but not notified: log lines and webhooks held back
+                metrics.CAPS_HIT.labels("alert_rate").inc()
+                for target in rule.notify:
+                    if target.webhook:
+                        self.sink.set_delivery(
+                            rule.name, a.id, target.webhook, "rate_limited", 0, _HELD
+                        )
+                continue
             for target in rule.notify:
                 if target.log:
                     log.warning(

@@ -43,7 +43,7 @@ class ItemResult:
 def client(settings: IndexerSettings) -> Elasticsearch:
     return Elasticsearch(
         settings.es.url,
-        request_timeout=settings.es.request_timeout,
+        **settings.es.client_options(),
         max_retries=0,  # retries are ours: per item, with backoff, observable
         retry_on_timeout=False,
     )

@@ -95,6 +95,7 @@ def articles_mappings() -> dict[str, Any]:
             "near_duplicate_of": _KW,
             "is_near_duplicate": {"type": "boolean"},
             "enriched_at": _DATE,
+            "caps_hit": _KW,
             "indexed_at": _DATE,
         },
     }

@@ -84,13 +84,14 @@ class BatchProcessor:
                 "the input, looks broken; stopping instead of dead-lettering everything"
             )
         sends = []
-        for m, (kind, a, b) in zip(messages, results, strict=True):
+        for m, (kind, a, b, caps) in zip(messages, results, strict=True):
             headers = list(m.headers or [])
             if kind == "ok":
                 path = dict(headers).get("wirewatch-source-path", b"")
                 out_headers = [("wirewatch-source-path", path), ENRICHED_SCHEMA]
                 sends.append(await self.enriched.send(key=a.encode(), value=b, headers=out_headers))
                 metrics.ARTICLES_PROCESSED.labels("enrich").inc()
+                metrics.count_caps(caps)
                 metrics.STAGE_SECONDS.labels("enrich").observe(per)
                 log.info("enriched key=%s partition=%d offset=%d", a, m.partition, m.offset)
             else:
@@ -98,7 +99,7 @@ class BatchProcessor:
                 hdrs = dlq_headers("worker", a, reason, m.topic, m.partition, m.offset, headers)
                 sends.append(await self.dlq.send(key=m.key, value=m.value, headers=hdrs))
                 metrics.DLQ_MESSAGES.labels("worker", a).inc()
-                metrics.FILES_REJECTED.labels(a).inc()
+                metrics.count_rejected(a)
                 log.warning(
                     "dead-lettered partition=%d offset=%d code=%s reason=%s",
                     m.partition,
@@ -141,6 +142,7 @@ def build_app(settings: WorkerSettings) -> faust.App:
         settings.namespace + "wirewatch-worker",
         broker=[f"kafka://{s}" for s in settings.kafka.servers()],
         broker_client_id=settings.kafka.client_id,
+        broker_credentials=settings.kafka.faust_credentials(),
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         broker_request_timeout=max(

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from wirewatch.core.logic import CoreConfig, Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, RawArticle, Rejection
 
-Result = tuple[str, str, bytes | str]  # ("ok", key, json) | ("dlq", code, reason)
+Result = tuple[str, str, bytes | str, tuple[str, ...]]
+# ("ok", key, json, caps hit) | ("dlq", code, reason, ())
 
 _enricher: Enricher | None = None
 
@@ -43,7 +44,12 @@ def hints(headers: Iterable[tuple[str, bytes]] | None) -> Hints:
 
 def process_one(enricher: Enricher, value: bytes | None, hint: Hints = (None, None)) -> Result:
     if not value:
-        return ("dlq", "invalid_message", "empty message value; the raw topic carries raw/v1 JSON")
+        return (
+            "dlq",
+            "invalid_message",
+            "empty message value; the raw topic carries raw/v1 JSON",
+            (),
+        )
     try:
         raw = RawArticle.model_validate_json(value)
     except ValidationError as exc:
@@ -54,6 +60,7 @@ def process_one(enricher: Enricher, value: bytes | None, hint: Hints = (None, No
             "invalid_message",
             f"not a wirewatch.articles.raw/v1 message ({where}: {first.get('msg')}); "
             "publish files with `wirewatch watcher`, or follow schemas/wirewatch.articles.raw/v1.json",
+            (),
         )
     try:
         data = raw.content()
@@ -65,11 +72,12 @@ def process_one(enricher: Enricher, value: bytes | None, hint: Hints = (None, No
             "error",
             f"internal error while enriching ({type(exc).__name__}: {exc} at "
             f"{Path(frame.filename).name}:{frame.lineno}); please report it with this message",
+            (),
         )
     if isinstance(result, Rejection):
-        return ("dlq", result.rejected.code, result.rejected.reason)
+        return ("dlq", result.rejected.code, result.rejected.reason, ())
     assert isinstance(result, EnrichedArticle)
-    return ("ok", result.id, result.model_dump_json().encode())
+    return ("ok", result.id, result.model_dump_json().encode(), tuple(result.caps_hit))
 
 
 def process(values: list[bytes | None], hint_list: list[Hints] | None = None) -> list[Result]:

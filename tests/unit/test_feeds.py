@@ -147,7 +147,9 @@ def test_feed_message_contract_and_worker_hints(enricher):
     assert h["wirewatch-schema"] == b"wirewatch.articles.raw/v1"
     assert worker_logic.hints(headers) == ("nl", "2024-05-14")
 
-    status, got_key, doc = worker_logic.process_one(enricher, value, worker_logic.hints(headers))
+    status, got_key, doc, _caps = worker_logic.process_one(
+        enricher, value, worker_logic.hints(headers)
+    )
     assert status == "ok" and got_key == key.decode()
     enriched = json.loads(doc)
     assert (enriched["published"], enriched["published_source"]) == ("2024-05-14", "feed")
