@@ -7,6 +7,10 @@
   a distinct text) into a fresh SQLite database, with 1 and with ``--workers``
   processes -> files/second end to end (scan, read, enrich, near-duplicate
   lookup, store, commit).
+* scan (``wirewatch bench scan``): one inbox directory of ``--files`` small files
+  scanned when none and when all of them are already recorded in the embedded
+  store -> seconds, Python heap peak (tracemalloc) and peak RSS per case; written
+  to its own section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -168,16 +172,154 @@ def main(args: argparse.Namespace) -> int:
     from wirewatch.bench_distributed import END, START
 
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-    if START in old and END in old:  # keep the distributed figures (a separate command)
-        text = (
-            text.rstrip("\n")
-            + "\n\n"
-            + START
-            + old.split(START, 1)[1].split(END, 1)[0]
-            + END
-            + "\n"
-        )
+    # keep the figures of the separate commands (distributed, scan)
+    for start, end in ((START, END), (SCAN_START, SCAN_END)):
+        if start in old and end in old:
+            text = (
+                text.rstrip("\n")
+                + "\n\n"
+                + start
+                + old.split(start, 1)[1].split(end, 1)[0]
+                + end
+                + "\n"
+            )
     args.output.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+# -- scan ------------------------------------------------------------------------------
+SCAN_START, SCAN_END = "<!-- bench-scan:start -->", "<!-- bench-scan:end -->"
+
+
+def _make_files(inbox: Path, count: int) -> float:
+    inbox.mkdir(parents=True)
+    t0 = time.perf_counter()
+    for i in range(count):
+        fd = os.open(inbox / f"article-{i:07d}.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, f"Article {i}: a short text.\n".encode())
+        os.close(fd)
+    return time.perf_counter() - t0
+
+
+def scan_case(inbox: str, db: str, traced: bool) -> dict:
+    """One scan of ``inbox`` against the store ``db`` (run in a fresh process), the
+    consumer recording every reported file as ``wirewatch run`` does, a chunk per
+    transaction."""
+    import tracemalloc
+
+    from wirewatch.watcher.scan import InboxScanner
+
+    store = SqliteStore(db)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if traced:
+        tracemalloc.start()
+    scanner = InboxScanner([Path(inbox)], store, settle_seconds=0)
+    reported = chunks = largest = unrecorded = 0
+    recording = 0.0
+    t0 = time.perf_counter()
+    for chunk in scanner.scan():
+        t1 = time.perf_counter()
+        with store.transaction() as tx:
+            for fs in chunk:
+                tx.record_file(fs.path, fs.size, fs.mtime_ns, None, "stored")
+        recording += time.perf_counter() - t1
+        reported += len(chunk)
+        chunks += 1
+        largest = max(largest, len(chunk))
+        unrecorded = max(unrecorded, scanner.retained()["unrecorded"])
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] if traced else 0
+    if traced:
+        tracemalloc.stop()
+    store.close()
+    return {
+        "reported": reported,
+        "chunks": chunks,
+        "largest": largest,
+        "unrecorded": unrecorded,
+        "retained": scanner.retained(),
+        "seconds": seconds,
+        "recording": recording,
+        "heap_mb": peak / 1e6,
+        "rss_before": rss_before,
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _in_child(inbox: Path, db: Path, traced: bool) -> dict:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A fresh process per case: its peak RSS is that case's alone.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(scan_case, str(inbox), str(db), traced).result()
+
+
+def bench_scan(count: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-scan-") as tmp:
+        inbox = Path(tmp) / "inbox"
+        created = _make_files(inbox, count)
+        cases = {}
+        for traced, suffix in ((False, ""), (True, "-traced")):
+            db = Path(tmp) / f"scan{suffix}.db"
+            cases["new" + suffix] = _in_child(inbox, db, traced)  # records every file
+            cases["known" + suffix] = _in_child(inbox, db, traced)
+    return {"files": count, "created": created, **cases}
+
+
+def main_scan(args: argparse.Namespace) -> int:
+    figures = bench_scan(args.files)
+    n = figures["files"]
+    for case in ("new", "known"):
+        expected = n if case == "new" else 0
+        got = figures[case]["reported"], figures[case + "-traced"]["reported"]
+        if got != (expected, expected):
+            raise SystemExit(f"wirewatch bench scan: {case}: reported {got}, expected {expected}")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = []
+    for case, what in (
+        ("new", "none recorded yet: every file reported once and recorded"),
+        ("known", "all already recorded: nothing to report"),
+    ):
+        r, t = figures[case], figures[case + "-traced"]
+        rows.append(
+            f"| {what} | {r['seconds']:.2f} (recording {r['recording']:.2f}) | "
+            f"{r['reported']} in {r['chunks']} chunk(s) of at most {r['largest']} | "
+            f"{t['heap_mb']:.1f} | {r['rss']:.0f} ({r['rss_before']:.0f} before) | "
+            f"{r['unrecorded']} |"
+        )
+    lines = [
+        "## Inbox scan (`wirewatch bench scan`)",
+        "",
+        f"- when: {when}; machine: {platform.machine()}, {os.cpu_count()} CPU(s), "
+        f"Python {platform.python_version()}",
+        f"- input: one inbox directory of {n} small files (created in "
+        f"{figures['created']:.1f} s); the embedded store as the record of processed files",
+        "",
+        "One scan each, in a fresh process: walk, look up which files are recorded (500 "
+        "paths a query), report ready files in sorted chunks; when files are new the "
+        "consumer records each chunk in one transaction, as `wirewatch run` does.",
+        "",
+        "| case | seconds | files reported | Python heap peak MB (tracemalloc) | "
+        "peak RSS MB | largest unrecorded set |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "The heap peak is measured in a second, traced run (tracemalloc slows Python down, "
+        "so the seconds come from the untraced one). Peak RSS includes the interpreter, "
+        "the imports and SQLite's page cache.",
+    ]
+    text = "\n".join(lines)
+    current = args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
+    block = f"{SCAN_START}\n{text}\n{SCAN_END}\n"
+    if SCAN_START in current and SCAN_END in current:
+        head, rest = current.split(SCAN_START, 1)
+        current = head + block + rest.split(SCAN_END, 1)[1].lstrip("\n")
+    else:
+        current = current.rstrip("\n") + "\n\n" + block
+    args.output.write_text(current, encoding="utf-8")
     print(text)
     print(f"wrote {args.output}")
     return 0

@@ -69,6 +69,12 @@ END_TO_END_SECONDS = Histogram(
 WATCHER_BACKLOG = Gauge(
     "wirewatch_watcher_backlog", "Files found but not yet processed.", registry=REGISTRY
 )
+FILES_CHANGED_WHILE_READ = Counter(
+    "wirewatch_files_changed_while_read_total",
+    "Files that changed while being read: not processed/published then, picked up again "
+    "once they settle.",
+    registry=REGISTRY,
+)
 WATCHER_SETTLING = Gauge(
     "wirewatch_watcher_settling_files",
     "Files still being written (waiting to settle).",

@@ -21,12 +21,12 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from wirewatch import metrics
 from wirewatch.core import alerts
@@ -34,8 +34,10 @@ from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
 from wirewatch.core.logic import CoreConfig, Enricher, Resources, near_duplicate_of
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
+from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
+from wirewatch.paths import display_path, open_for_reading
 from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.scan import FileState, InboxScanner
 
@@ -139,11 +141,46 @@ def _unreadable(source: Source, reason: str) -> Rejection:
     return Rejection(source=source, rejected=RejectReason(code="unreadable", reason=reason))
 
 
+class FileChanged(Exception):
+    """The file is not as the scan saw it once read: it is still being written (or was
+    replaced), so it is left for a later scan, once it settles."""
+
+    def __init__(self, path: str, what: str):
+        super().__init__(f"{display_path(path)}: {what}")
+        self.path = path
+        self.what = what
+
+
+def _changes(st: os.stat_result, size: int, mtime_ns: int, ino: int | None, got: int) -> str:
+    what = []
+    if st.st_size != size:
+        what.append(f"size {size} -> {st.st_size}")
+    if st.st_mtime_ns != mtime_ns:
+        what.append("modification time")
+    if ino and st.st_ino != ino:
+        what.append("replaced by another file")
+    if not what and got != size:
+        what.append(f"read {got} of {size} bytes")
+    return ", ".join(what)
+
+
 def read_article(
-    path: str, limit: int, size: int | None = None, mtime_ns: int | None = None
+    path: str,
+    limit: int,
+    size: int | None = None,
+    mtime_ns: int | None = None,
+    ino: int | None = None,
+    opener: Callable[[str], BinaryIO] = open_for_reading,
 ) -> tuple[bytes, Source] | Rejection:
-    """The bytes of one article file (at most ``limit``), or why they cannot be had."""
-    source = Source(path=path, seen_at=datetime.now(UTC))
+    """The bytes of one article file (at most ``limit``), or why they cannot be had.
+
+    ``path`` is exact (surrogate escapes included); ``Source.path`` shows it as
+    ``display_path``. Given what the scan saw (``size``, ``mtime_ns``, ``ino``),
+    the open file is compared with it after reading and ``FileChanged`` is raised
+    when it differs: the bytes may be half-written.
+    """
+    source = Source(path=display_path(path), seen_at=datetime.now(UTC))
+    expected = size is not None and mtime_ns is not None
     try:
         if size is None or mtime_ns is None:
             st = os.stat(path)
@@ -152,8 +189,12 @@ def read_article(
         source.mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
         if size > limit:
             return Rejection(source=source, rejected=oversize(size, limit))
-        with open(path, "rb") as fh:
+        with opener(path) as fh:
             data = fh.read(limit + 1)
+            if expected:
+                what = _changes(os.fstat(fh.fileno()), size, mtime_ns, ino, len(data))
+                if what:
+                    raise FileChanged(path, what)
     except FileNotFoundError:
         return _unreadable(
             source,
@@ -168,6 +209,9 @@ def read_article(
         return Rejection(source=source, rejected=oversize(len(data), limit))
     source.size = len(data)
     return data, source
+
+
+_HELD = "held back: the rule fired more alerts than its per-minute limit"
 
 
 class EmbeddedRunner:
@@ -191,7 +235,11 @@ class EmbeddedRunner:
         self.queue: queue.Queue[object] = queue.Queue(maxsize=10000)
         self.ready = threading.Event()
         self.summary = RunSummary()
+        self.rate_limit = RuleRateLimit(settings.caps.max_alerts_per_rule_per_minute)
         self._backlog_total = 0
+        self._backlog_listed = False
+        self._scanner: InboxScanner | None = None
+        self._retried = 0  # files handed back to the scanner: they changed while being read
         self._watch_error: BaseException | None = None
         self._feeds_error: BaseException | None = None
 
@@ -200,30 +248,40 @@ class EmbeddedRunner:
         try:
             scanner = InboxScanner(
                 [Path(p) for p in self.settings.inbox],
-                self.store.known_files(),
+                self.store,
                 self.settings.settle_seconds,
+                # what can be on its way: the queue, a batch being enriched, one being stored
+                max_unrecorded=self.queue.maxsize + 2 * self.settings.batch_size + 1000,
             )
+            self._scanner = scanner
             first = True
             while not self.stop.is_set():
-                ready, settling = scanner.poll()
-                metrics.WATCHER_SETTLING.set(settling)
+                retried = self._retried
+                for chunk in scanner.scan():
+                    if first:
+                        self._backlog_total += len(chunk)
+                        self.ready.set()
+                    for fs in chunk:
+                        metrics.FILES_SEEN.inc()
+                        if not self._put(fs):
+                            break
+                    metrics.WATCHER_BACKLOG.set(self.queue.qsize())
+                    if self.stop.is_set():
+                        break
+                metrics.WATCHER_SETTLING.set(scanner.settling)
                 if first:
-                    self._backlog_total = len(ready)
-                    if ready:
-                        log.info("backlog: %d file(s) already in the inbox", len(ready))
+                    if self._backlog_total:
+                        log.info("backlog: %d file(s) already in the inbox", self._backlog_total)
+                    self._backlog_listed = True
                     first = False
                     self.ready.set()
-                for fs in ready:
-                    metrics.FILES_SEEN.inc()
-                    while not self.stop.is_set():
-                        try:
-                            self.queue.put((fs, time.monotonic()), timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    metrics.WATCHER_BACKLOG.set(self.queue.qsize())
-                if self.settings.once and settling == 0:
-                    break
+                if self.settings.once and not scanner.settling and not scanner.deferred:
+                    # Done once every reported file is stored; one handed back because it
+                    # changed while it was read needs another scan.
+                    while scanner.outstanding() and not self.stop.is_set():
+                        self.stop.wait(0.2)
+                    if self._retried == retried:
+                        break
                 self.stop.wait(self.settings.poll_interval)
         except BaseException as exc:  # surfaces in the main loop
             self._watch_error = exc
@@ -262,21 +320,42 @@ class EmbeddedRunner:
             self.queue.put(_DONE)
 
     # -- processing ---------------------------------------------------------------
-    def _read(self, entry: Entry) -> Input | Rejection:
+    # how inbox files are opened (tests interleave writes with reads through it)
+    opener: Callable[[str], BinaryIO] = staticmethod(open_for_reading)
+
+    def _read(self, entry: Entry) -> Input | Rejection | None:
+        """The entry's input, why it is rejected, or None: the file is still changing."""
         limit = self.enricher.config.max_bytes
         if isinstance(entry, FeedEntry):
             item = entry.item
             if len(item.data) > limit:
                 return Rejection(source=item.source, rejected=oversize(len(item.data), limit))
             return item.data, item.source, item.language_hint, item.published_hint
-        got = read_article(entry.path, limit, entry.size, entry.mtime_ns)
+        try:
+            got = read_article(
+                entry.path, limit, entry.size, entry.mtime_ns, entry.ino, self.opener
+            )
+        except FileChanged as exc:
+            log.info(
+                "changed path=%s while it was read (%s): not processed now; it is picked up "
+                "again once it settles",
+                display_path(entry.path),
+                exc.what,
+            )
+            metrics.FILES_CHANGED_WHILE_READ.inc()
+            self._retried += 1
+            if self._scanner is not None:
+                self._scanner.forget(entry.path)
+            return None
         return got if isinstance(got, Rejection) else (*got, None, None)
 
     def _start_batch(self, batch: Sequence[tuple[Entry, float]], pool) -> _Pending:
         """Read the files and start enriching them (in the pool, or right here)."""
         t0 = time.perf_counter()
-        inputs: list[Input | Rejection] = [self._read(entry) for entry, _ in batch]
+        read = [(item, self._read(item[0])) for item in batch]
         metrics.STAGE_SECONDS.labels("read").observe((time.perf_counter() - t0) / len(batch))
+        batch = [item for item, x in read if x is not None]  # changing files wait
+        inputs: list[Input | Rejection] = [x for _, x in read if x is not None]
         todo = [x for x in inputs if not isinstance(x, Rejection)]
         started = time.perf_counter()
         if pool is not None and len(todo) > 1:
@@ -291,6 +370,8 @@ class EmbeddedRunner:
     def _finish_batch(self, pending: _Pending) -> None:
         """Collect the enrichment results and store the batch in one transaction."""
         batch, inputs = pending.batch, pending.inputs
+        if not batch:
+            return
         if pending.futures is not None:
             analysed = [r for f in pending.futures for r in f.result()]
         else:
@@ -316,17 +397,19 @@ class EmbeddedRunner:
                             fs.path, fs.size, fs.mtime_ns, None, f"rejected:{result.rejected.code}"
                         )
                     self.summary.rejected += 1
-                    self.summary.rejected_paths.append((fs.path, result.rejected.reason))
-                    metrics.FILES_REJECTED.labels(result.rejected.code).inc()
+                    shown = result.source.path  # readable; fs.path is exact
+                    self.summary.rejected_paths.append((shown, result.rejected.reason))
+                    metrics.count_rejected(result.rejected.code)
                     lines.append(
                         (
                             logging.WARNING,
                             "rejected path=%s reason=%s: %s",
-                            (fs.path, result.rejected.code, result.rejected.reason),
+                            (shown, result.rejected.code, result.rejected.reason),
                         )
                     )
                     continue
                 metrics.ARTICLES_PROCESSED.labels("enrich").inc()
+                metrics.count_caps(result.caps_hit)
                 existing = store.exists(result.id)
                 result.near_duplicate_of = near_duplicate_of(
                     result, store, self.enricher.config.duplicate_threshold
@@ -351,7 +434,7 @@ class EmbeddedRunner:
                         logging.INFO,
                         "article path=%s id=%s lang=%s published=%s events=%s dup=%s%s",
                         (
-                            fs.path,
+                            result.source.path,
                             result.id,
                             result.language,
                             result.published or "-",
@@ -372,6 +455,14 @@ class EmbeddedRunner:
         metrics.LAST_INGEST.set(time.time())
         for level, fmt, args in lines:
             log.log(level, fmt, *args)
+        for rule_name, held in self.rate_limit.take_held().items():
+            log.warning(
+                "rule=%s fired %d more alert(s) than its limit of %d a minute: recorded, "
+                "not notified (see `wirewatch alerts`; WIREWATCH_CAPS__MAX_ALERTS_PER_RULE_PER_MINUTE)",
+                rule_name,
+                held,
+                self.rate_limit.limit,
+            )
         if self.notifier is not None:
             for item in to_send:  # only after the alert and its delivery rows are committed
                 self.notifier.submit(*item)
@@ -392,6 +483,14 @@ class EmbeddedRunner:
                 continue
             self.summary.alerts += 1
             metrics.ALERTS_FIRED.inc()
+            if not self.rate_limit.allow(rule.name, time.monotonic()):
+                metrics.CAPS_HIT.labels("alert_rate").inc()
+                for target in rule.notify:
+                    if target.webhook:
+                        store.add_delivery(
+                            rule.name, article.id, target.webhook, "rate_limited", _HELD
+                        )
+                continue
             for target in rule.notify:
                 if target.log:
                     kinds = ",".join(f"{e.type}:{e.status}" for e in matched)
@@ -469,13 +568,21 @@ class EmbeddedRunner:
                 if self._backlog_total and now - last_progress >= 2.0:
                     last_progress = now
                     done = min(self.summary.files, self._backlog_total)
-                    log.info(
-                        "progress: %d/%d backlog files (%.0f%%), %.0f files/s",
-                        done,
-                        self._backlog_total,
-                        100.0 * done / self._backlog_total,
-                        self.summary.files / (now - start),
-                    )
+                    if self._backlog_listed:
+                        log.info(
+                            "progress: %d/%d backlog files (%.0f%%), %.0f files/s",
+                            done,
+                            self._backlog_total,
+                            100.0 * done / self._backlog_total,
+                            self.summary.files / (now - start),
+                        )
+                    else:  # the inbox is still being listed: the total is not known yet
+                        log.info(
+                            "progress: %d backlog files of %d found so far, %.0f files/s",
+                            done,
+                            self._backlog_total,
+                            self.summary.files / (now - start),
+                        )
                 if self.stop.is_set() or producers == 0:
                     break
             if pending is not None:

@@ -13,13 +13,15 @@ import re
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wirewatch.core import fingerprint
+from wirewatch import statefile
+from wirewatch.core import alerts, fingerprint
 from wirewatch.core.models import EnrichedArticle, Rejection
+from wirewatch.paths import path_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -277,12 +279,20 @@ class SqliteStore:
             )
             return cur.rowcount == 1
 
-    def add_delivery(self, rule: str, article_id: str, target: str) -> None:
+    def add_delivery(
+        self,
+        rule: str,
+        article_id: str,
+        target: str,
+        status: str = "pending",
+        error: str | None = None,
+    ) -> None:
+        """A delivery to send (``pending``), or one held back (``rate_limited``, not sent)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO deliveries(rule, article_id, target, status, at) "
-                "VALUES (?,?,?,'pending',?)",
-                (rule, article_id, target, _now()),
+                "INSERT OR IGNORE INTO deliveries(rule, article_id, target, status, at, error) "
+                "VALUES (?,?,?,?,?,?)",
+                (rule, article_id, target, status, _now(), error),
             )
 
     def set_delivery(
@@ -305,42 +315,72 @@ class SqliteStore:
         return [(r, a, t, json.loads(p)) for r, a, t, p in rows]
 
     def alerts(self, limit: int = 100) -> list[dict]:
+        """The newest alerts with their deliveries; webhook targets shown by origin only
+        (``https://host:port/…``): paths and queries of webhook URLs often carry tokens."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.rule, a.article_id, a.fired_at, a.payload, "
-                "group_concat(d.target || ' ' || d.status || ' ' || d.attempts "
-                "|| coalesce(' ' || d.error, ''), '; ') "
-                "FROM alerts a LEFT JOIN deliveries d ON d.rule = a.rule AND d.article_id = a.article_id "
-                "GROUP BY a.rule, a.article_id ORDER BY a.fired_at DESC, a.rule LIMIT ?",
+                "SELECT rule, article_id, fired_at, payload FROM alerts "
+                "ORDER BY fired_at DESC, rule LIMIT ?",
                 (limit,),
             ).fetchall()
+            deliveries: dict[tuple[str, str], list[str]] = {}
+            for rule, aid, target, status, attempts, error in self._db.execute(
+                "SELECT d.rule, d.article_id, d.target, d.status, d.attempts, d.error "
+                "FROM deliveries d JOIN (SELECT rule, article_id FROM alerts "
+                "ORDER BY fired_at DESC, rule LIMIT ?) a "
+                "ON d.rule = a.rule AND d.article_id = a.article_id ORDER BY d.target",
+                (limit,),
+            ):
+                text = f"{_origin(target)} {status} {attempts}" + (f" {error}" if error else "")
+                deliveries.setdefault((rule, aid), []).append(text)
         out = []
-        for rule, aid, at, payload, deliveries in rows:
+        for rule, aid, at, payload in rows:
             item = json.loads(payload)
             item.update(
-                {"rule": rule, "article_id": aid, "fired_at": at, "deliveries": deliveries or ""}
+                {
+                    "rule": rule,
+                    "article_id": aid,
+                    "fired_at": at,
+                    "deliveries": "; ".join(deliveries.get((rule, aid), [])),
+                }
             )
             out.append(item)
         return out
 
     # -- watcher state ----------------------------------------------------------
+    # A file is recorded under the exact bytes of its path (a BLOB): names that are
+    # not UTF-8 cannot be TEXT, and any escaping into TEXT could make two names one.
+    _file_keys_checked = False
+
+    def _file_keys_as_bytes(self) -> None:
+        """Turn keys recorded as TEXT (by earlier versions) into the same bytes."""
+        if self._file_keys_checked:
+            return
+        if self._db.execute("SELECT 1 FROM files WHERE typeof(path) = 'text' LIMIT 1").fetchone():
+            self._db.execute(
+                "UPDATE files SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'"
+            )
+        self._file_keys_checked = True
+
     def record_file(
         self, path: str, size: int, mtime_ns: int, article_id: str | None, outcome: str
     ) -> None:
+        """Record that the file at ``path`` (exact, as scanned) was processed."""
         with self._lock:
+            self._file_keys_as_bytes()
             self._db.execute(
                 "INSERT INTO files(path, size, mtime_ns, article_id, outcome, at) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
                 "mtime_ns=excluded.mtime_ns, article_id=excluded.article_id, "
                 "outcome=excluded.outcome, at=excluded.at",
-                (path, size, mtime_ns, article_id, outcome, _now()),
+                (path_key(path), size, mtime_ns, article_id, outcome, _now()),
             )
 
-    def known_files(self) -> dict[str, tuple[int, int]]:
+    def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """``KnownFiles``: (size, mtime_ns) of those of ``paths`` already processed."""
         with self._lock:
-            return {
-                p: (s, m) for p, s, m in self._db.execute("SELECT path, size, mtime_ns FROM files")
-            }
+            self._file_keys_as_bytes()
+            return statefile.known_files(self._db, "files", paths)
 
     # -- reading ----------------------------------------------------------------
     def exists(self, article_id: str) -> bool:
@@ -467,3 +507,11 @@ class _Tx:
             self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.store._lock.release()
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port/…`` of a webhook URL (never its path or query)."""
+    try:
+        return f"{alerts.webhook_target(url)}/…"
+    except ValueError:
+        return "(invalid webhook URL)"
