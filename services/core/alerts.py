@@ -4,13 +4,17 @@ Contract: ``load_rules(text, source)`` returns validated rules or raises
 ``RuleFileError`` whose message names the file, the rule and the field.
 ``match(rule, article)`` returns the article's events that satisfy the rule (empty
 when it does not fire). Firing once per (rule, article) is the caller's job (the
-store remembers what fired).
+store remembers what fired). ``webhook_refusal(url, allowed_hosts)`` says why a
+webhook may not be posted (``None``: it may) and ``webhook_problems(...)`` collects
+that for a whole rules file; both name a target by its origin only, never its path
+or query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlparse
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,11 +35,8 @@ class Notify(BaseModel):
     @field_validator("webhook")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parsed = urlparse(v)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError(f"{v!r} is not an http(s) URL")
+        if v is not None:
+            webhook_target(v)  # the message names no path or query: they often hold tokens
         return v
 
     @model_validator(mode="after")
@@ -139,3 +140,147 @@ def payload(rule: AlertRule, article: EnrichedArticle, events: Sequence[PolicyEv
         "events": [e.model_dump() for e in events],
         "lookup": f"wirewatch show {article.id}",
     }
+
+
+# -- webhook targets ------------------------------------------------------------------
+# Webhook paths and queries often carry the receiver's token, so nothing here puts
+# them in a message: a target is named by its origin (scheme://host:port) only.
+
+ALLOWED_HOSTS_SETTING = "WIREWATCH_WEBHOOKS__ALLOWED_HOSTS"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class WebhookTarget(NamedTuple):
+    """The origin a webhook URL posts to; ``str()`` is ``scheme://host:port``."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.hostport}"
+
+
+def webhook_target(url: str) -> WebhookTarget:
+    """The origin of an absolute http(s) URL (host lower-cased, default port filled in).
+
+    Raises ``ValueError`` for another scheme, no host, or a port outside 1-65535; the
+    message never contains the URL's path or query.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"not an http(s) URL (scheme {scheme or 'missing'!r})")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError("not an http(s) URL (no host)")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        port = _DEFAULT_PORTS[scheme]
+    if not 0 < port < 65536:
+        raise ValueError(f"the port of host {host!r} is not a number in 1-65535")
+    return WebhookTarget(scheme, host, port)
+
+
+def has_credentials(url: str) -> bool:
+    """Whether the URL carries ``user[:password]@`` before its host."""
+    return "@" in urlsplit(url.strip()).netloc
+
+
+def allowed_host_entry(entry: str) -> tuple[str, int | None]:
+    """``host`` (every port) or ``host:port`` (one port) of an allow-list entry.
+
+    IPv6 addresses are written bare (``::1``) or in brackets (``[::1]:8080``). Raises
+    ``ValueError`` for a URL, an empty host or a port that is not a number in 1-65535.
+    """
+    text = entry.strip().lower()
+    if "/" in text or "@" in text:
+        raise ValueError(f"{entry!r} is not host or host:port (write the host, not a URL)")
+    host, port = text, ""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"{entry!r} is not [IPv6] or [IPv6]:port")
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    host = host.rstrip(".")
+    if not host:
+        raise ValueError(f"{entry!r} has no host")
+    if not port:
+        return host, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{entry!r}: the port is not a number in 1-65535")
+    return host, int(port)
+
+
+def host_allowed(target: WebhookTarget, allowed_hosts: Sequence[str]) -> bool:
+    """Whether an allow-list entry names ``target``'s host (and its port, if it gives one)."""
+    for entry in allowed_hosts:
+        try:
+            host, port = allowed_host_entry(entry)
+        except ValueError:
+            continue
+        if host == target.host and port in (None, target.port):
+            return True
+    return False
+
+
+def webhook_refusal(url: str, allowed_hosts: Sequence[str]) -> str | None:
+    """Why ``url`` may not be posted to (``None``: it may): not http(s), credentials in
+    the URL, or a host (and port) missing from ``allowed_hosts``. Names only the origin.
+    """
+    try:
+        target = webhook_target(url)
+    except ValueError as exc:
+        return f"the webhook URL is {exc}" if str(exc).startswith("not") else str(exc)
+    if has_credentials(url):
+        return (
+            f"the webhook URL for {target} carries credentials (user:password@); remove "
+            "them: receivers authenticate wirewatch by the X-Wirewatch-Signature-256 header"
+        )
+    if not host_allowed(target, allowed_hosts):
+        return (
+            f"host {target.hostport} is not allowed; add it to {ALLOWED_HOSTS_SETTING} "
+            f"(comma-separated host or host:port entries, e.g. {target.hostport})"
+        )
+    return None
+
+
+def webhook_problems(
+    rules: Sequence[AlertRule], source: str, allowed_hosts: Sequence[str], signed: bool
+) -> list[str]:
+    """Everything that forbids posting the webhooks of ``rules`` (empty: nothing does).
+
+    ``source`` names the rules file; ``signed`` says whether a signing secret is set.
+    Each problem names the file, the rule and the target's origin, and what to do.
+    """
+    users = [r.name for r in rules if any(n.webhook for n in r.notify)]
+    if not users:
+        return []
+    problems = []
+    for entry in allowed_hosts:
+        try:
+            allowed_host_entry(entry)
+        except ValueError as exc:
+            problems.append(f"{ALLOWED_HOSTS_SETTING}: {exc}")
+    for rule in rules:
+        for n in rule.notify:
+            reason = webhook_refusal(n.webhook, allowed_hosts) if n.webhook else None
+            if reason is not None:
+                problems.append(f"{source}: rule {rule.name!r}: {reason}")
+    if not signed:
+        problems.append(
+            f"{source}: rule(s) {', '.join(map(repr, users))} post webhooks, but no signing "
+            "secret is set; set WIREWATCH_WEBHOOKS__SECRET (or WIREWATCH_WEBHOOKS__SECRET_FILE) "
+            "and give the same secret to the receiver"
+        )
+    return problems
