@@ -22,12 +22,11 @@ def _settings(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
-    settings = build_settings(cls, **overrides)
     if getattr(args, "kafka", None):
-        settings.kafka.bootstrap = args.kafka
+        overrides["kafka"] = {"bootstrap": args.kafka}
     if getattr(args, "es", None):
-        settings.es.url = args.es
-    return settings
+        overrides["es"] = {"url": args.es}
+    return build_settings(cls, **overrides)
 
 
 def _serve_metrics(settings: Any, ready: Any, service: str) -> None:
@@ -71,7 +70,10 @@ def _on_stop(stop: threading.Event, name: str) -> None:
 def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
     return SystemExit(
         f"wirewatch: cannot reach Kafka at {bootstrap} ({type(exc).__name__}: {exc}); "
-        "check --kafka / WIREWATCH_KAFKA__BOOTSTRAP and that the broker is up"
+        "check --kafka / WIREWATCH_KAFKA__BOOTSTRAP, that the broker is up, and the security "
+        "settings (WIREWATCH_KAFKA__SECURITY_PROTOCOL, __SASL_MECHANISM, __USERNAME, "
+        "__PASSWORD[_FILE], __SSL_CAFILE); a refused password or certificate shows in the "
+        "log lines above (Authentication failed, CERTIFICATE_VERIFY_FAILED)"
     )
 
 
@@ -84,7 +86,7 @@ def _publisher(settings: Any, linger_ms: int) -> Any:
             settings.kafka.kafka_python(), linger_ms, settings.kafka.request_timeout_ms
         )
     except KafkaError as exc:
-        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+        raise _kafka_unreachable(settings.kafka.describe(), exc) from exc
 
 
 # -- watcher -------------------------------------------------------------------------
@@ -108,6 +110,10 @@ def cmd_watcher(args: argparse.Namespace) -> int:
     )
     if not settings.inbox:
         raise SystemExit("wirewatch: watcher: no inbox; pass --inbox DIR (or WIREWATCH_INBOX)")
+    from wirewatch.paths import check_database, check_inboxes
+
+    check_inboxes(settings.inbox)
+    check_database(settings.state, settings.inbox, "--state", "the watcher state")
     publisher = _publisher(settings, settings.linger_ms)
     watcher = Watcher(settings, publisher, WatcherState(settings.state))
     _on_stop(watcher.stop, "watcher")
@@ -116,7 +122,7 @@ def cmd_watcher(args: argparse.Namespace) -> int:
         "watcher: %s -> %s on %s (state %s)",
         ", ".join(map(str, settings.inbox)),
         watcher.raw_topic,
-        settings.kafka.bootstrap,
+        settings.kafka.describe(),
         settings.state,
     )
     try:
@@ -142,6 +148,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     )
     if settings.config is None:
         raise SystemExit("wirewatch: feeds: no feeds file; pass --config FILE")
+    from wirewatch.paths import check_database
+
+    check_database(settings.state, (), "--state", "the feeds state")
     feeds = _load_feeds(settings.config)
     publisher = _publisher(settings, settings.linger_ms)
     poller = FeedPoller(
@@ -180,6 +189,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         args,
         ("namespace", "metrics_host", "metrics_port", "processes", "batch_size", "session_timeout"),
     )
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(
+            f"wirewatch: cannot create the worker's data directory {settings.data_dir} "
+            f"({exc.strerror or exc}); point WIREWATCH_DATA_DIR at a writable directory"
+        ) from exc
     app = build_app(settings)
     processor = app.wirewatch_processor
     _serve_metrics(settings, lambda: processor.started, "worker")
@@ -193,10 +209,59 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 # -- indexer -------------------------------------------------------------------------
+def _es_refused(settings: Any, sink: Any) -> SystemExit | None:
+    """Why Elasticsearch refuses this configuration (401, 403, TLS), checked once at start-up.
+
+    The sink retries transport errors, which suits an outage but would turn a wrong
+    password or an untrusted certificate into endless retries; those are settings
+    errors, reported here with what to set. An unreachable or busy Elasticsearch is
+    not: the retrying calls that follow wait for it. Messages name settings, never values.
+    """
+    from elastic_transport import TlsError, TransportError
+    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+
+    es = settings.es
+    where = f"Elasticsearch at {es.describe()}"
+    try:
+        sink.es.indices.exists_alias(name=sink.articles)
+    except AuthenticationException:
+        if es.api_key is None and not es.username:
+            what = "no credentials are set"
+        else:
+            what = "the API key was refused" if es.api_key else "the user name or password is wrong"
+        return SystemExit(
+            f"wirewatch: {where} answered 401: authentication failed ({what}); set "
+            "WIREWATCH_ES__USERNAME + WIREWATCH_ES__PASSWORD (or __PASSWORD_FILE), or "
+            "WIREWATCH_ES__API_KEY (or __API_KEY_FILE) to the encoded API key"
+        )
+    except AuthorizationException:
+        return SystemExit(
+            f"wirewatch: {where} answered 403: authenticated, but not allowed; the user or API "
+            "key needs the cluster privilege manage_index_templates and create_index, "
+            f"view_index_metadata, write and read on {settings.namespace}wirewatch-*"
+        )
+    except TlsError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" not in str(exc.message):
+            return SystemExit(
+                f"wirewatch: TLS with {where} failed ({exc.message}); check that the server "
+                "speaks https on that port"
+            )
+        cas = f"the CA bundle {es.ca_certs}" if es.ca_certs else "the system CAs"
+        return SystemExit(
+            f"wirewatch: TLS with {where} failed: certificate verification against {cas} "
+            f"failed ({exc.message}); set WIREWATCH_ES__CA_CERTS to the PEM bundle of the CA "
+            "that signed the server's certificate, and use a host name or IP address the "
+            "certificate names"
+        )
+    except (ApiError, TransportError):
+        return None
+    return None
+
+
 def cmd_indexer(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
-    from wirewatch.embedded.notify import WebhookNotifier
+    from wirewatch.embedded.notify import WebhookNotifier, check_webhooks
     from wirewatch.indexer.service import Indexer
     from wirewatch.indexer.sink import EsSink, GaveUp, Stopped, client
     from wirewatch.settings import IndexerSettings
@@ -217,9 +282,14 @@ def cmd_indexer(args: argparse.Namespace) -> int:
     from wirewatch.cli.main import _load_rules
 
     rules = _load_rules(settings.rules) if settings.rules else []
+    if rules:
+        check_webhooks(rules, settings.rules, settings.webhooks)
     stop = threading.Event()
     _on_stop(stop, "indexer")
     sink = EsSink(settings, client(settings), stop)
+    refused = _es_refused(settings, sink)
+    if refused is not None:
+        raise refused
     try:
         consumer = KafkaConsumer(
             **settings.kafka.kafka_python(),
@@ -233,19 +303,19 @@ def cmd_indexer(args: argparse.Namespace) -> int:
             max_partition_fetch_bytes=16 * 1024 * 1024,
         )
     except KafkaError as exc:
-        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+        raise _kafka_unreachable(settings.kafka.describe(), exc) from exc
     publisher = _publisher(settings, 5)
     notifier = None
     if any(n.webhook for r in rules for n in r.notify):
-        notifier = WebhookNotifier(sink, timeout=settings.webhooks.timeout)
+        notifier = WebhookNotifier(sink, settings.webhooks)
     indexer = Indexer(settings, sink, consumer, publisher, rules, notifier)
     _serve_metrics(settings, indexer.ready.is_set, "indexer")
     log.info(
         "indexer: %s on %s -> %s at %s, %d alert rule(s)",
         indexer.topic,
-        settings.kafka.bootstrap,
+        settings.kafka.describe(),
         sink.articles,
-        settings.es.url,
+        settings.es.describe(),
         len(rules),
     )
     code = 0
@@ -280,7 +350,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
             args.replication_factor,
         )
     except KafkaError as exc:
-        raise _kafka_unreachable(settings.kafka.bootstrap, exc) from exc
+        raise _kafka_unreachable(settings.kafka.describe(), exc) from exc
     for name, what in results:
         print(f"{what:8} {name}")
     return 0
@@ -298,13 +368,22 @@ def cmd_templates(args: argparse.Namespace) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return 1 if problems else 0
-    from wirewatch.indexer.sink import EsSink, client
+    from wirewatch.indexer.sink import EsSink, GaveUp, client
     from wirewatch.settings import IndexerSettings
 
     settings = _settings(IndexerSettings, args, ("namespace",))
     settings.max_retries = settings.max_retries or 10
     sink = EsSink(settings, client(settings), threading.Event())
-    for alias in sink.install():
+    refused = _es_refused(settings, sink)
+    if refused is not None:
+        raise refused
+    try:
+        installed = sink.install()
+    except GaveUp as exc:
+        raise SystemExit(
+            f"wirewatch: {exc}; check --es / WIREWATCH_ES__URL and that Elasticsearch is up"
+        ) from None
+    for alias in installed:
         print(f"installed template and write index for {alias}")
     return 0
 

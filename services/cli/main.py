@@ -102,10 +102,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = build_settings(EmbeddedSettings, **overrides)
     if args.max_bytes is not None:
         settings.core.max_bytes = args.max_bytes
-    for root in settings.inbox:
-        if not Path(root).is_dir():
-            raise SystemExit(f"wirewatch: {root}: the inbox is not a directory; create it first")
+    from wirewatch.paths import check_database, check_inboxes
+
+    check_inboxes(settings.inbox)
+    check_database(settings.db, settings.inbox, "--db")
+    if settings.feeds:
+        check_database(
+            settings.feeds_state_path(), settings.inbox, "--feeds-state", "the feeds state"
+        )
     rules = _load_rules(settings.rules) if settings.rules else []
+    if rules:
+        from wirewatch.embedded.notify import check_webhooks
+
+        check_webhooks(rules, settings.rules, settings.webhooks)
     resources = _resources(settings.core.data_dir)
     store = _open_store(settings.db)
     enricher = Enricher(resources, settings.core.core_config())
@@ -114,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if any(n.webhook for r in rules for n in r.notify):
         from wirewatch.embedded.notify import WebhookNotifier
 
-        notifier = WebhookNotifier(store)
+        notifier = WebhookNotifier(store, settings.webhooks)
         notifier.start()
     feeds = _feed_poller(settings) if settings.feeds else None
     runner = EmbeddedRunner(settings, store, enricher, stop, rules, notifier, feeds)
@@ -255,6 +264,13 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if args.action == "check":
         for r in rules:
             print(f"ok  {r.name}: events={','.join(r.events)} statuses={','.join(r.statuses)}")
+        if any(n.webhook for r in rules for n in r.notify):
+            from wirewatch.embedded.notify import check_webhooks
+            from wirewatch.settings import EmbeddedSettings
+            from wirewatch.settings import build as build_settings
+
+            # the webhooks' targets and secret, as `wirewatch run` here would see them
+            check_webhooks(rules, args.file, build_settings(EmbeddedSettings).webhooks)
         print(f"{args.file}: {len(rules)} valid rule(s)")
         return 0
     from wirewatch.core import alerts
@@ -461,6 +477,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from wirewatch.bench_distributed import main as distributed_main
 
         return distributed_main(args)
+    if args.what == "scan":
+        from wirewatch.bench import main_scan
+
+        return main_scan(args)
     from wirewatch.bench import main as bench_main
 
     return bench_main(args)
@@ -611,9 +631,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser(
         "bench",
-        help="measure throughput and latency (embedded or distributed); writes BENCHMARKS.md",
+        help="measure throughput and latency (embedded, distributed) or an inbox scan (scan); "
+        "writes BENCHMARKS.md",
     )
-    b.add_argument("what", nargs="?", choices=["embedded", "distributed"], default="embedded")
+    b.add_argument(
+        "what", nargs="?", choices=["embedded", "distributed", "scan"], default="embedded"
+    )
+    b.add_argument("--files", type=int, default=100_000, help="scan: files in the generated inbox")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
     b.add_argument("--kafka", default=None, help="distributed: a broker (default: start Tansu)")
     b.add_argument(

@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from wirewatch import metrics
 from wirewatch.core import alerts
 from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
-from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.core.models import EnrichedArticle
+from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.sink import EsSink
 from wirewatch.settings import IndexerSettings

@@ -59,6 +59,7 @@ class Pipeline:
             "WIREWATCH_NAMESPACE": namespace,
             "WIREWATCH_KAFKA__BOOTSTRAP": kafka,
             "WIREWATCH_BACKOFF_MAX": "2",
+            "WIREWATCH_DATA_DIR": str(tmp),  # the worker's local state, not the checkout
         }
         self.services: list[stack.Service] = []
         created = ww("topics", "create", "--kafka", kafka, "--namespace", namespace).stdout

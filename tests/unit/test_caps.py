@@ -102,7 +102,8 @@ def test_embedded_run_counts_every_cap_and_records_alerts_over_the_rate(
     (inbox / "huge.txt").write_bytes(b"word " * 5000)
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(
-        "rules:\n  - name: anything\n    events: [ban, sanction, warning, regulation, deal, licensing, legal]\n    statuses: [reported, proposed, rejected]\n    notify:\n      - log: true\n", encoding="utf-8"
+        "rules:\n  - name: anything\n    events: [ban, sanction, warning, regulation, deal, licensing, legal]\n    statuses: [reported, proposed, rejected]\n    notify:\n      - log: true\n",
+        encoding="utf-8",
     )
     from wirewatch.cli.main import _load_rules
 
