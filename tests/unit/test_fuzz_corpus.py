@@ -17,7 +17,7 @@ FILES = sorted(CORPUS.glob("*.bin"))
 
 def test_corpus_is_present_and_small():
     assert len(FILES) >= 13, "the corpus keeps at least one input per generator family"
-    assert len(FILES) <= 60
+    assert len(FILES) <= 100  # replayed in every test run: a few seconds
     assert sum(p.stat().st_size for p in FILES) <= 2 * 1024 * 1024
 
 
