@@ -312,14 +312,9 @@ def main_scan(args: argparse.Namespace) -> int:
         "the imports and SQLite's page cache.",
     ]
     text = "\n".join(lines)
-    current = args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
-    block = f"{SCAN_START}\n{text}\n{SCAN_END}\n"
-    if SCAN_START in current and SCAN_END in current:
-        head, rest = current.split(SCAN_START, 1)
-        current = head + block + rest.split(SCAN_END, 1)[1].lstrip("\n")
-    else:
-        current = current.rstrip("\n") + "\n\n" + block
-    args.output.write_text(current, encoding="utf-8")
+    from wirewatch.bench_distributed import write_section
+
+    write_section(args.output, text, SCAN_START, SCAN_END)
     print(text)
     print(f"wrote {args.output}")
     return 0

@@ -255,12 +255,13 @@ def pipeline(
     }
 
 
-def write_section(path: Path, text: str) -> None:
+def write_section(path: Path, text: str, start: str = START, end: str = END) -> None:
+    """Put ``text`` between the ``start``/``end`` markers of ``path`` (appended if absent)."""
     current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{text.rstrip()}\n{END}\n"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + block + rest.split(END, 1)[1].lstrip("\n")
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    if start in current and end in current:
+        head, rest = current.split(start, 1)
+        current = head + block + rest.split(end, 1)[1].lstrip("\n")
     else:
         current = current.rstrip("\n") + "\n\n" + block
     path.write_text(current, encoding="utf-8")

@@ -167,7 +167,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         len(poller.feeds),
         settings.config,
         service.topic,
-        settings.kafka.bootstrap,
+        settings.kafka.describe(),
         settings.state,
     )
     try:

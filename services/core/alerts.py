@@ -190,6 +190,15 @@ def webhook_target(url: str) -> WebhookTarget:
     return WebhookTarget(scheme, host, port)
 
 
+def webhook_origin(url: str) -> str:
+    """``scheme://host:port`` of a webhook URL for logs and listings (never its path or
+    query, which often carry tokens)."""
+    try:
+        return str(webhook_target(url))
+    except ValueError:
+        return "(invalid webhook URL)"
+
+
 def has_credentials(url: str) -> bool:
     """Whether the URL carries ``user[:password]@`` before its host."""
     return "@" in urlsplit(url.strip()).netloc

@@ -102,13 +102,6 @@ class _Retry(Exception):
     """This attempt failed; a later one may succeed."""
 
 
-def _origin(url: str) -> str:
-    try:
-        return str(alerts.webhook_target(url))
-    except ValueError:
-        return "(invalid webhook URL)"
-
-
 class WebhookNotifier:
     """Posts alert webhooks on a background thread and records each outcome in ``store``."""
 
@@ -149,7 +142,7 @@ class WebhookNotifier:
     # -- one delivery ------------------------------------------------------------------
     def deliver(self, rule: str, article_id: str, url: str, payload: dict) -> bool:
         """Post one alert (with retries) and record the outcome; ``True`` if delivered."""
-        origin = _origin(url)
+        origin = alerts.webhook_origin(url)
         refusal = alerts.webhook_refusal(url, self.settings.allowed_hosts)
         if self._key is None:
             refusal = refusal or (

@@ -37,7 +37,7 @@ from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Sour
 from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
-from wirewatch.paths import display_path, open_for_reading
+from wirewatch.paths import check_inboxes, display_path, open_for_reading
 from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.scan import FileState, InboxScanner
 
@@ -507,12 +507,7 @@ class EmbeddedRunner:
                     to_send.append((rule.name, article.id, target.webhook, body))
 
     def run(self) -> RunSummary:
-        roots = [Path(p) for p in self.settings.inbox]
-        for root in roots:
-            if not root.is_dir():
-                raise FileNotFoundError(
-                    f"{root}: the inbox is not a directory; create it or pass an existing one"
-                )
+        check_inboxes(self.settings.inbox)
         pool = None
         if self.settings.workers > 1:
             data_dir = self.settings.core.data_dir

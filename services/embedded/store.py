@@ -331,7 +331,9 @@ class SqliteStore:
                 "ON d.rule = a.rule AND d.article_id = a.article_id ORDER BY d.target",
                 (limit,),
             ):
-                text = f"{_origin(target)} {status} {attempts}" + (f" {error}" if error else "")
+                origin = alerts.webhook_origin(target)
+                shown = f"{origin}/…" if "://" in origin else origin
+                text = f"{shown} {status} {attempts}" + (f" {error}" if error else "")
                 deliveries.setdefault((rule, aid), []).append(text)
         out = []
         for rule, aid, at, payload in rows:
@@ -507,11 +509,3 @@ class _Tx:
             self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.store._lock.release()
-
-
-def _origin(url: str) -> str:
-    """``scheme://host:port/…`` of a webhook URL (never its path or query)."""
-    try:
-        return f"{alerts.webhook_target(url)}/…"
-    except ValueError:
-        return "(invalid webhook URL)"

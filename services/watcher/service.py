@@ -25,7 +25,7 @@ from wirewatch import metrics
 from wirewatch.core.logic import article_key
 from wirewatch.core.models import RawArticle, Rejection, Source
 from wirewatch.embedded.runner import FileChanged, read_article
-from wirewatch.paths import display_path, open_for_reading, path_key
+from wirewatch.paths import check_inboxes, display_path, open_for_reading, path_key
 from wirewatch.settings import WatcherSettings
 from wirewatch.statefile import known_files, open_state
 from wirewatch.topics import RAW, RAW_DLQ
@@ -185,11 +185,7 @@ class Watcher:
 
     def run(self) -> None:
         roots = [Path(p) for p in self.settings.inbox]
-        for root in roots:
-            if not root.is_dir():
-                raise SystemExit(
-                    f"wirewatch: {root}: the inbox is not a directory; create it first"
-                )
+        check_inboxes(roots)
         scanner = InboxScanner(roots, self.state, self.settings.settle_seconds)
         first = True
         backoff = 0.0
