@@ -42,6 +42,16 @@ _SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
+# Term names the engine provides besides a language file's own ``terms``:
+# ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
+# vendor named here or in the sentence before; ``actor`` a country or organisation is
+# named as a proper name (not a demonym qualifying a vendor); ``anchor`` the sentence
+# or a neighbour ties it to technology (see ``anchored``).
+BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "anchor"})
+# The term list whose words tie a sentence to technology or telecom policy.
+DOMAIN_TERMS = "domain"
+# Entity kinds that tie a sentence to technology by being named.
+ANCHOR_KINDS = frozenset({"vendors", "operators"})
 
 
 class RuleError(ValueError):
@@ -200,6 +210,7 @@ class Rule:
     weight: float
     requires: tuple[str, ...]
     exclude: PatternSet
+    requires_any: tuple[str, ...] = ()
 
 
 @dataclass
@@ -234,16 +245,26 @@ class LanguageRules:
             loc = f"{where}: rules[{n}]"
             if not isinstance(item, Mapping):
                 raise RuleError(f"{loc}: expected a mapping")
-            bad = set(item) - {"type", "triggers", "requires", "exclude", "weight", "note"}
+            bad = set(item) - {
+                "type",
+                "triggers",
+                "requires",
+                "requires_any",
+                "exclude",
+                "weight",
+                "note",
+            }
             if bad:
                 raise RuleError(f"{loc}: unknown key(s) {sorted(bad)}")
             etype = item.get("type")
             if etype not in EVENT_TYPES:
                 raise RuleError(f"{loc}.type: {etype!r} is not one of {', '.join(EVENT_TYPES)}")
             requires = tuple(item.get("requires") or ())
-            for req in requires:
-                if req not in terms and req not in ("target", "vendor"):
-                    raise RuleError(f"{loc}.requires: no term list named {req!r}")
+            requires_any = tuple(item.get("requires_any") or ())
+            for key, names in (("requires", requires), ("requires_any", requires_any)):
+                for req in names:
+                    if req not in terms and req not in BUILTIN_TERMS:
+                        raise RuleError(f"{loc}.{key}: no term list named {req!r}")
             weight = float(item.get("weight", 0.7))
             if not 0.0 < weight <= 1.0:
                 raise RuleError(f"{loc}.weight: {weight} is not in (0, 1]")
@@ -254,6 +275,7 @@ class LanguageRules:
                 PatternSet(
                     [(Pattern.parse(p, f"{loc}.exclude"), None) for p in item.get("exclude") or []]
                 ),
+                requires_any,
             )
             rules.append(rule)
             triggers = item.get("triggers") or []
@@ -401,6 +423,57 @@ def _actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
     return actors, list(dict.fromkeys(targets))
 
 
+def _has_actor(mentions: list[Mention]) -> bool:
+    """A country or organisation named by a proper name (a demonym is not an actor)."""
+    return any(m.kind in ("countries", "organisations") and not m.demonym for m in mentions)
+
+
+def _present(
+    req: str,
+    rules: LanguageRules,
+    tokens: list[str],
+    cache: dict[str, bool],
+    has_vendor: bool,
+    has_actor: bool,
+    context_targets: list[str],
+) -> bool:
+    if req == "vendor":
+        return has_vendor
+    if req == "actor":
+        return has_actor
+    if req == "anchor":
+        return True  # checked for every sentence before any rule
+    if req == "target" and context_targets:
+        return True
+    if req not in cache:
+        terms = rules.terms.get(req)
+        cache[req] = terms.any(tokens) if terms is not None else False
+    return cache[req]
+
+
+def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
+    """Per sentence: does it name a vendor or operator, or a word of the ``domain`` list?"""
+    domain = rules.terms.get(DOMAIN_TERMS)
+    out: list[bool] = []
+    for sent in sentences:
+        named = any(m.kind in ANCHOR_KINDS for m in sent.mentions)
+        out.append(named or (domain is not None and domain.any(sent.tokens)))
+    return out
+
+
+def anchored(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
+    """Per sentence: may it carry an event? Only when it or a neighbour is anchored.
+
+    A rule file without a ``domain`` term list is not domain-checked (every sentence
+    may carry events); the bundled files all have one.
+    """
+    if DOMAIN_TERMS not in rules.terms:
+        return [True] * len(sentences)
+    own = sentence_anchors(rules, sentences)
+    n = len(own)
+    return [own[i] or (i > 0 and own[i - 1]) or (i + 1 < n and own[i + 1]) for i in range(n)]
+
+
 def classify(
     rules: LanguageRules,
     sentences: Sequence[SentenceInput],
@@ -418,17 +491,21 @@ def classify(
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
-    for sent in sentences:
+    near_anchor = anchored(rules, sentences)
+    for index, sent in enumerate(sentences):
         tokens = sent.tokens
         actors, targets = _actors_targets(sent.mentions)
         sentence_actors = actors or previous_actors
         if actors:
             previous_actors = actors
         has_vendor = bool(targets)
+        has_actor = _has_actor(sent.mentions)
         # "... the same ban": a vendor named in the sentence before is still the target.
         context_targets = targets or previous_targets
         previous_targets = targets
         hits: dict[tuple[str, str], float] = {}
+        if not near_anchor[index]:
+            continue  # an off-domain sentence: courts, bans, deals of ordinary news
         matches = rules.triggers.find(tokens)
         if not matches:
             continue
@@ -444,21 +521,16 @@ def classify(
         for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
-            ok = True
-            for req in rule.requires:
-                if req == "vendor":
-                    present = has_vendor
-                else:
-                    if req not in present_terms:
-                        terms = rules.terms.get(req)
-                        present_terms[req] = terms.any(tokens) if terms is not None else False
-                    present = present_terms[req]
-                    if req == "target" and context_targets:
-                        present = True
-                if not present:
-                    ok = False
-                    break
+            ok = all(
+                _present(req, rules, tokens, present_terms, has_vendor, has_actor, context_targets)
+                for req in rule.requires
+            )
             if not ok:
+                continue
+            if rule.requires_any and not any(
+                _present(req, rules, tokens, present_terms, has_vendor, has_actor, context_targets)
+                for req in rule.requires_any
+            ):
                 continue
             if id(rule) not in excluded:
                 excluded[id(rule)] = rule.exclude.any(tokens)
