@@ -52,6 +52,17 @@ def _open_existing_store(path: Path):
     return _open_store(path)
 
 
+def _unit_interval(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def _table(rows: list[list[str]], headers: list[str], keep_end: tuple[int, ...] = ()) -> str:
     """Aligned columns; long cells are cut (from the left for ``keep_end`` columns, e.g. paths)."""
     widths = [len(h) for h in headers]
@@ -355,7 +366,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     store = _open_existing_store(args.db)
-    hits = store.search(" ".join(args.query), limit=args.limit)
+    hits = store.search(" ".join(args.query), limit=args.limit, min_relevance=args.min_relevance)
     if args.json:
         for a in hits:
             print(a.model_dump_json())
@@ -377,7 +388,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     store = _open_existing_store(args.db)
-    rows = store.events(args.type, args.status, args.country, args.vendor, args.since, args.limit)
+    rows = store.events(
+        args.type,
+        args.status,
+        args.country,
+        args.vendor,
+        args.since,
+        args.limit,
+        min_relevance=args.min_relevance,
+    )
     if args.json:
         for r in rows:
             print(json.dumps(r.__dict__, ensure_ascii=False))
@@ -426,6 +445,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"people      {', '.join(e.people) or '-'}")
     print(f"keywords    {', '.join(article.keywords) or '-'}")
     print(f"duplicate   {article.near_duplicate_of or '-'}")
+    reasons = "; ".join(article.relevance_reasons)
+    print(f"relevance   {article.relevance:.2f}" + (f" ({reasons})" if reasons else ""))
     for ev in article.events:
         print(
             f"\n{ev.type} ({ev.status}, confidence {ev.confidence:.2f}) "
@@ -573,6 +594,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query", nargs="+")
     db_arg(s)
     s.add_argument("--limit", type=int, default=20)
+    s.add_argument(
+        "--min-relevance",
+        type=_unit_interval,
+        default=0.0,
+        help="only articles at least this much about technology policy (0-1)",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
@@ -586,6 +613,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--vendor", help="e.g. Huawei")
     ev.add_argument("--since", help="YYYY, YYYY-MM or YYYY-MM-DD (publication date)")
     ev.add_argument("--limit", type=int, default=100)
+    ev.add_argument(
+        "--min-relevance",
+        type=_unit_interval,
+        default=0.0,
+        help="only articles at least this much about technology policy (0-1)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_events)
 

@@ -46,6 +46,9 @@ class Notify(BaseModel):
         return self
 
 
+DEFAULT_MIN_RELEVANCE = 0.3
+
+
 def _reported_only() -> list[EventStatus]:
     return ["reported"]
 
@@ -60,6 +63,9 @@ class AlertRule(BaseModel):
     countries: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    # How much the article must be about technology policy; the default keeps
+    # articles that only mention technology in passing from alerting.
+    min_relevance: float = Field(default=DEFAULT_MIN_RELEVANCE, ge=0.0, le=1.0)
     notify: list[Notify] = Field(default_factory=lambda: [Notify(log=True)])
 
     @field_validator("countries")
@@ -94,6 +100,8 @@ def load_rules(text: str, source: str) -> list[AlertRule]:
 def match(rule: AlertRule, article: EnrichedArticle) -> list[PolicyEvent]:
     """The events of ``article`` that make ``rule`` fire (empty: it does not)."""
     if rule.languages and article.language not in rule.languages:
+        return []
+    if article.relevance < rule.min_relevance:
         return []
     vendors = {v.lower() for v in rule.vendors}
     countries = set(rule.countries)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from babel import Locale
 
-from . import dates, entities, events, fingerprint, keywords, language, parse, yamlio
+from . import dates, entities, events, fingerprint, keywords, language, parse, relevance, yamlio
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import tokenize
@@ -50,6 +50,9 @@ class CoreConfig:
     max_events: int = 20
     max_evidence: int = events.MAX_EVIDENCE
     max_evidence_chars: int = events.MAX_EVIDENCE_CHARS
+    # Events of an article whose relevance (before events) is below this are dropped:
+    # ordinary news that mentions technology in passing carries no policy event.
+    event_min_relevance: float = 0.15
 
 
 @dataclass
@@ -285,6 +288,15 @@ class Enricher:
             if rules
             else []
         )
+        anchors = events.sentence_anchors(rules, sentence_inputs) if rules else []
+        named = list(dict.fromkeys([*ents["vendors"], *ents["operators"]]))
+        title_anchored = bool(parsed.title and title_tokens and anchors and anchors[0])
+        base = relevance.score(sum(anchors), len(anchors), title_anchored, named, [])
+        if base.score < self.config.event_min_relevance:
+            found_events = []
+        rel = relevance.score(
+            sum(anchors), len(anchors), title_anchored, named, [e.type for e in found_events]
+        )
         if len(found_events) > self.config.max_events:
             # keep the most confident ones, in the usual order
             caps.add("events_per_article")
@@ -318,6 +330,8 @@ class Enricher:
             published_source=published_source,  # type: ignore[arg-type]
             entities=Entities(**ents),
             events=found_events,
+            relevance=rel.score,
+            relevance_reasons=rel.reasons,
             keywords=kw,
             fingerprint=fingerprint.minhash(body_lower or title_lower or ["empty"]),
             enriched_at=self.clock(),

@@ -120,6 +120,15 @@ class EnrichedArticle(_Model):
     )
     entities: Entities
     events: list[PolicyEvent]
+    relevance: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="How much the article is about technology policy (0 = not at all).",
+    )
+    relevance_reasons: list[str] = Field(
+        default_factory=list, description="Why the article got its relevance, in words."
+    )
     keywords: list[str]
     fingerprint: list[int] = Field(description="MinHash signature of the body's word shingles.")
     near_duplicate_of: str | None = None

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS articles (
     language TEXT,
     published TEXT,
     near_duplicate_of TEXT,
+    relevance REAL NOT NULL DEFAULT 0,
     doc TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -129,12 +130,25 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{self.path}: cannot use this file as a wirewatch database ({exc}); "
                 "pass another --db path"
             ) from exc
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        """Bring a database written by an earlier version up to this schema."""
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(articles)")}
+        if "relevance" not in cols:
+            # Earlier articles keep their stored document; its relevance (0 when the
+            # document predates the field) fills the column.
+            self._db.execute("ALTER TABLE articles ADD COLUMN relevance REAL NOT NULL DEFAULT 0")
+            self._db.execute(
+                "UPDATE articles SET relevance = coalesce(json_extract(doc, '$.relevance'), 0)"
+            )
+        self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
 
     def close(self) -> None:
         with self._lock:
@@ -173,17 +187,19 @@ class SqliteStore:
             first_seen = row[0] if row else _now()
             doc = article.model_dump_json()
             db.execute(
-                "INSERT INTO articles(id, title, language, published, near_duplicate_of, doc, "
-                "first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "INSERT INTO articles(id, title, language, published, near_duplicate_of, "
+                "relevance, doc, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET "
                 "title=excluded.title, language=excluded.language, published=excluded.published, "
-                "near_duplicate_of=excluded.near_duplicate_of, doc=excluded.doc, "
-                "updated_at=excluded.updated_at",
+                "near_duplicate_of=excluded.near_duplicate_of, relevance=excluded.relevance, "
+                "doc=excluded.doc, updated_at=excluded.updated_at",
                 (
                     article.id,
                     article.title,
                     article.language,
                     article.published,
                     article.near_duplicate_of,
+                    article.relevance,
                     doc,
                     first_seen,
                     _now(),
@@ -398,15 +414,18 @@ class SqliteStore:
             ).fetchone()
         return EnrichedArticle.model_validate_json(row[0]) if row else None
 
-    def search(self, query: str, limit: int = 20) -> list[EnrichedArticle]:
+    def search(
+        self, query: str, limit: int = 20, min_relevance: float = 0.0
+    ) -> list[EnrichedArticle]:
         q = fts_query(query)
         if not q:
             return []
         with self._lock:
             rows = self._db.execute(
                 "SELECT a.doc FROM articles_fts f JOIN articles a ON a.id = f.id "
-                "WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 0.0, 5.0, 1.0) LIMIT ?",
-                (q, limit),
+                "WHERE articles_fts MATCH ? AND a.relevance >= ? "
+                "ORDER BY bm25(articles_fts, 0.0, 5.0, 1.0) LIMIT ?",
+                (q, min_relevance, limit),
             ).fetchall()
         return [EnrichedArticle.model_validate_json(r[0]) for r in rows]
 
@@ -418,6 +437,7 @@ class SqliteStore:
         vendor: str | None = None,
         since: str | None = None,
         limit: int = 100,
+        min_relevance: float = 0.0,
     ) -> list[EventRow]:
         sql = [
             "SELECT e.article_id, a.title, a.language, a.published, e.type, e.status, "
@@ -446,6 +466,9 @@ class SqliteStore:
         if since:
             sql.append("AND a.published >= ?")
             args.append(since)
+        if min_relevance > 0:
+            sql.append("AND a.relevance >= ?")
+            args.append(min_relevance)
         sql.append("ORDER BY a.published DESC, e.article_id, e.seq LIMIT ?")
         args.append(limit)
         with self._lock:

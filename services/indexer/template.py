@@ -89,6 +89,8 @@ def articles_mappings() -> dict[str, Any]:
             "events": _EVENTS,
             "event_types": _KW,
             "event_kinds": _KW,
+            "relevance": {"type": "float"},
+            "relevance_reasons": {"type": "text", "index": False},
             "keywords": _KW,
             "fingerprint": {"type": "long", "index": False, "doc_values": False},
             "dup_bands": _KW,
