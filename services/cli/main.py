@@ -508,6 +508,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.real is not None:
+        from wirewatch.evaluate_real import main as real_main
+
+        return real_main(args)
+    if args.gold is None:
+        print(
+            "wirewatch: evaluate needs a gold file (e.g. examples/expected.yaml) or "
+            "--real DIR (e.g. ../shared/realnews-dev)",
+            file=sys.stderr,
+        )
+        return 2
     from wirewatch.evaluate import main as evaluate_main
 
     return evaluate_main(args)
@@ -650,8 +661,25 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--dir", type=Path, default=Path("schemas"))
     sc.set_defaults(func=cmd_schemas)
 
-    q = sub.add_parser("evaluate", help="score the core against a hand-annotated gold file")
-    q.add_argument("gold", type=Path, help="YAML gold file, e.g. examples/expected.yaml")
+    q = sub.add_parser(
+        "evaluate",
+        help="score the core against a hand-annotated gold file, or on labelled real news",
+    )
+    q.add_argument(
+        "gold", type=Path, nargs="?", help="YAML gold file, e.g. examples/expected.yaml"
+    )
+    q.add_argument(
+        "--real",
+        metavar="DIR",
+        help="a real-news folder (offtopic/, candidates/, manifest.jsonl), e.g. "
+        "../shared/realnews-dev: per-type F1 on the labels, false alarms, dates",
+    )
+    q.add_argument(
+        "--labels",
+        metavar="DIR",
+        help="labels for --real (default tests/data/realnews/labels)",
+    )
+    q.add_argument("--split", choices=["dev", "test"], help="only this half of the labels")
     q.add_argument(
         "--dir",
         type=Path,
