@@ -665,9 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="score the core against a hand-annotated gold file, or on labelled real news",
     )
-    q.add_argument(
-        "gold", type=Path, nargs="?", help="YAML gold file, e.g. examples/expected.yaml"
-    )
+    q.add_argument("gold", type=Path, nargs="?", help="YAML gold file, e.g. examples/expected.yaml")
     q.add_argument(
         "--real",
         metavar="DIR",

@@ -4,15 +4,18 @@ Contract: ``extract_date(sentences, language, cues)`` never raises and returns
 ``(value, source)`` where value is ``YYYY-MM-DD``, ``YYYY-MM`` or ``None``. Only
 body sentences are passed in, so photo captions never count. Candidates preceded
 by a deadline or background cue ("by 1 January 2023", "since May 2019") are
-skipped. Among the rest, day precision beats month precision; then the first in
-reading order wins. A year alone is not a publication date.
+skipped, as are month-and-year dates after the lead sentence, dates a determiner
+makes a modifier ("a July 1986 pact") and dates in photo or agency credits. Among
+the rest, day precision beats month precision; then the first in reading order
+wins. A byline or dateline ("Published: Jul 15, 2020", "Mon 30 Nov 2020 03.13 GMT")
+wins over the body. A year alone is not a publication date.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -22,6 +25,9 @@ from .text import TOKEN_RE
 
 SUPPORTED = ("en", "nl", "de", "fr", "sv", "da", "nb")
 _CUE_WINDOW = 3
+# A month-and-year date (no day) counts only in the lead sentence of the body: further
+# down it is background ("started in May 1986") or a plan ("due in April 1989").
+LEAD_SENTENCES = 1
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,9 @@ class DateCues:
 
     deadline: dict[str, tuple[tuple[str, ...], ...]]
     background: dict[str, tuple[tuple[str, ...], ...]]
+    # Words that, right before a month-and-year date, make it a modifier of a noun
+    # ("a July 1986 pact", "die März-2019-Regel"): background, not the news.
+    determiners: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict) -> DateCues:
@@ -39,7 +48,11 @@ class DateCues:
                 for lang, phrases in (section or {}).items()
             }
 
-        return cls(conv(data.get("deadline", {})), conv(data.get("background", {})))
+        dets = {
+            lang: frozenset(str(w).lower() for w in words or [])
+            for lang, words in (data.get("determiners") or {}).items()
+        }
+        return cls(conv(data.get("deadline", {})), conv(data.get("background", {})), dets)
 
 
 @lru_cache(maxsize=32)
@@ -68,7 +81,7 @@ def _patterns(language: str) -> tuple[re.Pattern[str], ...]:
     month = rf"(?P<m>{alt})\.?"
     flags = re.IGNORECASE
     return (
-        re.compile(rf"\b{year}-(?P<mn>[01]\d)-(?P<d>[0-3]\d)\b"),
+        re.compile(rf"\b{year}-(?P<mn>[01]\d)-(?P<d>[0-3]\d)(?:\b|(?=T\d))"),
         re.compile(rf"\b(?P<d>[0-3]?\d)[./-](?P<mn>[01]?\d)[./-]{year}\b"),
         re.compile(rf"\b{day}\s+(?:de\s+)?{month},?\s+{year}\b", flags),
         re.compile(rf"\b{month}\s+{day},?\s+{year}\b", flags),
@@ -136,6 +149,9 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     if language == "en":
         deadline, background = cues.deadline.get("en", ()), cues.background.get("en", ())
     weekdays = _weekday_words(language)
+    determiners = cues.determiners.get(language, frozenset()) | cues.determiners.get(
+        "en", frozenset()
+    )
     for pat in _patterns(language):
         for m in pat.finditer(sentence):
             k = bisect_left(taken_starts, m.end())
@@ -158,23 +174,70 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
             before = _tokens_before(sentence, m.start(), weekdays)
             if _preceded_by(before, deadline) or _preceded_by(before, background):
                 continue
+            if d is None and before and before[-1] in determiners:
+                continue
             value = f"{y:04d}-{mn:02d}" + (f"-{d:02d}" if d else "")
             found.append((m.start(), value, 2 if d else 1))
     found.sort()
     return [(v, p) for _, v, p in found]
 
 
+# A photo or agency credit: a date in it is when the picture was taken or filed.
+_CREDIT = re.compile(
+    r"\b(?:REUTERS|AFP|Getty(?: Images)?|Xinhua|EPA|AP Photo|File Photo|ANP|NTB|Scanpix|"
+    r"Ritzau|Belga|dpa|TT|APA|Keystone|Imago|Shutterstock)\b\s*(?:/|\||via\b)|"
+    r"/\s*(?:REUTERS|AFP|Getty|Xinhua|EPA|AP|ANP|NTB|dpa|APA)\b|"
+    r"\b(?:Photo|Foto|Bild|Billede|Bilde|Image|Picture|Illustration|Archivbild|Arkivbild|"
+    r"Credit|Crédit|Photographie)s?\s*:|"
+    r"\((?:Photo|Foto|Bild|Image|Picture)\b"
+)
+
+
+def byline_date(bylines: list[str], language: str, cues: DateCues) -> str | None:
+    """The date of the first publication byline (an "updated" line only when no other)."""
+    from .parse import is_update_line
+
+    first_update: str | None = None
+    for line in bylines:
+        found = find_dates(line, language, cues)
+        if not found:
+            continue
+        value = max(found, key=lambda f: f[1])[0]
+        if is_update_line(line) and not re.search(r"(?i)publi|veröffentlicht|erstellt", line):
+            first_update = first_update or value
+            continue
+        return value
+    return first_update
+
+
 def extract_date(
-    header_date: str | None, sentences: list[str], language: str, cues: DateCues
+    header_date: str | None,
+    sentences: list[str],
+    language: str,
+    cues: DateCues,
+    bylines: list[str] | None = None,
 ) -> tuple[str | None, str]:
-    """The publication date and where it came from ("header", "body" or "none")."""
+    """The publication date and where it came from ("header", "body" or "none").
+
+    The header line wins, then a byline or dateline (reported as "header": it is the
+    text's own date line), then the date of the reported event in the body. Sentences
+    that credit a photo or an agency never give the date.
+    """
     if header_date:
         return header_date, "header"
+    if bylines:
+        value = byline_date(bylines, language, cues)
+        if value:
+            return value, "header"
     best: tuple[int, int, str] | None = None
     for index, sentence in enumerate(sentences):
         if not any(ch.isdigit() for ch in sentence):
             continue
+        if _CREDIT.search(sentence):
+            continue
         for value, precision in find_dates(sentence, language, cues):
+            if precision == 1 and index >= LEAD_SENTENCES:
+                continue
             key = (-precision, index, value)
             if best is None or key < best:
                 best = key

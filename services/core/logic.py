@@ -306,7 +306,7 @@ class Enricher:
             found_events = [e for e in found_events if id(e) in kept]
 
         published, published_source = dates.extract_date(
-            parsed.header_date, body_sentences, lang, res.date_cues
+            parsed.header_date, body_sentences, lang, res.date_cues, parsed.bylines
         )
         if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
             published, published_source = published_hint, "feed"

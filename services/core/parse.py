@@ -57,6 +57,46 @@ _PHOTO_WORDS = re.compile(
 )
 
 
+# A byline or dateline: a short line that gives when the article was published or
+# updated, as news sites and wires print it above or below the text.
+_BYLINE_LABEL = re.compile(
+    r"^\W{0,3}(?:(?:first |last )?(?:published|updated|posted|modified)(?: on| at)?|"
+    r"(?:zuletzt )?(?:veröffentlicht|aktualisiert|erstellt|geändert)(?: am)?|stand|"
+    r"publié(?: le)?|mis à jour(?: le)?|modifié(?: le)?|"
+    r"gepubliceerd(?: op)?|bijgewerkt(?: op)?|laatste update|geplaatst(?: op)?|"
+    r"publicerad|uppdaterad|publiceret|(?:sidst )?opdateret|publisert|(?:sist )?oppdatert)"
+    r"\b\s*:?",
+    re.IGNORECASE,
+)
+_BYLINE_UPDATED = re.compile(
+    r"updated|modified|aktualisiert|geändert|mis à jour|modifié|bijgewerkt|laatste update|"
+    r"uppdaterad|opdateret|oppdatert",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_CLOCK = re.compile(
+    r"(?<!\d)[0-2]?\d[:.h][0-5]\d(?!\d)(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|"
+    r"bst|cet|cest|mez|mesz|est|edt|pst|pdt|et|uhr|h|z)?\b|t[0-2]\d:[0-5]\d",
+    re.IGNORECASE,
+)
+MAX_BYLINE_CHARS = 160
+BYLINE_BLOCKS = 8
+
+
+def is_byline(block: str) -> bool:
+    """A short line that dates the article: a label ("Published:", "Aktualisiert am",
+    "Publié le" ...) or a clock time next to a year, or a bare date line."""
+    if len(block) > MAX_BYLINE_CHARS or not _YEAR.search(block):
+        return False
+    if _BYLINE_LABEL.match(block) or _CLOCK.search(block):
+        return True
+    return len(block.split()) <= 6 and block[-1] not in ".!?"
+
+
+def is_update_line(block: str) -> bool:
+    return bool(_BYLINE_UPDATED.search(block))
+
+
 @dataclass
 class Paragraph:
     text: str
@@ -70,6 +110,7 @@ class ParsedArticle:
     title: str | None
     paragraphs: list[Paragraph]
     boilerplate: list[str]
+    bylines: list[str] = field(default_factory=list)
 
     @property
     def body(self) -> str:
@@ -120,8 +161,19 @@ def _is_caption(line: str) -> bool:
     return bool(_CREDIT.search(line) or _CAPTION_START.match(line))
 
 
+# Wire-photo credit lines as news sites print them under a picture.
+_PHOTO_CREDIT_LINE = re.compile(
+    r"Purchase Licensing Rights|opens new tab|\b(?:REUTERS|AFP|Getty Images|EPA|Xinhua)/[^/\n]{0,60}"
+    r"(?:/File Photo)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _is_boilerplate(line: str) -> bool:
-    return bool((len(line) < 300 and _COPYRIGHT.search(line)) or _READ_ALSO.match(line))
+    return bool(
+        (len(line) < 300 and (_COPYRIGHT.search(line) or _PHOTO_CREDIT_LINE.search(line)))
+        or _READ_ALSO.match(line)
+    )
 
 
 def _looks_like_heading(line: str) -> bool:
@@ -165,6 +217,18 @@ def parse(text: str) -> ParsedArticle:
         text = text[m.end() :]
 
     blocks = _blocks(text.split("\n"))
+    # Bylines and datelines near the top are dates, not title or body text.
+    bylines: list[str] = []
+    kept: list[tuple[str, bool]] = []
+    for n, (block, blank_after) in enumerate(blocks):
+        if n < BYLINE_BLOCKS and is_byline(block):
+            bylines.append(block)
+        else:
+            kept.append((block, blank_after))
+    if bylines and kept:
+        blocks = kept
+    else:
+        bylines = []
     title: str | None = None
     if header_date is None and len(blocks) > 1:
         first, blank_after = blocks[0]
@@ -194,4 +258,4 @@ def parse(text: str) -> ParsedArticle:
             continue
         paragraphs.append(Paragraph(block, "body", split_sentences(block)))
 
-    return ParsedArticle(header_date, title, paragraphs, boilerplate)
+    return ParsedArticle(header_date, title, paragraphs, boilerplate + bylines, bylines)
