@@ -160,18 +160,16 @@ def evaluate(
         label = labels.get(name)
         rec = manifest.get(name, {})
         kind = name.split("/", 1)[0]
-        if label is None and kind != "offtopic" and not rec.get("date"):
+        scored = label is not None and (not split or split_of(name) == split)
+        if not scored and kind != "offtopic" and not rec.get("date"):
             continue  # an unlabelled candidate without a known date says nothing
-        if split and label is not None and split_of(name) != split:
-            continue
         path = root / name
         result = enricher.analyse(path.read_bytes(), Source(path=str(path)))
         if not isinstance(result, EnrichedArticle):
             report.misses.append(f"{name}: rejected: {result.rejected.reason}")
             continue
         got = {(e.type, e.status) for e in result.events}
-        skip_events = bool(split and label is None)  # the off-topic count is split-free
-        if kind == "offtopic" and (label is None or not label.events) and not skip_events:
+        if kind == "offtopic" and (label is None or not label.events):
             lang = rec.get("lang") or name.split("/")[-1][:2]
             source = rec.get("source") or name.split("/")[-1].split("_")[1]
             for key, value in (("lang", lang), ("source", source)):
@@ -182,7 +180,7 @@ def evaluate(
                     report.offtopic_flagged[key]["all"] += 1
             if got:
                 report.misses.append(f"{name}: false alarm {sorted(got)}")
-        if label is not None:
+        if scored and label is not None:
             s = split_of(name)
             report.labelled[s] += 1
             got_types, want_types = {t for t, _ in got}, {t for t, _ in label.events}

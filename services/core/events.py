@@ -45,9 +45,10 @@ MAX_EVIDENCE_CHARS = 600
 # Term names the engine provides besides a language file's own ``terms``:
 # ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
 # vendor named here or in the sentence before; ``actor`` a country or organisation is
-# named as a proper name (not a demonym qualifying a vendor); ``anchor`` the sentence
+# named as a proper name (not a demonym qualifying a vendor); ``operator`` an operator is
+# named in the sentence; ``anchor`` the sentence
 # or a neighbour ties it to technology (see ``anchored``).
-BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "anchor"})
+BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "operator", "anchor"})
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
 # Entity kinds that tie a sentence to technology by being named.
@@ -436,11 +437,14 @@ def _present(
     has_vendor: bool,
     has_actor: bool,
     context_targets: list[str],
+    has_operator: bool = False,
 ) -> bool:
     if req == "vendor":
         return has_vendor
     if req == "actor":
         return has_actor
+    if req == "operator":
+        return has_operator
     if req == "anchor":
         return True  # checked for every sentence before any rule
     if req == "target" and context_targets:
@@ -449,6 +453,31 @@ def _present(
         terms = rules.terms.get(req)
         cache[req] = terms.any(tokens) if terms is not None else False
     return cache[req]
+
+
+def _any_in_previous(
+    rules: LanguageRules, sentences: Sequence[SentenceInput], index: int, names: tuple[str, ...]
+) -> bool:
+    """``requires_any`` met by the sentence before: it often names who acts
+    ("The government decided on Monday. Huawei gear will be banned from 2025.")."""
+    if index == 0:
+        return False
+    prev = sentences[index - 1]
+    mentions = prev.mentions
+    return any(
+        _present(
+            req,
+            rules,
+            prev.tokens,
+            {},
+            any(m.kind == "vendors" for m in mentions),
+            _has_actor(mentions),
+            [],
+            any(m.kind == "operators" for m in mentions),
+        )
+        for req in names
+        if req not in ("target", "anchor")
+    )
 
 
 def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
@@ -500,6 +529,7 @@ def classify(
             previous_actors = actors
         has_vendor = bool(targets)
         has_actor = _has_actor(sent.mentions)
+        has_operator = any(m.kind == "operators" for m in sent.mentions)
         # "... the same ban": a vendor named in the sentence before is still the target.
         context_targets = targets or previous_targets
         previous_targets = targets
@@ -522,14 +552,35 @@ def classify(
             rule = payload
             assert isinstance(rule, Rule)
             ok = all(
-                _present(req, rules, tokens, present_terms, has_vendor, has_actor, context_targets)
+                _present(
+                    req,
+                    rules,
+                    tokens,
+                    present_terms,
+                    has_vendor,
+                    has_actor,
+                    context_targets,
+                    has_operator,
+                )
                 for req in rule.requires
             )
             if not ok:
                 continue
-            if rule.requires_any and not any(
-                _present(req, rules, tokens, present_terms, has_vendor, has_actor, context_targets)
-                for req in rule.requires_any
+            if rule.requires_any and not (
+                any(
+                    _present(
+                        req,
+                        rules,
+                        tokens,
+                        present_terms,
+                        has_vendor,
+                        has_actor,
+                        context_targets,
+                        has_operator,
+                    )
+                    for req in rule.requires_any
+                )
+                or _any_in_previous(rules, sentences, index, rule.requires_any)
             ):
                 continue
             if id(rule) not in excluded:
