@@ -7,7 +7,10 @@ never carry an article id, a path or a URL.
 
 from __future__ import annotations
 
+import errno
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -317,10 +320,39 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-def serve(host: str, port: int, ready: Callable[[], bool]) -> ThreadingHTTPServer:
-    """Serve /metrics, /healthz and /readyz on (host, port) in a daemon thread."""
+BIND_RETRY_SECONDS = 30.0
+
+
+def serve(
+    host: str,
+    port: int,
+    ready: Callable[[], bool],
+    retry_seconds: float = BIND_RETRY_SECONDS,
+) -> ThreadingHTTPServer:
+    """Serve /metrics, /healthz and /readyz on (host, port) in a daemon thread.
+
+    A port still taken (a previous instance of the service is still stopping) is
+    retried for ``retry_seconds``, with a log line, before the error is raised.
+    """
     handler = type("Handler", (_Handler,), {"ready": staticmethod(ready)})
-    server = ThreadingHTTPServer((host, port), handler)
+    deadline = time.monotonic() + retry_seconds
+    warned = False
+    while True:
+        try:
+            server = ThreadingHTTPServer((host, port), handler)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise
+            if not warned:
+                logging.getLogger("wirewatch.metrics").warning(
+                    "metrics port %s:%s is in use; retrying for up to %.0f s",
+                    host,
+                    port,
+                    retry_seconds,
+                )
+                warned = True
+            time.sleep(0.5)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

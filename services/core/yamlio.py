@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
-class DataLoader(yaml.SafeLoader):
+class DataLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A SafeLoader whose booleans are only true/false (any case)."""
 
 

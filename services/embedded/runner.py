@@ -22,13 +22,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
-from wirewatch import metrics
+from wirewatch import metrics, procpool
 from wirewatch.core import alerts
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
@@ -511,10 +511,10 @@ class EmbeddedRunner:
         pool = None
         if self.settings.workers > 1:
             data_dir = self.settings.core.data_dir
-            pool = ProcessPoolExecutor(
+            pool = procpool.pool(
                 self.settings.workers,
-                initializer=_init_worker,
-                initargs=(str(data_dir) if data_dir else None, self.enricher.config),
+                _init_worker,
+                (str(data_dir) if data_dir else None, self.enricher.config),
             )
         threads = [threading.Thread(target=self._watch, name="watcher", daemon=True)]
         if self.feeds is not None:

@@ -16,11 +16,11 @@ import asyncio
 import logging
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import faust
-from wirewatch import metrics
+from wirewatch import metrics, procpool
 from wirewatch.settings import WorkerSettings
 from wirewatch.topics import ENRICHED, RAW, RAW_DLQ
 from wirewatch.watcher.publisher import dlq_headers
@@ -37,9 +37,7 @@ def _executor(settings: WorkerSettings) -> Executor:
     if settings.processes == 0:
         logic.init(data_dir, config)
         return ThreadPoolExecutor(1, thread_name_prefix="enrich")
-    return ProcessPoolExecutor(
-        settings.processes, initializer=logic.init, initargs=(data_dir, config)
-    )
+    return procpool.pool(settings.processes, logic.init, (data_dir, config))
 
 
 class BatchProcessor:
