@@ -46,9 +46,11 @@ MAX_EVIDENCE_CHARS = 600
 # ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
 # vendor named here or in the sentence before; ``actor`` a country or organisation is
 # named as a proper name (not a demonym qualifying a vendor); ``operator`` an operator is
-# named in the sentence; ``anchor`` the sentence
+# named in the sentence; ``tech`` the sentence itself names a vendor, operator or word of
+# the ``domain`` list (stricter than the neighbourhood every event needs); ``company`` a
+# vendor or operator is named in the sentence or the one before; ``anchor`` the sentence
 # or a neighbour ties it to technology (see ``anchored``).
-BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "operator", "anchor"})
+BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "operator", "anchor", "tech", "company"})
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
 # Entity kinds that tie a sentence to technology by being named.
@@ -438,6 +440,8 @@ def _present(
     has_actor: bool,
     context_targets: list[str],
     has_operator: bool = False,
+    tech_here: bool = False,
+    company_near: bool = False,
 ) -> bool:
     if req == "vendor":
         return has_vendor
@@ -445,6 +449,10 @@ def _present(
         return has_actor
     if req == "operator":
         return has_operator
+    if req == "tech":
+        return tech_here
+    if req == "company":
+        return company_near
     if req == "anchor":
         return True  # checked for every sentence before any rule
     if req == "target" and context_targets:
@@ -476,7 +484,7 @@ def _any_in_previous(
             any(m.kind == "operators" for m in mentions),
         )
         for req in names
-        if req not in ("target", "anchor")
+        if req not in ("target", "anchor", "vendor", "tech", "company")
     )
 
 
@@ -490,7 +498,11 @@ def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -
     return out
 
 
-def anchored(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
+def anchored(
+    rules: LanguageRules,
+    sentences: Sequence[SentenceInput],
+    own: list[bool] | None = None,
+) -> list[bool]:
     """Per sentence: may it carry an event? Only when it or a neighbour is anchored.
 
     A rule file without a ``domain`` term list is not domain-checked (every sentence
@@ -498,7 +510,8 @@ def anchored(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[b
     """
     if DOMAIN_TERMS not in rules.terms:
         return [True] * len(sentences)
-    own = sentence_anchors(rules, sentences)
+    if own is None:
+        own = sentence_anchors(rules, sentences)
     n = len(own)
     return [own[i] or (i > 0 and own[i - 1]) or (i + 1 < n and own[i + 1]) for i in range(n)]
 
@@ -520,7 +533,8 @@ def classify(
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
-    near_anchor = anchored(rules, sentences)
+    own_anchor = sentence_anchors(rules, sentences)
+    near_anchor = anchored(rules, sentences, own_anchor)
     for index, sent in enumerate(sentences):
         tokens = sent.tokens
         actors, targets = _actors_targets(sent.mentions)
@@ -530,6 +544,9 @@ def classify(
         has_vendor = bool(targets)
         has_actor = _has_actor(sent.mentions)
         has_operator = any(m.kind == "operators" for m in sent.mentions)
+        company_near = any(m.kind in ANCHOR_KINDS for m in sent.mentions) or (
+            index > 0 and any(m.kind in ANCHOR_KINDS for m in sentences[index - 1].mentions)
+        )
         # "... the same ban": a vendor named in the sentence before is still the target.
         context_targets = targets or previous_targets
         previous_targets = targets
@@ -561,6 +578,8 @@ def classify(
                     has_actor,
                     context_targets,
                     has_operator,
+                    own_anchor[index],
+                    company_near,
                 )
                 for req in rule.requires
             )
@@ -577,6 +596,8 @@ def classify(
                         has_actor,
                         context_targets,
                         has_operator,
+                        own_anchor[index],
+                        company_near,
                     )
                     for req in rule.requires_any
                 )
