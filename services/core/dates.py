@@ -89,6 +89,7 @@ def _patterns(language: str) -> tuple[re.Pattern[str], ...]:
     )
 
 
+@lru_cache(maxsize=32)
 def _weekday_words(language: str) -> frozenset[str]:
     loc = language if language in SUPPORTED else "en"
     return frozenset(n.lower() for n in get_day_names("wide", locale=loc).values())
@@ -182,6 +183,8 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     return [(v, p) for _, v, p in found]
 
 
+# Every date form carries a four-digit year: a sentence without one has no date.
+_HAS_YEAR = re.compile(r"(?:19|20)\d\d")
 # A photo or agency credit: a date in it is when the picture was taken or filed.
 _CREDIT = re.compile(
     r"\b(?:REUTERS|AFP|Getty(?: Images)?|Xinhua|EPA|AP Photo|File Photo|ANP|NTB|Scanpix|"
@@ -231,7 +234,7 @@ def extract_date(
             return value, "header"
     best: tuple[int, int, str] | None = None
     for index, sentence in enumerate(sentences):
-        if not any(ch.isdigit() for ch in sentence):
+        if not _HAS_YEAR.search(sentence):
             continue
         if _CREDIT.search(sentence):
             continue

@@ -520,6 +520,7 @@ def classify(
     rules: LanguageRules,
     sentences: Sequence[SentenceInput],
     *,
+    anchors: list[bool] | None = None,
     max_evidence: int = MAX_EVIDENCE,
     max_evidence_chars: int = MAX_EVIDENCE_CHARS,
     caps: set[str] | None = None,
@@ -533,7 +534,7 @@ def classify(
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
-    own_anchor = sentence_anchors(rules, sentences)
+    own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
     near_anchor = anchored(rules, sentences, own_anchor)
     for index, sent in enumerate(sentences):
         tokens = sent.tokens

@@ -277,23 +277,23 @@ class Enricher:
 
         rules = res.rules.get(lang) or res.rules.get("en")
         caps: set[str] = set()
-        found_events = (
-            events.classify(
-                rules,
-                sentence_inputs,
-                max_evidence=self.config.max_evidence,
-                max_evidence_chars=self.config.max_evidence_chars,
-                caps=caps,
-            )
-            if rules
-            else []
-        )
         anchors = events.sentence_anchors(rules, sentence_inputs) if rules else []
         named = list(dict.fromkeys([*ents["vendors"], *ents["operators"]]))
         title_anchored = bool(parsed.title and title_tokens and anchors and anchors[0])
         base = relevance.score(sum(anchors), len(anchors), title_anchored, named, [])
-        if base.score < self.config.event_min_relevance:
-            found_events = []
+        # Below the floor an article carries no event, so classifying it is skipped.
+        found_events = (
+            events.classify(
+                rules,
+                sentence_inputs,
+                anchors=anchors,
+                max_evidence=self.config.max_evidence,
+                max_evidence_chars=self.config.max_evidence_chars,
+                caps=caps,
+            )
+            if rules and base.score >= self.config.event_min_relevance
+            else []
+        )
         rel = relevance.score(
             sum(anchors), len(anchors), title_anchored, named, [e.type for e in found_events]
         )
