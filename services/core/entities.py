@@ -53,6 +53,8 @@ class Gazetteer:
         default_factory=lambda: defaultdict(list)
     )
     first_names: frozenset[str] = frozenset()
+    # lower-case first word -> phrases (token tuples) inside which nothing is an entity
+    blocked: dict[str, list[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(list))
 
     # -- building -------------------------------------------------------------
     @staticmethod
@@ -87,6 +89,20 @@ class Gazetteer:
         else:
             self.demonym_exact[pattern] = code
 
+    def add_blocked(self, phrase: str) -> None:
+        toks = tuple(t.lower() for t in TOKEN_RE.findall(phrase))
+        if toks:
+            self.blocked[toks[0]].append(toks)
+            self.blocked[toks[0]].sort(key=len, reverse=True)
+
+    def _blocked_end(self, tokens: list[Token], i: int) -> int:
+        """End of a blocked phrase starting at ``i``, else 0."""
+        for phrase in self.blocked.get(tokens[i].lower, ()):
+            n = len(phrase)
+            if i + n <= len(tokens) and all(tokens[i + k].lower == phrase[k] for k in range(n)):
+                return i + n
+        return 0
+
     def finish(self) -> None:
         for index in [self.common, *self.by_language.values()]:
             for entries in index.values():
@@ -101,6 +117,7 @@ class Gazetteer:
         countries: Mapping[str, Mapping],
         localized_names: Mapping[str, Mapping[str, str]],
         first_names: Iterable[str],
+        blocked: Iterable[str] = (),
     ) -> Gazetteer:
         """Build from parsed gazetteer files.
 
@@ -125,6 +142,8 @@ class Gazetteer:
             for code, name in names.items():
                 gaz.add_language_name(language, code, name)
         gaz.first_names = frozenset(n.strip() for n in first_names if n.strip())
+        for phrase in blocked:
+            gaz.add_blocked(str(phrase))
         gaz.finish()
         return gaz
 
@@ -160,6 +179,11 @@ class Gazetteer:
         i = 0
         n = len(tokens)
         while i < n:
+            if self.blocked:
+                skip = self._blocked_end(tokens, i)
+                if skip:
+                    i = skip
+                    continue
             tok = tokens[i]
             word = tok.text
             best: _Entry | None = None

@@ -91,8 +91,16 @@ class Resources:
             }
         fpath = gdir / "first_names.txt"
         first = fpath.read_text(encoding="utf-8").splitlines() if fpath.exists() else []
+        bpath = gdir / "not_entities.yaml"
+        braw = _load_yaml(bpath) if bpath.exists() else {}
+        if not isinstance(braw, Mapping) or not isinstance(braw.get("phrases") or [], list):
+            raise DataError(f"{bpath}: expected a mapping with a list 'phrases'")
         gaz = entities.Gazetteer.from_data(
-            lists, countries, localized, (n for n in first if not n.startswith("#"))
+            lists,
+            countries,
+            localized,
+            (n for n in first if not n.startswith("#")),
+            (str(p) for p in braw.get("phrases") or []),
         )
         rules: dict[str, events.LanguageRules] = {}
         for path in sorted((data_dir / "events").glob("*.yaml")):

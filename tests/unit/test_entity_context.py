@@ -1,0 +1,25 @@
+"""Idioms and brand names are not entities (data/gazetteer/not_entities.yaml)."""
+
+import pytest
+from wirewatch.core.logic import Resources
+from wirewatch.core.text import tokenize
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "kind", "value", "found"),
+    [
+        ("fr", "Le projet est renvoyé aux calendes grecques, dit-il.", "countries", "GR", False),
+        ("fr", "Le gouvernement grec a approuvé le texte.", "countries", "GR", True),
+        ("en", "They met at the Half Time Orange bar.", "operators", "Orange", False),
+        ("en", "Orange signed a contract with Nokia.", "operators", "Orange", True),
+        ("en", "Veterans exposed to Agent Orange sued.", "operators", "Orange", False),
+        ("de", "Das sind für ihn böhmische Dörfer.", "countries", "CZ", False),
+        ("en", "He won the Samsung Cup final.", "vendors", "Samsung", False),
+        ("en", "Samsung cut chip prices.", "vendors", "Samsung", True),
+    ],
+)
+def test_context_decides(
+    resources: Resources, lang: str, text: str, kind: str, value: str, found: bool
+) -> None:
+    got = {(m.kind, m.value) for m in resources.gazetteer.find(tokenize(text), lang, text)}
+    assert ((kind, value) in got) is found, got
