@@ -521,12 +521,15 @@ def classify(
     sentences: Sequence[SentenceInput],
     *,
     anchors: list[bool] | None = None,
+    own_anchor_only: bool = False,
     max_evidence: int = MAX_EVIDENCE,
     max_evidence_chars: int = MAX_EVIDENCE_CHARS,
     caps: set[str] | None = None,
 ) -> list[PolicyEvent]:
     """Events in the sentences, merged per (type, status); see the module docstring.
 
+    With ``own_anchor_only`` only sentences that themselves name a technology word, vendor
+    or operator carry events (for articles that are barely about technology).
     Each event keeps at most ``max_evidence`` sentences of at most ``max_evidence_chars``
     characters; a longer sentence is cut (ending in an ellipsis) and ``"evidence_chars"``
     is added to ``caps``.
@@ -554,6 +557,8 @@ def classify(
         hits: dict[tuple[str, str], float] = {}
         if not near_anchor[index]:
             continue  # an off-domain sentence: courts, bans, deals of ordinary news
+        if own_anchor_only and not own_anchor[index]:
+            continue  # an article that is barely about technology: only direct evidence
         matches = rules.triggers.find(tokens)
         if not matches:
             continue

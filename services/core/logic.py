@@ -53,6 +53,9 @@ class CoreConfig:
     # Events of an article whose relevance (before events) is below this are dropped:
     # ordinary news that mentions technology in passing carries no policy event.
     event_min_relevance: float = 0.15
+    # Between this and ``event_min_relevance`` only sentences that themselves name
+    # technology carry events; below it none do.
+    event_direct_relevance: float = 0.05
 
 
 @dataclass
@@ -289,17 +292,19 @@ class Enricher:
         named = list(dict.fromkeys([*ents["vendors"], *ents["operators"]]))
         title_anchored = bool(parsed.title and title_tokens and anchors and anchors[0])
         base = relevance.score(sum(anchors), len(anchors), title_anchored, named, [])
-        # Below the floor an article carries no event, so classifying it is skipped.
+        # Below the floor an article carries no event, so classifying it is skipped;
+        # just above it only sentences that name technology themselves count.
         found_events = (
             events.classify(
                 rules,
                 sentence_inputs,
                 anchors=anchors,
+                own_anchor_only=base.score < self.config.event_min_relevance,
                 max_evidence=self.config.max_evidence,
                 max_evidence_chars=self.config.max_evidence_chars,
                 caps=caps,
             )
-            if rules and base.score >= self.config.event_min_relevance
+            if rules and base.score >= self.config.event_direct_relevance
             else []
         )
         rel = relevance.score(
