@@ -11,7 +11,13 @@ TOKEN_RE = re.compile(r"\w+")
 # whitespace and an opening quote, a capital letter or a digit. A match starts only
 # at the first mark of a run and never gives characters back (possessive), so a long
 # run of dots or spaces is scanned once, not once per position.
-_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+\s++(?=[\"'“‘„«(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9])")
+_BOUNDARY = re.compile(
+    r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+\s++(?=[\"'“‘„«(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9])"
+    # a missing space after the stop, as pasted wire text often has ("dernier.Tout"):
+    # only between a lower-case word and a capitalised one, so "U.S." and "pic.twitter.com"
+    # stay whole
+    r"|(?<=[a-zß-öø-ÿ]{3})[.!?](?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ])"
+)
 # The last word of a stretch: tried only where a word starts and never backtracking
 # into it, so a long word is scanned once (not once per character).
 _LAST_WORD = re.compile(r"(?<!\w)(\w++)\W*+$")
