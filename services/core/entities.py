@@ -99,7 +99,12 @@ class Gazetteer:
         """End of a blocked phrase starting at ``i``, else 0."""
         for phrase in self.blocked.get(tokens[i].lower, ()):
             n = len(phrase)
-            if i + n <= len(tokens) and all(tokens[i + k].lower == phrase[k] for k in range(n)):
+            if i + n <= len(tokens) and all(
+                tokens[i + k].lower == phrase[k]
+                # the last word may carry a plural or genitive "-s" ("Samsung Cups")
+                or (k == n - 1 and tokens[i + k].lower == phrase[k] + "s")
+                for k in range(n)
+            ):
                 return i + n
         return 0
 

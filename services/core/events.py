@@ -48,7 +48,8 @@ MAX_EVIDENCE_CHARS = 600
 # named as a proper name (not a demonym qualifying a vendor); ``operator`` an operator is
 # named in the sentence; ``tech`` the sentence itself names a vendor, operator or word of
 # the ``domain`` list (stricter than the neighbourhood every event needs); ``company`` a
-# vendor or operator is named in the sentence or the one before; ``anchor`` the sentence
+# vendor or operator is named in the sentence or the one before, or in the title;
+# ``anchor`` the sentence
 # or a neighbour ties it to technology (see ``anchored``).
 BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "operator", "anchor", "tech", "company"})
 # The term list whose words tie a sentence to technology or telecom policy.
@@ -522,13 +523,15 @@ def classify(
     *,
     anchors: list[bool] | None = None,
     own_anchor_only: bool = False,
+    subject_named: bool = False,
     max_evidence: int = MAX_EVIDENCE,
     max_evidence_chars: int = MAX_EVIDENCE_CHARS,
     caps: set[str] | None = None,
 ) -> list[PolicyEvent]:
     """Events in the sentences, merged per (type, status); see the module docstring.
 
-    With ``own_anchor_only`` only sentences that themselves name a technology word, vendor
+    ``subject_named``: the title names a vendor or operator (the built-in ``company`` then
+    holds in every sentence). With ``own_anchor_only`` only sentences that themselves name a technology word, vendor
     or operator carry events (for articles that are barely about technology).
     Each event keeps at most ``max_evidence`` sentences of at most ``max_evidence_chars``
     characters; a longer sentence is cut (ending in an ellipsis) and ``"evidence_chars"``
@@ -548,8 +551,10 @@ def classify(
         has_vendor = bool(targets)
         has_actor = _has_actor(sent.mentions)
         has_operator = any(m.kind == "operators" for m in sent.mentions)
-        company_near = any(m.kind in ANCHOR_KINDS for m in sent.mentions) or (
-            index > 0 and any(m.kind in ANCHOR_KINDS for m in sentences[index - 1].mentions)
+        company_near = (
+            subject_named
+            or any(m.kind in ANCHOR_KINDS for m in sent.mentions)
+            or (index > 0 and any(m.kind in ANCHOR_KINDS for m in sentences[index - 1].mentions))
         )
         # "... the same ban": a vendor named in the sentence before is still the target.
         context_targets = targets or previous_targets

@@ -300,6 +300,11 @@ class Enricher:
                 sentence_inputs,
                 anchors=anchors,
                 own_anchor_only=base.score < self.config.event_min_relevance,
+                subject_named=bool(
+                    parsed.title
+                    and sentence_inputs
+                    and any(m.kind in events.ANCHOR_KINDS for m in sentence_inputs[0].mentions)
+                ),
                 max_evidence=self.config.max_evidence,
                 max_evidence_chars=self.config.max_evidence_chars,
                 caps=caps,
