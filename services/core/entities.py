@@ -228,7 +228,21 @@ class Gazetteer:
         return out
 
     def _is_known(self, word: str, lang_index: Mapping[str, list[_Entry]]) -> bool:
-        return word in self.common or word in lang_index
+        """A one-word name of a known entity ("Huawei"); the first word of a longer
+        name ("Sun" of "Sun Microsystems") does not stop a person's name."""
+        return any(
+            len(e.tokens) == 1 for e in (*self.common.get(word, ()), *lang_index.get(word, ()))
+        )
+
+    def _starts_name(
+        self, tokens: list[Token], j: int, lang_index: Mapping[str, list[_Entry]]
+    ) -> bool:
+        """A longer known name starts at ``j`` ("Politiets sikkerhetstjeneste")."""
+        word = tokens[j].text
+        return any(
+            self._match(e, tokens, j)
+            for e in (*self.common.get(word, ()), *lang_index.get(word, ()))
+        )
 
     def _person(self, tokens: list[Token], i: int, lang_index: Mapping[str, list[_Entry]]) -> int:
         """End index of "Firstname [Middle...] [particles] Lastname" starting at ``i``, else 0.
@@ -249,7 +263,11 @@ class Gazetteer:
                 continue
             if not (len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()):
                 break
-            if self._is_known(word, lang_index) or self._demonym(word.lower()):
+            if (
+                self._is_known(word, lang_index)
+                or self._starts_name(tokens, j, lang_index)
+                or self._demonym(word.lower())
+            ):
                 break
             end = j + 1
             j += 1
