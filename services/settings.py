@@ -117,6 +117,15 @@ class CoreSettings(BaseModel):
     data_dir: Path | None = Field(
         default=None, description="Override the bundled rule/gazetteer data."
     )
+    event_min_relevance: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="Below this relevance only sentences that name technology carry events.",
+    )
+    event_direct_relevance: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Below this relevance an article has no events."
+    )
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
@@ -126,6 +135,8 @@ class CoreSettings(BaseModel):
             max_events=self.max_events,
             max_evidence=self.max_evidence,
             max_evidence_chars=self.max_evidence_chars,
+            event_min_relevance=self.event_min_relevance,
+            event_direct_relevance=self.event_direct_relevance,
         )
 
 

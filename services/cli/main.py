@@ -316,10 +316,17 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     from wirewatch.core.models import Rejection
     from wirewatch.embedded.runner import read_article, safe_analyse
 
-    resources = _resources(args.data_dir)
-    enricher = Enricher(resources)
+    from dataclasses import replace
+
+    from wirewatch.settings import EmbeddedSettings
+    from wirewatch.settings import build as build_settings
+
+    # The same core settings as `wirewatch run` (WIREWATCH_CORE__*), so both agree.
+    core = build_settings(EmbeddedSettings).core
+    resources = _resources(args.data_dir or core.data_dir)
+    enricher = Enricher(resources, core.core_config())
     if args.max_bytes:
-        enricher.config = type(enricher.config)(max_bytes=args.max_bytes)
+        enricher.config = replace(enricher.config, max_bytes=args.max_bytes)
     index = MemoryDuplicateIndex()
     for name in args.files:
         path = Path(name)

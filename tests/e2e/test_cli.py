@@ -170,3 +170,17 @@ def _files_done(db: Path) -> int:
 def test_run_on_missing_inbox_names_it(tmp_path):
     proc = ww("run", str(tmp_path / "nope"), "--db", str(tmp_path / "x.db"), "--once", check=False)
     assert proc.returncode != 0 and "nope" in proc.stderr and "not a directory" in proc.stderr
+
+
+def test_enrich_honours_the_core_settings_run_honours(monkeypatch):
+    path = str(EXAMPLES / "en_02_uk_huawei_2027.txt")
+    plain = json.loads(ww("enrich", path, "--json").stdout)
+    assert plain["events"] and plain["relevance"] > 0.5
+    monkeypatch.setenv("WIREWATCH_CORE__EVENT_DIRECT_RELEVANCE", "1.0")
+    monkeypatch.setenv("WIREWATCH_CORE__EVENT_MIN_RELEVANCE", "1.0")
+    strict = json.loads(ww("enrich", path, "--json").stdout)
+    assert strict["events"] == []
+    monkeypatch.setenv("WIREWATCH_CORE__MAX_EVENTS", "many")
+    bad = ww("enrich", path, check=False)
+    assert bad.returncode == 2 and "WIREWATCH_CORE__MAX_EVENTS" in bad.stderr
+    assert "Traceback" not in bad.stderr
