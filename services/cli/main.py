@@ -312,12 +312,11 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_enrich(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from wirewatch.core.logic import Enricher, MemoryDuplicateIndex, near_duplicate_of, register
     from wirewatch.core.models import Rejection
     from wirewatch.embedded.runner import read_article, safe_analyse
-
-    from dataclasses import replace
-
     from wirewatch.settings import EmbeddedSettings
     from wirewatch.settings import build as build_settings
 
