@@ -18,6 +18,16 @@ _SEED_DIRS = [
 SEEDS = next(
     (d for d in _SEED_DIRS if d is not None and d.is_dir()), ROOT.parent / "shared" / "seeds"
 )
+# Real news by journalists, also outside the repository (only labels are in it).
+_REALNEWS_DIRS = [
+    Path(os.environ["WIREWATCH_REALNEWS"]) if os.environ.get("WIREWATCH_REALNEWS") else None,
+    ROOT.parent / "shared" / "realnews-dev",
+    Path("/work/shared/realnews-dev"),
+]
+REALNEWS = next(
+    (d for d in _REALNEWS_DIRS if d is not None and d.is_dir()),
+    ROOT.parent / "shared" / "realnews-dev",
+)
 
 
 @pytest.fixture(scope="session")
