@@ -167,7 +167,29 @@ class Gazetteer:
             return False
         return True
 
+    def _keys(
+        self,
+        language: str,
+        lang_index: Mapping[str, list[_Entry]],
+        en_index: Mapping[str, list[_Entry]],
+    ) -> frozenset[str]:
+        """Every first word of a name that ``find`` may meet in this language."""
+        cache = self.__dict__.setdefault("_key_cache", {})
+        keys = cache.get(language)
+        if keys is None:
+            keys = cache[language] = frozenset(self.common) | set(lang_index) | set(en_index)
+        return keys
+
     def _demonym(self, lower: str) -> str | None:
+        cache = self.__dict__.setdefault("_demonym_cache", {})
+        if lower in cache:
+            return cache[lower]
+        if len(cache) > 100_000:  # bound memory on endless vocabularies
+            cache.clear()
+        code = cache[lower] = self._demonym_lookup(lower)
+        return code
+
+    def _demonym_lookup(self, lower: str) -> str | None:
         code = self.demonym_exact.get(lower)
         if code:
             return code
@@ -183,19 +205,20 @@ class Gazetteer:
         en_index = self.by_language.get("en") or {}
         i = 0
         n = len(tokens)
+        known = self._keys(language, lang_index, en_index)
         while i < n:
-            if self.blocked:
+            tok = tokens[i]
+            if tok.lower in self.blocked:
                 skip = self._blocked_end(tokens, i)
                 if skip:
                     i = skip
                     continue
-            tok = tokens[i]
             word = tok.text
             best: _Entry | None = None
-            keys = [word]
-            if word[0].isupper() and word.endswith("s") and len(word) > 2:
+            keys = [word] if word in known else []
+            if word[0].isupper() and word.endswith("s") and len(word) > 2 and word[:-1] in known:
                 keys.append(word[:-1])
-            if True:
+            if keys:
                 for index in (self.common, lang_index, en_index):
                     for key in keys:
                         for entry in index.get(key, ()):

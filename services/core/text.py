@@ -118,9 +118,13 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split into word tokens (maximal runs of \\w); hyphens, apostrophes, colons split."""
-    return [
-        Token(m.group(), m.group().lower(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)
-    ]
+    out: list[Token] = []
+    append = out.append
+    for m in TOKEN_RE.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        append(Token(word, word.lower(), start, end))
+    return out
 
 
 def split_sentences(paragraph: str) -> list[str]:
