@@ -6,6 +6,7 @@ Nested fields use ``__`` (``WIREWATCH_CORE__MAX_BYTES``).
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -458,3 +459,13 @@ def build(cls: type[Any], **overrides: Any) -> Any:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"  WIREWATCH_{loc}: {msg}" if loc else f"  {msg}")
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def resources_cache_dir() -> Path | None:
+    """Where the compiled data files are cached: ``WIREWATCH_CORE__CACHE_DIR`` (empty
+    disables the cache), else ``$XDG_CACHE_HOME/wirewatch`` (``~/.cache/wirewatch``)."""
+    value = os.environ.get("WIREWATCH_CORE__CACHE_DIR")
+    if value is not None:
+        return Path(value).expanduser() if value.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wirewatch"

@@ -26,10 +26,11 @@ def _setup_logging(level: str) -> None:
 
 
 def _resources(data_dir: Path | None):
-    from wirewatch.core.logic import DataError, Resources
+    from wirewatch.core.logic import DATA_DIR, DataError, Resources
+    from wirewatch.settings import resources_cache_dir
 
     try:
-        return Resources.load(data_dir) if data_dir else Resources.load()
+        return Resources.load(Path(data_dir) if data_dir else DATA_DIR, resources_cache_dir())
     except DataError as exc:
         raise SystemExit(f"wirewatch: {exc}") from exc
 

@@ -8,7 +8,10 @@ bundled (or a given) data directory once at start-up.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,7 +71,40 @@ class Resources:
     stopwords: dict[str, frozenset[str]]
 
     @classmethod
-    def load(cls, data_dir: Path = DATA_DIR) -> Resources:
+    def load(cls, data_dir: Path = DATA_DIR, cache_dir: Path | None = None) -> Resources:
+        """Parse the data files, or reuse the compiled copy cached under ``cache_dir``.
+
+        The cache is keyed by a hash of every data file, of the core's code and of the
+        library versions, so any change to a file rebuilds it; a cache that cannot be
+        read or written is ignored. ``cache_dir=None`` disables it.
+        """
+        if cache_dir is None:
+            return cls._parse(data_dir)
+        key = _cache_key(data_dir)
+        path = cache_dir / f"resources-{key}.pickle"
+        try:
+            with path.open("rb") as fh:
+                cached = pickle.load(fh)  # noqa: S301 - our own cache, keyed by content
+            if isinstance(cached, Resources):
+                return cached
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+            pass
+        resources = cls._parse(data_dir)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(resources, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            for old in cache_dir.glob("resources-*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return resources
+
+    @classmethod
+    def _parse(cls, data_dir: Path = DATA_DIR) -> Resources:
         gdir = data_dir / "gazetteer"
         lists: dict[str, list[Mapping]] = {}
         for kind in ("vendors", "operators", "organisations", "people"):
@@ -120,6 +156,25 @@ class Resources:
             words = path.read_text(encoding="utf-8").splitlines()
             stop[path.stem] = frozenset(w.strip().lower() for w in words if w and w[0] != "#")
         return cls(gaz, rules, cues, stop)
+
+
+_CODE_FILES = ("logic.py", "events.py", "entities.py", "dates.py", "text.py", "models.py")
+
+
+def _cache_key(data_dir: Path) -> str:
+    """A hash of every data file, the core's code and the versions that shape Resources."""
+    import babel
+    import yaml as _yaml
+
+    digest = hashlib.sha256()
+    digest.update(f"{sys.version}|{babel.__version__}|{_yaml.__version__}".encode())
+    here = Path(__file__).parent
+    for name in _CODE_FILES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(data_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
 
 
 class DuplicateIndex(Protocol):

@@ -32,13 +32,13 @@ from wirewatch import metrics, procpool
 from wirewatch.core import alerts
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
-from wirewatch.core.logic import CoreConfig, Enricher, Resources, near_duplicate_of
+from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources, near_duplicate_of
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
 from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
-from wirewatch.settings import EmbeddedSettings
+from wirewatch.settings import EmbeddedSettings, resources_cache_dir
 from wirewatch.watcher.scan import FileState, InboxScanner
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ _worker_enricher: Enricher | None = None
 
 def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
     global _worker_enricher
-    resources = Resources.load(Path(data_dir)) if data_dir else Resources.load()
+    resources = Resources.load(Path(data_dir) if data_dir else DATA_DIR, resources_cache_dir())
     _worker_enricher = Enricher(resources, config)
 
 
