@@ -705,6 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--files", type=int, default=100_000, help="scan: files in the generated inbox")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
+    b.add_argument(
+        "--real",
+        default="../shared/realnews-dev",
+        help="core: also measure on this real-news folder when it exists",
+    )
     b.add_argument("--kafka", default=None, help="distributed: a broker (default: start Tansu)")
     b.add_argument(
         "--es", default=None, help="distributed: Elasticsearch (default: start noida-db)"
