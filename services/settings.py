@@ -413,7 +413,13 @@ class WorkerSettings(ServiceSettings):
     )
     batch_size: int = Field(default=64, ge=1, le=5000)
     batch_within: float = Field(default=0.2, gt=0, description="Seconds to wait to fill a batch.")
-    session_timeout: float = Field(default=30.0, ge=6.0)
+    session_timeout: float = Field(
+        default=10.0,
+        ge=6.0,
+        description="Seconds a silent member keeps its partitions (heartbeats run beside the "
+        "work, so a long batch does not count). Lower: a killed worker's partitions move "
+        "sooner; higher: fewer rebalances on a flaky network. See RELIABILITY.md.",
+    )
     data_dir: Path = Field(default=Path("."), description="Faust's local state directory.")
     max_dlq_ratio: float = Field(
         default=0.5,
@@ -430,7 +436,11 @@ class IndexerSettings(ServiceSettings):
     rules: Path | None = None
     batch_size: int = Field(default=200, ge=1, le=5000)
     batch_wait_ms: int = Field(default=200, ge=0)
-    session_timeout: float = Field(default=30.0, ge=6.0)
+    session_timeout: float = Field(
+        default=10.0,
+        ge=6.0,
+        description="Seconds a silent member keeps its partitions (see the worker's).",
+    )
     duplicate_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     max_retries: int = Field(
         default=0,

@@ -1,0 +1,134 @@
+"""kill -9 of any one service at a moment mid-stream, then its restart as a supervisor
+would do, WITH THE SHIPPED DEFAULTS (no shortened session timeouts, the same metrics
+port again): every article indexed exactly once, alerts once per (rule, article), and
+no process the killed service started is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration import stack
+from tests.integration.test_distributed import ARTICLES, Pipeline, make_inbox
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+
+
+class DefaultsPipeline(Pipeline):
+    """The services with their defaults; each keeps its own metrics port across restarts."""
+
+    def start(self, name: str, *args: str, es: str | None = None) -> stack.Service:
+        argv = {
+            "watcher": ["watcher", "--inbox", str(self.inbox), "--state", str(self.tmp / "w.db")],
+            "worker": ["worker"],
+            "indexer": ["indexer", "--es", es or self.es],
+        }[name]
+        port = str(stack.free_port())
+        svc = stack.Service(name, [*argv, *args, "--metrics-port", port], self.logs, self.env)
+        self.services.append(svc)
+        return svc
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture()
+def defaults_pipeline(tmp_path, kafka_bootstrap, es_url, namespace):
+    p = DefaultsPipeline(tmp_path, kafka_bootstrap, es_url, namespace)
+    try:
+        yield p
+    finally:
+        p.close()
+        for svc in p.services:
+            print(f"--- {svc.name} ({svc.runs} run(s)) log tail ---")
+            print(svc.log_text()[-3000:])
+
+
+@pytest.mark.parametrize("victim", ["worker", "indexer", "watcher"])
+def test_kill_9_and_restart_with_the_defaults(defaults_pipeline, victim: str) -> None:
+    p = defaults_pipeline
+    expected = make_inbox(p.tmp / "staging", 300)
+    rules = str(stack.ROOT / "examples" / "rules.yaml")
+    services = {
+        "indexer": p.start("indexer", "--rules", rules),
+        "worker": p.start("worker"),
+        "watcher": p.start("watcher"),
+    }
+    paths = list(expected.values())
+    for path in paths[:150]:
+        path.rename(p.inbox / path.name)
+    p.wait_indexed(30, timeout=240)
+
+    svc = services[victim]
+    assert svc.proc is not None
+    children = _descendants(svc.proc.pid)
+    svc.kill9()
+    svc.start()  # at once, as a supervisor would
+    restarted = time.monotonic()
+    for path in paths[150:]:
+        path.rename(p.inbox / path.name)
+    p.wait_indexed(300, timeout=180)
+    recovery = time.monotonic() - restarted
+    print(f"{victim}: all 300 indexed {recovery:.1f} s after the restart")
+
+    time.sleep(3)  # anything redelivered after the restart has landed by now
+    ids = p.ids()
+    assert len(ids) == len(set(ids)) == 300
+    assert set(ids) == set(expected)
+
+    alerts = p.consume_all("wirewatch.alerts")
+    keys = [m.key for m in alerts]
+    assert alerts and all(json.loads(m.value)["alert_id"] == m.key.decode() for m in alerts)
+    stack.es_json(p.es, f"/{p.ns}wirewatch-alerts/_refresh", {})
+    indexed_alerts = stack.es_json(
+        p.es, f"/{p.ns}wirewatch-alerts/_search", {"size": 10000, "_source": False}
+    )["hits"]["hits"]
+    alert_ids = [h["_id"] for h in indexed_alerts]
+    assert len(alert_ids) == len(set(alert_ids)), "an alert fired twice"
+    assert set(alert_ids) == {k.decode() for k in keys}
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(c) for c in children):
+        time.sleep(0.5)
+    assert not [c for c in children if _alive(c)], f"orphans of the killed {victim}"
+    assert svc.runs == 2 and svc.alive()
+    assert f"{p.ns}{ARTICLES}"  # the namespace the figures above came from
+
+    every_child = set()
+    for s in p.services:
+        if s.alive() and s.proc is not None:
+            every_child |= _descendants(s.proc.pid)
+    p.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(c) for c in every_child):
+        time.sleep(0.5)
+    assert not [c for c in every_child if _alive(c)], "processes left after a clean stop"
