@@ -274,6 +274,24 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     rules = _load_rules(args.file)
     if args.action == "check":
+        from wirewatch.vocab import UnknownValue
+
+        vocab = _vocabulary()
+        problems = []
+        for r in rules:
+            checks = [
+                *((vocab.name, "vendors", v) for v in r.vendors),
+                *((lambda _k, v: vocab.country(v), "countries", c) for c in r.countries),
+                *((lambda _k, v: vocab.language(v), "languages", x) for x in r.languages),
+            ]
+            for check, kind, value in checks:
+                try:
+                    check(kind, value)
+                except UnknownValue as exc:
+                    problems.append(f"{args.file}: rule {r.name!r}: {kind}: {exc}")
+        if problems:
+            print("\n".join(f"wirewatch: {p}" for p in problems), file=sys.stderr)
+            return 2
         for r in rules:
             print(f"ok  {r.name}: events={','.join(r.events)} statuses={','.join(r.statuses)}")
         if any(n.webhook for r in rules for n in r.notify):
@@ -393,7 +411,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vocabulary():
+    from wirewatch.vocab import Vocabulary
+
+    return Vocabulary.from_resources(_resources(None))
+
+
+def _checked_filters(args: argparse.Namespace) -> None:
+    """Vendor, country and date filters against their vocabularies (exit 2 with a hint)."""
+    from wirewatch.vocab import UnknownValue, date_prefix
+
+    try:
+        if getattr(args, "since", None):
+            args.since = date_prefix(args.since)
+        if getattr(args, "vendor", None) or getattr(args, "country", None):
+            vocab = _vocabulary()
+            if args.vendor:
+                args.vendor = vocab.name("vendors", args.vendor)
+            if args.country:
+                args.country = vocab.country(args.country)
+    except UnknownValue as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_events(args: argparse.Namespace) -> int:
+    _checked_filters(args)
     store = _open_existing_store(args.db)
     rows = store.events(
         args.type,

@@ -184,3 +184,28 @@ def test_enrich_honours_the_core_settings_run_honours(monkeypatch):
     bad = ww("enrich", path, check=False)
     assert bad.returncode == 2 and "WIREWATCH_CORE__MAX_EVENTS" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["events", "--vendor", "Huawai"], "did you mean Huawei?"),
+        (["events", "--country", "XY"], "unknown country 'XY'"),
+        (["events", "--since", "2020-13"], "is not a date"),
+    ],
+)
+def test_filters_outside_their_vocabulary_fail_with_a_suggestion(args, message, tmp_path):
+    proc = ww(*args, "--db", str(tmp_path / "w.db"), check=False)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_rules_check_rejects_unknown_vendors_and_languages(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - name: r\n    events: [ban]\n    vendors: [Huawai]\n    languages: [xx]\n"
+    )
+    proc = ww("rules", "check", str(rules), check=False)
+    assert proc.returncode == 2
+    assert "did you mean Huawei?" in proc.stderr and "unknown language 'xx'" in proc.stderr
+    assert "ok " in ww("rules", "check", str(EXAMPLES.parent / "rules.yaml")).stdout
