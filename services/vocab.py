@@ -44,8 +44,9 @@ class Vocabulary:
                     surface = " ".join(entry.tokens).lower()
                     names[entry.kind].setdefault(surface, entry.value)
                     names[entry.kind].setdefault(entry.value.lower(), entry.value)
-        codes = {c for c in Locale.parse("en").territories if len(c) == 2 and c.isalpha()}
-        languages = {c for c in Locale.parse("en").languages if len(c) == 2 and c.isalpha()}
+        locale = Locale.parse("en")
+        codes = {str(c) for c in locale.territories if len(str(c)) == 2 and str(c).isalpha()}
+        languages = {str(c) for c in locale.languages if len(str(c)) == 2 and str(c).isalpha()}
         return cls(names, frozenset(codes | {"EU"}), frozenset(languages))
 
     def name(self, kind: str, value: str) -> str:
