@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration import stack
+from tests.integration.faults import FaultProxy
 from tests.integration.test_distributed import ARTICLES, Pipeline, make_inbox
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
@@ -21,13 +22,18 @@ pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 class DefaultsPipeline(Pipeline):
     """The services with their defaults; each keeps its own metrics port across restarts."""
 
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.env.pop("WIREWATCH_BACKOFF_MAX", None)  # the shipped backoff, not the tests'
+        self.ports: dict[str, str] = {}
+
     def start(self, name: str, *args: str, es: str | None = None) -> stack.Service:
         argv = {
             "watcher": ["watcher", "--inbox", str(self.inbox), "--state", str(self.tmp / "w.db")],
             "worker": ["worker"],
             "indexer": ["indexer", "--es", es or self.es],
         }[name]
-        port = str(stack.free_port())
+        port = self.ports.setdefault(name, str(stack.free_port()))
         svc = stack.Service(name, [*argv, *args, "--metrics-port", port], self.logs, self.env)
         self.services.append(svc)
         return svc
@@ -132,3 +138,53 @@ def test_kill_9_and_restart_with_the_defaults(defaults_pipeline, victim: str) ->
     while time.monotonic() < deadline and any(_alive(c) for c in every_child):
         time.sleep(0.5)
     assert not [c for c in every_child if _alive(c)], "processes left after a clean stop"
+
+
+def _metric(port: str, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
+def test_elasticsearch_unreachable_for_30_s_with_the_defaults(defaults_pipeline) -> None:
+    p = defaults_pipeline
+    expected = make_inbox(p.tmp / "staging", 200)
+    with FaultProxy(p.es) as proxy:
+        indexer = p.start("indexer", es=proxy.url)
+        stack.wait_for(
+            lambda: "templates installed" in indexer.logfile.read_text(), 60, "the indexer"
+        )
+        p.start("worker")
+        p.start("watcher")
+        paths = list(expected.values())
+        for path in paths[:100]:
+            path.rename(p.inbox / path.name)
+        p.wait_indexed(30, timeout=240)
+        proxy.fail(["reset"])  # Elasticsearch unreachable
+        down = time.monotonic()
+        for path in paths[100:]:
+            path.rename(p.inbox / path.name)
+        port = p.ports["indexer"]
+        stack.wait_for(
+            lambda: _metric(port, "wirewatch_indexer_retries_total") > 0,
+            30,
+            "the indexer's retries to show in its metrics",
+        )
+        time.sleep(max(0.0, 30 - (time.monotonic() - down)))
+        assert indexer.alive(), "the indexer must back off, not crash"
+        stuck = len(set(p.ids()))
+        assert stuck < 200, "nothing can be indexed while Elasticsearch is unreachable"
+        proxy.heal()
+        healed = time.monotonic()
+        p.wait_indexed(200, timeout=180)
+        print(f"Elasticsearch back: all 200 indexed {time.monotonic() - healed:.1f} s later")
+    time.sleep(3)
+    ids = p.ids()
+    assert len(ids) == len(set(ids)) == 200 and set(ids) == set(expected)
+    assert indexer.runs == 1 and indexer.alive()
