@@ -38,6 +38,13 @@ class DefaultsPipeline(Pipeline):
         self.services.append(svc)
         return svc
 
+    def start_feeds(self, config: Path) -> stack.Service:
+        port = self.ports.setdefault("feeds", str(stack.free_port()))
+        args = ["feeds", "--config", str(config), "--state", str(self.tmp / "feeds.db")]
+        svc = stack.Service("feeds", [*args, "--metrics-port", port], self.logs, self.env)
+        self.services.append(svc)
+        return svc
+
 
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
@@ -188,3 +195,61 @@ def test_elasticsearch_unreachable_for_30_s_with_the_defaults(defaults_pipeline)
     ids = p.ids()
     assert len(ids) == len(set(ids)) == 200 and set(ids) == set(expected)
     assert indexer.runs == 1 and indexer.alive()
+
+
+def _rss(items: list[tuple[str, str, str]]) -> bytes:
+    from xml.sax.saxutils import escape
+
+    body = "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<description>{escape(text)}</description></item>"
+        for t, link, text in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Chaos wire</title><link>http://example.invalid/</link>{body}</channel></rss>"
+    ).encode()
+
+
+def test_kill_9_of_the_feeds_service_with_the_defaults(defaults_pipeline) -> None:
+    from tests.integration.feed_server import FeedServer
+
+    p = defaults_pipeline
+    items = []
+    for k in range(60):
+        vendor = ("Huawei", "Ericsson", "Nokia", "ZTE")[k % 4]
+        items.append(
+            (
+                f"Operator {k} signs network contract with {vendor}",
+                f"http://example.invalid/item/{k}",
+                f"Telecom operator number {k} signed a contract with {vendor} to build its 5G "
+                f"network, the company said on day {k}. The deal covers radio equipment.",
+            )
+        )
+    with FeedServer() as server:
+        server.put("/wire.xml", _rss(items[:30]))
+        config = p.tmp / "feeds.yaml"
+        config.write_text(
+            f"feeds:\n  - url: {server.url('/wire.xml')}\n    name: wire\n    interval: 2s\n",
+            encoding="utf-8",
+        )
+        p.start("indexer")
+        p.start("worker")
+        feeds = p.start_feeds(config)
+        p.wait_indexed(30, timeout=240)
+        assert feeds.proc is not None
+        children = _descendants(feeds.proc.pid)
+        feeds.kill9()
+        server.put("/wire.xml", _rss(items))  # 30 new items while it is down
+        feeds.start()
+        restarted = time.monotonic()
+        p.wait_indexed(60, timeout=180)
+        print(f"feeds: all 60 indexed {time.monotonic() - restarted:.1f} s after the restart")
+        time.sleep(5)  # a few more polls: nothing is published twice
+    ids = p.ids()
+    assert len(ids) == len(set(ids)) == 60
+    raw = p.consume_all("wirewatch.articles.raw")
+    links = [dict(m.headers).get("wirewatch-source-path") for m in raw]
+    assert len(raw) == 60, f"{len(raw)} messages for 60 items: something was published twice"
+    assert len(set(links)) == 60
+    assert not [c for c in children if _alive(c)], "orphans of the killed feeds service"
