@@ -432,36 +432,56 @@ def _has_actor(mentions: list[Mention]) -> bool:
     return any(m.kind in ("countries", "organisations") and not m.demonym for m in mentions)
 
 
-def _present(
-    req: str,
-    rules: LanguageRules,
-    tokens: list[str],
-    cache: dict[str, bool],
-    has_vendor: bool,
-    has_actor: bool,
-    context_targets: list[str],
-    has_operator: bool = False,
-    tech_here: bool = False,
-    company_near: bool = False,
-) -> bool:
-    if req == "vendor":
-        return has_vendor
-    if req == "actor":
-        return has_actor
-    if req == "operator":
-        return has_operator
-    if req == "tech":
-        return tech_here
-    if req == "company":
-        return company_near
-    if req == "anchor":
-        return True  # checked for every sentence before any rule
-    if req == "target" and context_targets:
-        return True
-    if req not in cache:
-        terms = rules.terms.get(req)
-        cache[req] = terms.any(tokens) if terms is not None else False
-    return cache[req]
+@dataclass
+class _Facts:
+    """What one sentence offers the built-in terms and term lists of ``requires``."""
+
+    rules: LanguageRules
+    tokens: list[str]
+    vendor: bool
+    actor: bool
+    operator: bool
+    tech: bool = False
+    company: bool = False
+    context_targets: list[str] = field(default_factory=list)
+    cache: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rules: LanguageRules, sent: SentenceInput, **more: object) -> _Facts:
+        mentions = sent.mentions
+        return cls(
+            rules,
+            sent.tokens,
+            vendor=any(m.kind == "vendors" for m in mentions),
+            actor=_has_actor(mentions),
+            operator=any(m.kind == "operators" for m in mentions),
+            **more,  # type: ignore[arg-type]
+        )
+
+    def present(self, req: str) -> bool:
+        if req == "vendor":
+            return self.vendor
+        if req == "actor":
+            return self.actor
+        if req == "operator":
+            return self.operator
+        if req == "tech":
+            return self.tech
+        if req == "company":
+            return self.company
+        if req == "anchor":
+            return True  # checked for every sentence before any rule
+        if req == "target" and self.context_targets:
+            return True
+        if req not in self.cache:
+            terms = self.rules.terms.get(req)
+            self.cache[req] = terms.any(self.tokens) if terms is not None else False
+        return self.cache[req]
+
+
+# Built-in terms that the sentence before cannot meet (each already looks back or is
+# about this sentence only).
+_NOT_FROM_PREVIOUS = frozenset({"target", "anchor", "vendor", "tech", "company"})
 
 
 def _any_in_previous(
@@ -471,22 +491,8 @@ def _any_in_previous(
     ("The government decided on Monday. Huawei gear will be banned from 2025.")."""
     if index == 0:
         return False
-    prev = sentences[index - 1]
-    mentions = prev.mentions
-    return any(
-        _present(
-            req,
-            rules,
-            prev.tokens,
-            {},
-            any(m.kind == "vendors" for m in mentions),
-            _has_actor(mentions),
-            [],
-            any(m.kind == "operators" for m in mentions),
-        )
-        for req in names
-        if req not in ("target", "anchor", "vendor", "tech", "company")
-    )
+    prev = _Facts.of(rules, sentences[index - 1])
+    return any(prev.present(req) for req in names if req not in _NOT_FROM_PREVIOUS)
 
 
 def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
@@ -549,13 +555,6 @@ def classify(
         if actors:
             previous_actors = actors
         has_vendor = bool(targets)
-        has_actor = _has_actor(sent.mentions)
-        has_operator = any(m.kind == "operators" for m in sent.mentions)
-        company_near = (
-            subject_named
-            or any(m.kind in ANCHOR_KINDS for m in sent.mentions)
-            or (index > 0 and any(m.kind in ANCHOR_KINDS for m in sentences[index - 1].mentions))
-        )
         # "... the same ban": a vendor named in the sentence before is still the target.
         context_targets = targets or previous_targets
         previous_targets = targets
@@ -567,6 +566,18 @@ def classify(
         matches = rules.triggers.find(tokens)
         if not matches:
             continue
+        company_near = (
+            subject_named
+            or any(m.kind in ANCHOR_KINDS for m in sent.mentions)
+            or (index > 0 and any(m.kind in ANCHOR_KINDS for m in sentences[index - 1].mentions))
+        )
+        facts = _Facts.of(
+            rules,
+            sent,
+            tech=own_anchor[index],
+            company=company_near,
+            context_targets=context_targets,
+        )
         rejected_cues = _Cues(rules.rejected.find(tokens))
         proposed_cues = _Cues(rules.proposed.find(tokens))
         # Only bans and sanctions can be declined, so a cue governs the first of those.
@@ -574,44 +585,14 @@ def classify(
         covered = bytearray(len(tokens))
         for m_start, m_end, _ in matches:
             covered[m_start:m_end] = b"\x01" * (m_end - m_start)
-        present_terms: dict[str, bool] = {}
         excluded: dict[int, bool] = {}  # per rule, for this sentence
         for start, end, payload in matches:
             rule = payload
             assert isinstance(rule, Rule)
-            ok = all(
-                _present(
-                    req,
-                    rules,
-                    tokens,
-                    present_terms,
-                    has_vendor,
-                    has_actor,
-                    context_targets,
-                    has_operator,
-                    own_anchor[index],
-                    company_near,
-                )
-                for req in rule.requires
-            )
-            if not ok:
+            if not all(facts.present(req) for req in rule.requires):
                 continue
             if rule.requires_any and not (
-                any(
-                    _present(
-                        req,
-                        rules,
-                        tokens,
-                        present_terms,
-                        has_vendor,
-                        has_actor,
-                        context_targets,
-                        has_operator,
-                        own_anchor[index],
-                        company_near,
-                    )
-                    for req in rule.requires_any
-                )
+                any(facts.present(req) for req in rule.requires_any)
                 or _any_in_previous(rules, sentences, index, rule.requires_any)
             ):
                 continue
