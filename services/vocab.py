@@ -62,22 +62,27 @@ class Vocabulary:
         )
 
     def country(self, value: str) -> str:
-        code = value.strip().upper()
-        if code in self.countries:
-            return code
-        raise UnknownValue(
-            f"unknown country {value!r}{_suggest(code, self.countries)} "
-            "(use an ISO 3166-1 alpha-2 code such as NL, SE, US, or EU)"
+        return _code(
+            value.strip().upper(),
+            self.countries,
+            f"country {value!r}",
+            "use an ISO 3166-1 alpha-2 code such as NL, SE, US, or EU",
         )
 
     def language(self, value: str) -> str:
-        code = value.strip().lower()
-        if code in self.languages:
-            return code
-        raise UnknownValue(
-            f"unknown language {value!r}{_suggest(code, self.languages)} "
-            "(use an ISO 639-1 code such as nl, sv, en, de, fr, da, nb)"
+        return _code(
+            value.strip().lower(),
+            self.languages,
+            f"language {value!r}",
+            "use an ISO 639-1 code such as nl, sv, en, de, fr, da, nb",
         )
+
+
+def _code(code: str, known: frozenset[str], what: str, hint: str) -> str:
+    """``code`` when it is one of ``known``, else ``UnknownValue`` with a suggestion."""
+    if code in known:
+        return code
+    raise UnknownValue(f"unknown {what}{_suggest(code, known)} ({hint})")
 
 
 def date_prefix(value: str) -> str:
