@@ -6,7 +6,6 @@ no process the killed service started is left behind."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,7 +13,12 @@ import pytest
 
 from tests.integration import stack
 from tests.integration.faults import FaultProxy
-from tests.integration.test_distributed import ARTICLES, Pipeline, make_inbox
+from tests.integration.test_distributed import (
+    ARTICLES,
+    Pipeline,
+    closing_with_logs,
+    make_inbox,
+)
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
@@ -46,44 +50,10 @@ class DefaultsPipeline(Pipeline):
         return svc
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.fixture()
 def defaults_pipeline(tmp_path, kafka_bootstrap, es_url, namespace):
-    p = DefaultsPipeline(tmp_path, kafka_bootstrap, es_url, namespace)
-    try:
+    with closing_with_logs(DefaultsPipeline(tmp_path, kafka_bootstrap, es_url, namespace)) as p:
         yield p
-    finally:
-        p.close()
-        for svc in p.services:
-            print(f"--- {svc.name} ({svc.runs} run(s)) log tail ---")
-            print(svc.log_text()[-3000:])
 
 
 @pytest.mark.parametrize("victim", ["worker", "indexer", "watcher"])
@@ -103,7 +73,7 @@ def test_kill_9_and_restart_with_the_defaults(defaults_pipeline, victim: str) ->
 
     svc = services[victim]
     assert svc.proc is not None
-    children = _descendants(svc.proc.pid)
+    children = stack.descendants(svc.proc.pid)
     svc.kill9()
     svc.start()  # at once, as a supervisor would
     restarted = time.monotonic()
@@ -129,22 +99,16 @@ def test_kill_9_and_restart_with_the_defaults(defaults_pipeline, victim: str) ->
     assert len(alert_ids) == len(set(alert_ids)), "an alert fired twice"
     assert set(alert_ids) == {k.decode() for k in keys}
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(c) for c in children):
-        time.sleep(0.5)
-    assert not [c for c in children if _alive(c)], f"orphans of the killed {victim}"
+    assert not stack.survivors(children, 20), f"orphans of the killed {victim}"
     assert svc.runs == 2 and svc.alive()
     assert f"{p.ns}{ARTICLES}"  # the namespace the figures above came from
 
     every_child = set()
     for s in p.services:
         if s.alive() and s.proc is not None:
-            every_child |= _descendants(s.proc.pid)
+            every_child |= stack.descendants(s.proc.pid)
     p.close()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(c) for c in every_child):
-        time.sleep(0.5)
-    assert not [c for c in every_child if _alive(c)], "processes left after a clean stop"
+    assert not stack.survivors(every_child, 20), "processes left after a clean stop"
 
 
 def _metric(port: str, name: str) -> float:
@@ -238,7 +202,7 @@ def test_kill_9_of_the_feeds_service_with_the_defaults(defaults_pipeline) -> Non
         feeds = p.start_feeds(config)
         p.wait_indexed(30, timeout=240)
         assert feeds.proc is not None
-        children = _descendants(feeds.proc.pid)
+        children = stack.descendants(feeds.proc.pid)
         feeds.kill9()
         server.put("/wire.xml", _rss(items))  # 30 new items while it is down
         feeds.start()
@@ -252,4 +216,4 @@ def test_kill_9_of_the_feeds_service_with_the_defaults(defaults_pipeline) -> Non
     links = [dict(m.headers).get("wirewatch-source-path") for m in raw]
     assert len(raw) == 60, f"{len(raw)} messages for 60 items: something was published twice"
     assert len(set(links)) == 60
-    assert not [c for c in children if _alive(c)], "orphans of the killed feeds service"
+    assert not stack.survivors(children, 0), "orphans of the killed feeds service"

@@ -7,12 +7,14 @@ servers. The services run as subprocesses, exactly as a user starts them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,9 +163,9 @@ class Pipeline:
                 svc.terminate()
 
 
-@pytest.fixture()
-def pipeline(tmp_path, kafka_bootstrap, es_url, namespace):
-    p = Pipeline(tmp_path, kafka_bootstrap, es_url, namespace)
+@contextlib.contextmanager
+def closing_with_logs(p: Pipeline) -> Iterator[Pipeline]:
+    """Stop the pipeline's services at the end and print their log tails (in the report)."""
     try:
         yield p
     finally:
@@ -171,6 +173,12 @@ def pipeline(tmp_path, kafka_bootstrap, es_url, namespace):
         for svc in p.services:  # leave the logs in the test report when something failed
             print(f"--- {svc.name} ({svc.runs} run(s)) log tail ---")
             print(svc.log_text()[-3000:])
+
+
+@pytest.fixture()
+def pipeline(tmp_path, kafka_bootstrap, es_url, namespace):
+    with closing_with_logs(Pipeline(tmp_path, kafka_bootstrap, es_url, namespace)) as p:
+        yield p
 
 
 def test_files_become_documents_and_bad_files_dead_letters(pipeline):

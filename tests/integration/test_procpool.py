@@ -6,28 +6,11 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-
-def _wait(cond, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split()[2] == "Z")
+from tests.integration import stack
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
@@ -49,7 +32,7 @@ def test_children_die_with_a_killed_parent_and_inherit_no_socket(tmp_path: Path)
     )
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
-        assert _wait(lambda: pids.exists() and pids.read_text().strip() != ""), "no children"
+        stack.wait_for(lambda: pids.exists() and pids.read_text().strip() != "", 20, "the children")
         children = [int(p) for p in pids.read_text().split()]
         port = int((tmp_path / "port").read_text())
         for pid in children:
@@ -63,7 +46,7 @@ def test_children_die_with_a_killed_parent_and_inherit_no_socket(tmp_path: Path)
             assert not any(f"socket:[{i}]" in inodes for i in listening), "child holds the socket"
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        assert _wait(lambda: not any(_alive(p) for p in children), 15), "orphans left"
+        assert not stack.survivors(children, 15), "orphans left"
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))  # the port is free again
     finally:
