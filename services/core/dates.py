@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from babel.dates import get_day_names, get_month_names
 
+from .parse import is_update_line
 from .text import TOKEN_RE
 
 SUPPORTED = ("en", "nl", "de", "fr", "sv", "da", "nb")
@@ -198,15 +199,13 @@ _CREDIT = re.compile(
 
 def byline_date(bylines: list[str], language: str, cues: DateCues) -> str | None:
     """The date of the first publication byline (an "updated" line only when no other)."""
-    from .parse import is_update_line
-
     first_update: str | None = None
     for line in bylines:
         found = find_dates(line, language, cues)
         if not found:
             continue
         value = max(found, key=lambda f: f[1])[0]
-        if is_update_line(line) and not re.search(r"(?i)publi|veröffentlicht|erstellt", line):
+        if is_update_line(line):
             first_update = first_update or value
             continue
         return value

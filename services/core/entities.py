@@ -55,6 +55,9 @@ class Gazetteer:
     first_names: frozenset[str] = frozenset()
     # lower-case first word -> phrases (token tuples) inside which nothing is an entity
     blocked: dict[str, list[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(list))
+    # lookups memoised by ``find``: first words of names per language, demonym per word
+    _key_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _demonym_cache: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     # -- building -------------------------------------------------------------
     @staticmethod
@@ -174,14 +177,14 @@ class Gazetteer:
         en_index: Mapping[str, list[_Entry]],
     ) -> frozenset[str]:
         """Every first word of a name that ``find`` may meet in this language."""
-        cache = self.__dict__.setdefault("_key_cache", {})
+        cache = self._key_cache
         keys = cache.get(language)
         if keys is None:
             keys = cache[language] = frozenset(self.common) | set(lang_index) | set(en_index)
         return keys
 
     def _demonym(self, lower: str) -> str | None:
-        cache = self.__dict__.setdefault("_demonym_cache", {})
+        cache = self._demonym_cache
         if lower in cache:
             return cache[lower]
         if len(cache) > 100_000:  # bound memory on endless vocabularies
@@ -250,17 +253,12 @@ class Gazetteer:
             i += 1
         return out
 
-    def _is_known(self, word: str, lang_index: Mapping[str, list[_Entry]]) -> bool:
-        """A one-word name of a known entity ("Huawei"); the first word of a longer
-        name ("Sun" of "Sun Microsystems") does not stop a person's name."""
-        return any(
-            len(e.tokens) == 1 for e in (*self.common.get(word, ()), *lang_index.get(word, ()))
-        )
-
     def _starts_name(
         self, tokens: list[Token], j: int, lang_index: Mapping[str, list[_Entry]]
     ) -> bool:
-        """A longer known name starts at ``j`` ("Politiets sikkerhetstjeneste")."""
+        """A known name starts at ``j``: a one-word name ("Huawei") or a whole longer one
+        ("Politiets sikkerhetstjeneste"); the first word alone of a longer name ("Sun" of
+        "Sun Microsystems") is not one, so it does not stop a person's name."""
         word = tokens[j].text
         return any(
             self._match(e, tokens, j)
@@ -286,11 +284,7 @@ class Gazetteer:
                 continue
             if not (len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()):
                 break
-            if (
-                self._is_known(word, lang_index)
-                or self._starts_name(tokens, j, lang_index)
-                or self._demonym(word.lower())
-            ):
+            if self._starts_name(tokens, j, lang_index) or self._demonym(word.lower()):
                 break
             end = j + 1
             j += 1

@@ -93,8 +93,12 @@ def is_byline(block: str) -> bool:
     return len(block.split()) <= 6 and block[-1] not in ".!?"
 
 
+_BYLINE_PUBLISHED = re.compile(r"publi|veröffentlicht|erstellt", re.IGNORECASE)
+
+
 def is_update_line(block: str) -> bool:
-    return bool(_BYLINE_UPDATED.search(block))
+    """A byline that only says when the article was updated (not when it was published)."""
+    return bool(_BYLINE_UPDATED.search(block)) and not _BYLINE_PUBLISHED.search(block)
 
 
 @dataclass
