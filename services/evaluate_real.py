@@ -123,11 +123,12 @@ class RealReport:
                     for t, v in self.types[s].items()
                 },
             }
-        total = sum(c["all"] for c in self.offtopic.values() if c)
-        flagged = sum(c["all"] for c in self.offtopic_flagged.values() if c)
+        # each article is counted once per language and once per source: use one of them
+        total = self.offtopic["lang"]["all"]
+        flagged = self.offtopic_flagged["lang"]["all"]
         out["offtopic"] = {
-            "articles": self.offtopic["lang"]["all"],
-            "with_event": self.offtopic_flagged["lang"]["all"],
+            "articles": total,
+            "with_event": flagged,
             "rate": round(flagged / total, 4) if total else 0.0,
             "by_language": {
                 k: [self.offtopic_flagged["lang"][k], v]
