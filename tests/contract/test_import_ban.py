@@ -13,7 +13,7 @@ BANNED = {
     "requests",
     "httpx",
 }
-CORE = Path(__file__).resolve().parents[2] / "services" / "core"
+CORE = Path(__file__).resolve().parents[2] / "services" / "wirewatch" / "core"
 
 
 def test_core_imports_no_io_library():
@@ -44,10 +44,10 @@ def test_lint_and_types_are_clean():
     import subprocess
     import sys
 
-    root = CORE.parents[1]
+    root = CORE.parents[2]
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     assert subprocess.run([ruff, "check", "services", "tests"], cwd=root).returncode == 0
     assert (
         subprocess.run([ruff, "format", "--check", "services", "tests"], cwd=root).returncode == 0
     )
-    assert subprocess.run([sys.executable, "-m", "mypy", "services"], cwd=root).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "mypy"], cwd=root).returncode == 0

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "services" / "core" / "data"
+DATA = ROOT / "services" / "wirewatch" / "core" / "data"
 
 
 def test_wheel_holds_every_core_data_file(tmp_path: Path) -> None:

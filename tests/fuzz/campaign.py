@@ -485,7 +485,7 @@ def gen_pathological(g: Gen) -> tuple[bytes, str]:
 def rule_words() -> dict[str, list[str]]:
     """Per language, the words of the event rules: triggers, terms, cues, negations."""
     out = {}
-    for path in sorted((ROOT / "services" / "core" / "data" / "events").glob("*.yaml")):
+    for path in sorted((ROOT / "services" / "wirewatch" / "core" / "data" / "events").glob("*.yaml")):
         text = path.read_text(encoding="utf-8").lower()
         out[path.stem] = sorted({w for w in re.findall(r"\w+", text) if not w.isdigit()})
     return out
@@ -1131,7 +1131,7 @@ def render_report(res: Results, info: dict, opts, saved: list[str]) -> str:
 
 INTRO = """# Reliability
 
-What this file records: how the core (`services/core`, `Enricher.analyse`) holds up
+What this file records: how the core (`services/wirewatch/core`, `Enricher.analyse`) holds up
 against hostile and malformed input. The contract is that any bytes end as an
 enriched article or as a rejection with a reason - no exception escapes the core -
 and that the time an input takes stays proportional to its size: no regular

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from wirewatch.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
+from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
 
 __all__ = [
     "NoidaElasticsearch",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from wirewatch.core.logic import Enricher
-from wirewatch.evaluate_real import DEFAULT_LABELS, evaluate, load_labels, split_of
+from wirewatch.tools.evaluate_real import DEFAULT_LABELS, evaluate, load_labels, split_of
 
 from tests.conftest import REALNEWS, ROOT, ww
 

@@ -5,7 +5,7 @@ independently of the rules. Current figures are in QUALITY.md (wirewatch evaluat
 """
 
 import pytest
-from wirewatch.evaluate import evaluate
+from wirewatch.tools.evaluate import evaluate
 
 from tests.conftest import EXAMPLES, ROOT
 

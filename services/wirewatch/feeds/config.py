@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from wirewatch.core import yamlio
 
 DEFAULT_INTERVAL = 900.0

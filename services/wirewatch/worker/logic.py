@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import ValidationError
+
 from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, RawArticle, Rejection
 from wirewatch.settings import resources_cache_dir

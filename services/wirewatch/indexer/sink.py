@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
+
 from wirewatch import metrics
 from wirewatch.indexer.template import ALERTS_ALIAS, ARTICLES_ALIAS, templates
 from wirewatch.settings import IndexerSettings

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 from wirewatch.core.logic import DEFAULT_MAX_BYTES, CoreConfig
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from wirewatch.core import yamlio
 from wirewatch.core.logic import Enricher, Resources
 from wirewatch.core.models import EVENT_TYPES, EnrichedArticle, Source
-from wirewatch.evaluate import PRF
+from wirewatch.tools.evaluate import PRF
 
 DEFAULT_LABELS = Path("tests/data/realnews/labels")
 SPLITS = ("dev", "test")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from babel import Locale
+
 from wirewatch.core.logic import Resources
 
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
@@ -58,7 +59,7 @@ class Vocabulary:
         singular = kind.rstrip("s")
         raise UnknownValue(
             f"unknown {singular} {value!r}{_suggest(value, table.values())} "
-            f"(known {kind} are listed in services/core/data/gazetteer/{kind}.yaml)"
+            f"(known {kind} are listed in services/wirewatch/core/data/gazetteer/{kind}.yaml)"
         )
 
     def country(self, value: str) -> str:

@@ -32,7 +32,7 @@ def declarations_path() -> Path:
     env = os.environ.get("WIREWATCH_TOPICS_FILE")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parent.parent / "schemas" / "topics.yaml"
+    repo = Path(__file__).resolve().parents[2] / "schemas" / "topics.yaml"
     return repo if repo.exists() else Path("schemas") / "topics.yaml"
 
 

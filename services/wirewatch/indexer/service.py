@@ -28,6 +28,7 @@ from typing import Any
 
 from kafka.errors import CommitFailedError
 from pydantic import ValidationError
+
 from wirewatch import metrics
 from wirewatch.core import alerts
 from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register

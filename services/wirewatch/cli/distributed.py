@@ -79,6 +79,7 @@ def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
 
 def _publisher(settings: Any, linger_ms: int) -> Any:
     from kafka.errors import KafkaError
+
     from wirewatch.watcher.publisher import KafkaPublisher
 
     try:
@@ -197,7 +198,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"({exc.strerror or exc}); point WIREWATCH_DATA_DIR at a writable directory"
         ) from exc
     app = build_app(settings)
-    processor = app.wirewatch_processor
+    processor = app.wirewatch_processor  # type: ignore[attr-defined]
     _serve_metrics(settings, lambda: processor.started, "worker")
     # Faust's own names for the levels
     level = {"warning": "warn", "critical": "crit"}.get(
@@ -261,6 +262,7 @@ def _es_refused(settings: Any, sink: Any) -> SystemExit | None:
 def cmd_indexer(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
+
     from wirewatch.embedded.notify import WebhookNotifier, check_webhooks
     from wirewatch.indexer.service import Indexer
     from wirewatch.indexer.sink import EsSink, GaveUp, Stopped, client
@@ -338,6 +340,7 @@ def cmd_indexer(args: argparse.Namespace) -> int:
 # -- one-shot set-up -------------------------------------------------------------------
 def cmd_topics(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
+
     from wirewatch import topics
     from wirewatch.settings import ServiceSettings
 

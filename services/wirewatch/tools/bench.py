@@ -198,7 +198,7 @@ def main(args: argparse.Namespace) -> int:
         )
     lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
     text = "\n".join(lines)
-    from wirewatch.bench_distributed import END, START
+    from wirewatch.tools.bench_distributed import END, START
 
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
     # keep the figures of the separate commands (distributed, scan)
@@ -341,7 +341,7 @@ def main_scan(args: argparse.Namespace) -> int:
         "the imports and SQLite's page cache.",
     ]
     text = "\n".join(lines)
-    from wirewatch.bench_distributed import write_section
+    from wirewatch.tools.bench_distributed import write_section
 
     write_section(args.output, text, SCAN_START, SCAN_END)
     print(text)

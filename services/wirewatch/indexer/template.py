@@ -177,6 +177,6 @@ def check(directory: Path) -> list[str]:
             problems.append(f"{path}: missing; run `wirewatch templates export`")
         elif path.read_text(encoding="utf-8") != _render(body):
             problems.append(
-                f"{path}: differs from services/indexer/template.py; run `wirewatch templates export`"
+                f"{path}: differs from services/wirewatch/indexer/template.py; run `wirewatch templates export`"
             )
     return problems

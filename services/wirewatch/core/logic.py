@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from babel import Locale
 
 from . import dates, entities, events, fingerprint, keywords, language, parse, relevance, yamlio
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
-from .text import tokenize
+from .text import Token, tokenize
 
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("nl", "sv", "en", "de", "fr", "da", "nb")
@@ -39,7 +39,7 @@ class DataError(ValueError):
 def _load_yaml(path: Path) -> object:
     try:
         return yamlio.load(path.read_text(encoding="utf-8"))
-    except yamlio.yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML: {exc}") from exc
 
 
@@ -106,7 +106,7 @@ class Resources:
     @classmethod
     def _parse(cls, data_dir: Path = DATA_DIR) -> Resources:
         gdir = data_dir / "gazetteer"
-        lists: dict[str, list[Mapping]] = {}
+        lists: dict[str, list[Mapping[str, Any]]] = {}
         for kind in ("vendors", "operators", "organisations", "people"):
             path = gdir / f"{kind}.yaml"
             raw = _load_yaml(path) if path.exists() else []
@@ -264,7 +264,9 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*")
 _SPACE = re.compile(r"\s")
 
 
-def _sentence_input(text: str, toks: list, found: list[entities.Mention]) -> events.SentenceInput:
+def _sentence_input(
+    text: str, toks: list[Token], found: list[entities.Mention]
+) -> events.SentenceInput:
     clauses: list[int] = []
     clause, pos = 0, 0
     for tok in toks:

@@ -18,6 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from babel.dates import get_day_names, get_month_names
 
@@ -42,8 +43,8 @@ class DateCues:
     determiners: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, data: dict) -> DateCues:
-        def conv(section: dict) -> dict[str, tuple[tuple[str, ...], ...]]:
+    def from_mapping(cls, data: dict[str, Any]) -> DateCues:
+        def conv(section: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], ...]]:
             return {
                 lang: tuple(tuple(TOKEN_RE.findall(str(p).lower())) for p in phrases if p)
                 for lang, phrases in (section or {}).items()

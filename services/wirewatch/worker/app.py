@@ -20,6 +20,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import faust
+
 from wirewatch import metrics, procpool
 from wirewatch.settings import WorkerSettings
 from wirewatch.topics import ENRICHED, RAW, RAW_DLQ

@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
@@ -228,7 +229,7 @@ class LanguageRules:
     rules: list[Rule] = field(default_factory=list)
 
     @classmethod
-    def from_mapping(cls, data: Mapping, where: str) -> LanguageRules:
+    def from_mapping(cls, data: Mapping[str, Any], where: str) -> LanguageRules:
         if not isinstance(data, Mapping):
             raise RuleError(f"{where}: expected a mapping at the top level")
         unknown = set(data) - {"language", "terms", "cues", "rules"}

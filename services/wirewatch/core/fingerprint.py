@@ -77,7 +77,8 @@ def similarities(a: Sequence[int], others: Sequence[Sequence[int]]) -> list[floa
     mat = np.asarray(others, dtype=np.uint64)
     if mat.ndim != 2 or mat.shape[1] != ref.shape[0]:
         return [similarity(a, b) for b in others]
-    return (mat == ref).mean(axis=1).tolist()
+    shares: list[float] = (mat == ref).mean(axis=1).tolist()
+    return shares
 
 
 def band_keys(signature: Sequence[int]) -> list[str]:

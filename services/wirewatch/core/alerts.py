@@ -13,7 +13,7 @@ or query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -132,7 +132,9 @@ def alert_id(rule_name: str, article_id: str) -> str:
     return f"{rule_name}:{article_id}"
 
 
-def payload(rule: AlertRule, article: EnrichedArticle, events: Sequence[PolicyEvent]) -> dict:
+def payload(
+    rule: AlertRule, article: EnrichedArticle, events: Sequence[PolicyEvent]
+) -> dict[str, Any]:
     """The JSON body of an alert (webhook, log, alerts topic/index): ``AlertMessage`` fields."""
     return {
         "alert_id": alert_id(rule.name, article.id),

@@ -545,21 +545,21 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "distributed":
-        from wirewatch.bench_distributed import main as distributed_main
+        from wirewatch.tools.bench_distributed import main as distributed_main
 
         return distributed_main(args)
     if args.what == "scan":
-        from wirewatch.bench import main_scan
+        from wirewatch.tools.bench import main_scan
 
         return main_scan(args)
-    from wirewatch.bench import main as bench_main
+    from wirewatch.tools.bench import main as bench_main
 
     return bench_main(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.real is not None:
-        from wirewatch.evaluate_real import main as real_main
+        from wirewatch.tools.evaluate_real import main as real_main
 
         return real_main(args)
     if args.gold is None:
@@ -569,7 +569,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from wirewatch.evaluate import main as evaluate_main
+    from wirewatch.tools.evaluate import main as evaluate_main
 
     return evaluate_main(args)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .text import TOKEN_RE, Token
 
@@ -63,7 +64,7 @@ class Gazetteer:
     @staticmethod
     def _add(
         index: dict[str, list[_Entry]], alias: str, kind: str, value: str, country: str | None
-    ):
+    ) -> None:
         toks = tuple(TOKEN_RE.findall(alias))
         if not toks:
             return
@@ -121,8 +122,8 @@ class Gazetteer:
     @classmethod
     def from_data(
         cls,
-        lists: Mapping[str, Iterable[Mapping]],
-        countries: Mapping[str, Mapping],
+        lists: Mapping[str, Iterable[Mapping[str, Any]]],
+        countries: Mapping[str, Mapping[str, Any]],
         localized_names: Mapping[str, Mapping[str, str]],
         first_names: Iterable[str],
         blocked: Iterable[str] = (),

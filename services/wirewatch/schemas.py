@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 
 from pydantic import BaseModel
+
 from wirewatch.core.models import AlertMessage, EnrichedArticle, RawArticle
 
 # topic -> model; a breaking change is a new version file, never an edit in place.
-CONTRACTS = {
+CONTRACTS: dict[str, tuple[type[BaseModel], int]] = {
     "wirewatch.articles.raw": (RawArticle, 1),
     "wirewatch.articles.enriched": (EnrichedArticle, 1),
     "wirewatch.alerts": (AlertMessage, 1),

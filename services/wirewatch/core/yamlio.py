@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml import YAMLError as YAMLError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -85,7 +85,8 @@ def evaluate(gold_path: Path, directory: Path, enricher: Enricher) -> Report:
     report = Report()
     index = MemoryDuplicateIndex()
     ids: dict[str, str] = {}
-    for item in sorted(gold, key=lambda g: g["file"]):
+    items = gold if isinstance(gold, list) else []
+    for item in sorted(items, key=lambda g: g["file"]):
         path = directory / item["file"]
         result = enricher.enrich(path.read_bytes(), Source(path=str(path)), index)
         report.articles += 1

@@ -32,7 +32,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wirewatch.devstack import NoidaElasticsearch, Tansu, wait_for
+from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, wait_for
 
 START, END = "<!-- distributed-benchmark:start -->", "<!-- distributed-benchmark:end -->"
 
