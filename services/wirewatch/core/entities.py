@@ -33,6 +33,9 @@ class Mention:
     end: int  # token index, exclusive
     demonym: bool = False
     implied_country: str | None = None
+    # an organisation that is a state body (government, regulator, agency, parliament)
+    # or an international body of states - not a company, newsroom or industry group
+    state: bool = False
 
 
 @dataclass
@@ -41,6 +44,7 @@ class _Entry:
     kind: str
     value: str
     country: str | None = None
+    state: bool = False
 
 
 @dataclass
@@ -63,19 +67,26 @@ class Gazetteer:
     # -- building -------------------------------------------------------------
     @staticmethod
     def _add(
-        index: dict[str, list[_Entry]], alias: str, kind: str, value: str, country: str | None
+        index: dict[str, list[_Entry]],
+        alias: str,
+        kind: str,
+        value: str,
+        country: str | None,
+        state: bool = False,
     ) -> None:
         toks = tuple(TOKEN_RE.findall(alias))
         if not toks:
             return
-        entry = _Entry(toks, kind, value, country)
+        entry = _Entry(toks, kind, value, country, state)
         index[toks[0]].append(entry)
         upper = tuple(t.upper() for t in toks)
         if upper != toks:
-            index[upper[0]].append(_Entry(upper, kind, value, country))
+            index[upper[0]].append(_Entry(upper, kind, value, country, state))
 
-    def add_alias(self, kind: str, value: str, alias: str, country: str | None = None) -> None:
-        self._add(self.common, alias, kind, value, country)
+    def add_alias(
+        self, kind: str, value: str, alias: str, country: str | None = None, state: bool = False
+    ) -> None:
+        self._add(self.common, alias, kind, value, country, state)
 
     def add_language_name(self, language: str, code: str, name: str) -> None:
         if name in _AMBIGUOUS_NAMES:
@@ -140,8 +151,10 @@ class Gazetteer:
                 name = str(item["name"])
                 country = item.get("country")
                 implied = str(country) if kind == "organisations" and country == "EU" else None
+                # state bodies carry their country; international bodies of states say so
+                state = kind == "organisations" and bool(country or item.get("international"))
                 for alias in {name, *map(str, item.get("aliases") or [])}:
-                    gaz.add_alias(kind, name, alias, implied)
+                    gaz.add_alias(kind, name, alias, implied, state)
         for code, spec in countries.items():
             for alias in [*(spec.get("names") or []), *(spec.get("places") or [])]:
                 gaz.add_alias("countries", str(code), str(alias))
@@ -233,7 +246,15 @@ class Gazetteer:
                                 break
             if best is not None:
                 out.append(
-                    Mention(best.kind, best.value, i, i + len(best.tokens), False, best.country)
+                    Mention(
+                        best.kind,
+                        best.value,
+                        i,
+                        i + len(best.tokens),
+                        False,
+                        best.country,
+                        best.state,
+                    )
                 )
                 i += len(best.tokens)
                 continue

@@ -429,8 +429,13 @@ def _actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
 
 
 def _has_actor(mentions: list[Mention]) -> bool:
-    """A country or organisation named by a proper name (a demonym is not an actor)."""
-    return any(m.kind in ("countries", "organisations") and not m.demonym for m in mentions)
+    """A country named by a proper name (a demonym is not an actor) or a state body
+    (government, regulator, agency, international body); newsrooms, companies and
+    industry groups in the organisations list do not act for a state."""
+    return any(
+        (m.kind == "countries" and not m.demonym) or (m.kind == "organisations" and m.state)
+        for m in mentions
+    )
 
 
 @dataclass
