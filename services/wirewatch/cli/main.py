@@ -168,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 settings.metrics_port,
                 exc,
             )
+    ui = _start_ui(settings.db, args.ui_port, rules, settings.rules) if args.ui else None
     mode = "once over" if settings.once else "watching"
     logging.getLogger("wirewatch.run").info(
         "%s %s -> %s (Ctrl-C to stop)", mode, ", ".join(map(str, settings.inbox)), settings.db
@@ -182,6 +183,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = runner.run()
     finally:
+        if ui is not None:
+            ui.stop()
         if server is not None:
             server.shutdown()
         if notifier is not None:
@@ -209,6 +212,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
+    return 0
+
+
+def _start_ui(db: Path, port: int, rules: list, rules_path: Path | None):
+    """``run --ui``: the web UI on a thread of this process (loopback), or None if the port
+    is taken (the pipeline runs on)."""
+    from wirewatch.ui.server import Background, PortUnavailable
+
+    try:
+        ui = Background(db, "127.0.0.1", port, rules, rules_path).start()
+    except PortUnavailable as exc:
+        logging.getLogger("wirewatch.run").warning("web UI not started: %s", exc)
+        return None
+    logging.getLogger("wirewatch.run").info("web UI on %s", ui.url)
+    return ui
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from wirewatch.ui.server import PortUnavailable, serve_forever
+
+    rules = _load_rules(args.rules) if args.rules else None
+    try:
+        serve_forever(args.db, args.host, args.port, rules, args.rules)
+    except PortUnavailable as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -390,25 +419,74 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from wirewatch.search import QueryError, parse
+
+    try:
+        query = parse(" ".join(args.query))
+    except QueryError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
+    query = _checked_query(query)
     store = _open_existing_store(args.db)
-    hits = store.search(" ".join(args.query), limit=args.limit, min_relevance=args.min_relevance)
+    result = store.search(
+        query,
+        limit=args.limit,
+        offset=args.offset,
+        sort=args.sort,
+        min_relevance=args.min_relevance or None,
+    )
     if args.json:
-        for a in hits:
-            print(a.model_dump_json())
+        for rank, hit in enumerate(result.hits, start=args.offset + 1):
+            doc = hit.article.model_dump(mode="json")
+            doc["search"] = {
+                "rank": rank,
+                "score": hit.score,
+                "snippet": hit.snippet,
+                "total": result.total,
+            }
+            print(json.dumps(doc, ensure_ascii=False))
         return 0
+    header = ["id", "lang", "published", "events", "title"]
     rows = [
         [
-            a.id,
-            a.language,
-            a.published or "-",
-            ",".join(sorted({e.type for e in a.events})) or "-",
-            a.title or "",
+            h.article.id,
+            h.article.language,
+            h.article.published or "-",
+            ",".join(sorted({e.type for e in h.article.events})) or "-",
+            h.article.title or "",
         ]
-        for a in hits
+        for h in result.hits
     ]
-    print(_table(rows, ["id", "lang", "published", "events", "title"]))
-    print(f"{len(hits)} article(s)")
+    lines = _table(rows, header).split("\n")
+    print("\n".join(lines[:2]))
+    for line, hit in zip(lines[2:], result.hits, strict=True):
+        print(line)
+        print(f"    {hit.snippet}")
+    shown = (
+        f"{args.offset + 1}-{args.offset + len(result.hits)}" if args.offset else len(result.hits)
+    )
+    print(f"{shown} of {result.total} article(s)")
     return 0
+
+
+def _checked_query(query):
+    """Vendor, country and language filters of a query against their vocabularies (exit 2
+    with a hint, as for ``events``); vendors come back under their canonical names."""
+    from wirewatch.vocab import UnknownValue
+
+    if not any(f.field in ("vendor", "country", "lang") for f in query.filters):
+        return query
+    vocab = _vocabulary()
+    checks = {
+        "vendor": lambda v: vocab.name("vendors", v),
+        "country": vocab.country,
+        "lang": vocab.language,
+    }
+    try:
+        return query.with_filter_values(lambda field, v: checks.get(field, str)(v))
+    except UnknownValue as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _vocabulary():
@@ -548,6 +626,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from wirewatch.tools.bench_distributed import main as distributed_main
 
         return distributed_main(args)
+    if args.what == "recovery":
+        from wirewatch.tools.bench_recovery import main as recovery_main
+
+        return recovery_main(args)
+    args.output = args.output or Path("BENCHMARKS.md")  # embedded, scan: always written
     if args.what == "scan":
         from wirewatch.tools.bench import main_scan
 
@@ -640,6 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a file is complete once unchanged this long (default 1)",
     )
+    r.add_argument("--ui", action="store_true", help="also serve the web UI (127.0.0.1)")
+    r.add_argument("--ui-port", type=int, default=8470, help="web UI port (default 8470)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
@@ -651,10 +736,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.set_defaults(func=cmd_enrich)
 
-    s = sub.add_parser("search", help="full-text search over title and body")
+    s = sub.add_parser(
+        "search",
+        help='full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
+        "prefix*, vendor: country: type: status: lang: since: until:)",
+    )
     s.add_argument("query", nargs="+")
     db_arg(s)
     s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--offset", type=int, default=0, help="skip this many hits (paging)")
+    s.add_argument("--sort", choices=["relevance", "date"], default="relevance")
     s.add_argument(
         "--min-relevance",
         type=_unit_interval,
@@ -700,6 +791,15 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--json", action="store_true")
     al.set_defaults(func=cmd_alerts)
 
+    ui = sub.add_parser("ui", help="serve the read-only web UI over the database")
+    db_arg(ui)
+    ui.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)"
+    )
+    ui.add_argument("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
+    ui.add_argument("--rules", type=Path, default=None, help="alert rules to list on /alerts")
+    ui.set_defaults(func=cmd_ui)
+
     ru = sub.add_parser("rules", help="check alert rules, or test which rules fire on articles")
     ru.add_argument("action", choices=["check", "test"])
     ru.add_argument("file", type=Path)
@@ -740,11 +840,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser(
         "bench",
-        help="measure throughput and latency (embedded, distributed) or an inbox scan (scan); "
-        "writes BENCHMARKS.md",
+        help="measure throughput and latency (embedded, distributed), an inbox scan (scan) "
+        "or recovery after kill -9 (recovery); embedded and scan write BENCHMARKS.md, "
+        "distributed and recovery print their section (--output FILE, --write)",
     )
     b.add_argument(
-        "what", nargs="?", choices=["embedded", "distributed", "scan"], default="embedded"
+        "what",
+        nargs="?",
+        choices=["embedded", "distributed", "scan", "recovery"],
+        default="embedded",
     )
     b.add_argument("--files", type=int, default=100_000, help="scan: files in the generated inbox")
     b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
@@ -759,7 +863,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--count", type=int, default=1000, help="distributed: articles in the burst")
     b.add_argument("--trickle", type=int, default=100, help="distributed: files for latency")
-    b.add_argument("--rate", type=float, default=10.0, help="distributed: trickle files/s")
+    b.add_argument(
+        "--rate", type=float, default=None, help="trickle files/s (distributed 10, recovery 4)"
+    )
     b.add_argument("--processes", type=int, default=1, help="distributed: per worker")
     b.add_argument(
         "--copies",
@@ -767,10 +873,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=150,
         help="copies of the inbox (distinct texts) for the end-to-end run",
     )
-    b.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+    b.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the section into this file (embedded, scan: default BENCHMARKS.md)",
+    )
+    b.add_argument(
+        "--write",
+        action="store_true",
+        help="distributed: update BENCHMARKS.md; recovery: update RELIABILITY.md",
+    )
     b.add_argument(
         "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
     )
+    from wirewatch.tools.bench_recovery import add_arguments as add_recovery_arguments
+
+    add_recovery_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     from wirewatch.cli.distributed import add_commands

@@ -198,11 +198,11 @@ def main(args: argparse.Namespace) -> int:
         )
     lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
     text = "\n".join(lines)
-    from wirewatch.tools.bench_distributed import END, START
+    from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
 
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-    # keep the figures of the separate commands (distributed, scan)
-    for start, end in ((START, END), (SCAN_START, SCAN_END)):
+    # keep the figures of the separate commands (distributed, scan) and the profile notes
+    for start, end in ((START, END), (PROFILE_START, PROFILE_END), (SCAN_START, SCAN_END)):
         if start in old and end in old:
             text = (
                 text.rstrip("\n")

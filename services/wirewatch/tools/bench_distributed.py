@@ -8,7 +8,12 @@ Measured in one run, on one broker:
   running watcher -> worker(s) -> indexer -> Elasticsearch; articles/s from the first
   file seen to the last document indexed;
 * latency: a trickle of files at a steady rate; per article, file seen by the watcher
-  -> document indexed (``source.seen_at`` -> ``indexed_at``), p50 / p99.
+  -> document indexed (``source.seen_at`` -> ``indexed_at``), p50 / p99;
+* the embedded runner (``wirewatch run --once --workers N``, N = the number of worker
+  services) on the same burst files, for the ratio distributed / embedded.
+
+It prints its section of BENCHMARKS.md; ``--output FILE`` writes it into FILE and
+``--write`` into BENCHMARKS.md.
 
 Without ``--kafka``/``--es`` it starts the local Tansu broker and the noida-db
 Elasticsearch EMULATOR (``devstack``); the figures then describe those, on this
@@ -35,19 +40,26 @@ from pathlib import Path
 from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, wait_for
 
 START, END = "<!-- distributed-benchmark:start -->", "<!-- distributed-benchmark:end -->"
+# the hand-written profile of the distributed path, kept when ``wirewatch bench`` rewrites
+PROFILE_START, PROFILE_END = (
+    "<!-- distributed-profile:start -->",
+    "<!-- distributed-profile:end -->",
+)
+
+
+def inbox_file(sources: list[Path], k: int, tag: str) -> tuple[str, bytes]:
+    """The ``k``-th article of a load: an example with a distinct last line (a distinct id)."""
+    src = sources[k % len(sources)]
+    data = src.read_bytes()
+    suffix = f"\n\nRef {tag}-{k}.\n".encode()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        suffix = suffix.decode().encode("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be")
+    return f"{tag}_{k:05d}_{src.name}", data + suffix
 
 
 def _inbox_files(examples: Path, count: int, tag: str) -> list[tuple[str, bytes]]:
     sources = sorted(examples.rglob("*.txt"))
-    out = []
-    for k in range(count):
-        src = sources[k % len(sources)]
-        data = src.read_bytes()
-        suffix = f"\n\nRef {tag}-{k}.\n".encode()
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            suffix = suffix.decode().encode("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be")
-        out.append((f"{tag}_{k:05d}_{src.name}", data + suffix))
-    return out
+    return [inbox_file(sources, k, tag) for k in range(count)]
 
 
 def _es(url: str, path: str, body: dict | None = None) -> dict:
@@ -255,6 +267,40 @@ def pipeline(
     }
 
 
+def embedded(examples: Path, count: int, workers: int) -> dict:
+    """``wirewatch run --once`` with ``workers`` processes over the burst's files."""
+    import logging
+
+    from wirewatch.core.logic import Enricher, Resources
+    from wirewatch.embedded.runner import EmbeddedRunner
+    from wirewatch.embedded.store import SqliteStore
+    from wirewatch.settings import EmbeddedSettings
+
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
+        inbox = Path(tmp) / "inbox"
+        inbox.mkdir()
+        for name, data in _inbox_files(examples, count, "burst"):
+            (inbox / name).write_bytes(data)
+        settings = EmbeddedSettings(
+            inbox=[inbox],
+            db=Path(tmp) / "bench.db",
+            once=True,
+            settle_seconds=0,
+            metrics_port=0,
+            workers=workers,
+            batch_size=256,
+        )
+        store = SqliteStore(settings.db)
+        runner = EmbeddedRunner(settings, store, Enricher(Resources.load()))
+        logging.getLogger("wirewatch.run").setLevel(logging.WARNING)
+        t0 = time.perf_counter()
+        runner.run()
+        seconds = time.perf_counter() - t0
+        articles = store.counts()["articles"]
+        store.close()
+    return {"files": count, "articles": articles, "seconds": seconds, "rate": count / seconds}
+
+
 def write_section(path: Path, text: str, start: str = START, end: str = END) -> None:
     """Put ``text`` between the ``start``/``end`` markers of ``path`` (appended if absent)."""
     current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
@@ -284,13 +330,15 @@ def main(args) -> int:
         )
         raw = raw_transport(bootstrap, args.count * 5, size)
         print(f"raw transport: {raw['rate']:.0f} msg/s ({raw['count']} x {size} bytes)", flush=True)
+        emb = embedded(args.inbox, args.count, args.workers)
+        print(f"embedded, {args.workers} worker(s): {emb['rate']:.1f} files/s", flush=True)
         pipe = pipeline(
             bootstrap,
             es,
             args.inbox,
             args.count,
             args.trickle,
-            args.rate,
+            args.rate or 10.0,
             args.workers,
             args.processes,
         )
@@ -314,6 +362,8 @@ def main(args) -> int:
 |---|---|
 | raw transport limit: kafka-python produce (acks=all) -> consume, {raw["count"]} messages of {raw["size"]} bytes | {raw["rate"]:.0f} msg/s (produce alone {raw["produce_rate"]:.0f} msg/s) |
 | pipeline throughput: {pipe["count"]} distinct articles dropped at once, first seen -> last indexed | {pipe["rate"]:.1f} articles/s ({pipe["span"]:.1f} s) |
+| embedded on the same {emb["files"]} files: `wirewatch run --once --workers {args.workers}` | {emb["rate"]:.1f} files/s ({emb["seconds"]:.1f} s, {emb["articles"]} articles stored) |
+| distributed / embedded, {pipe["workers"]} worker(s) each | **{pipe["rate"] / emb["rate"]:.2f}x** |
 | latency at a steady {pipe["trickle_rate"]:g} files/s ({pipe["trickle"]} files), file seen -> indexed, p50 | {pipe["p50"] * 1000:.0f} ms |
 | same, p99 | {pipe["p99"] * 1000:.0f} ms |
 | same, max | {pipe["max"] * 1000:.0f} ms |
@@ -323,8 +373,14 @@ pipeline carried articles: the pipeline is bound by enrichment (the core, ~4-5 m
 article per core, see above) sharing this machine's cores with the broker, the
 Elasticsearch emulator, the watcher and the indexer - not by Kafka. Latency
 excludes the watcher's settle time (a file counts as seen once complete) and
-includes batching in the worker and the indexer.
+includes batching in the worker and the indexer. Both modes ran on this one
+machine, so the ratio says what the distributed path costs over the in-process
+one on the same cores; its point is scaling out to more machines.
 """
-    write_section(args.output, text)
-    print(f"wrote {args.output}")
+    print(text)
+    for path in ([args.output] if args.output else []) + (
+        [Path("BENCHMARKS.md")] if args.write else []
+    ):
+        write_section(path, text)
+        print(f"wrote {path}")
     return 0
