@@ -12,6 +12,7 @@ is close; else ``reported``.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -51,8 +52,20 @@ MAX_EVIDENCE_CHARS = 600
 # the ``domain`` list (stricter than the neighbourhood every event needs); ``company`` a
 # vendor or operator is named in the sentence or the one before, or in the title;
 # ``anchor`` the sentence
-# or a neighbour ties it to technology (see ``anchored``).
-BUILTIN_TERMS = frozenset({"target", "vendor", "actor", "operator", "anchor", "tech", "company"})
+# or a neighbour ties it to technology (see ``anchored``); ``firm`` a company is named
+# with its legal form ("Gould Inc", "Nokia Oyj", "Kontron AG") or a stock ticker
+# ("<GLD>") in the sentence - a party to a deal that no gazetteer lists.
+BUILTIN_TERMS = frozenset(
+    {"target", "vendor", "actor", "operator", "anchor", "tech", "company", "firm"}
+)
+_LEGAL_FORM = (
+    r"Inc|Corp|Corporation|Co|Ltd|Limited|Plc|PLC|plc|LLC|AG|GmbH|SA|S\.A|NV|N\.V|BV|B\.V|"
+    r"AB|ASA|A/S|Oyj|SpA|KK"
+)
+FIRM_RE = re.compile(
+    r"\b[A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&|and|of))*\s+(?:" + _LEGAL_FORM + r")(?![\w/])"
+    r"|<[A-Z][A-Z.]{0,7}>"
+)
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
 # Entity kinds that tie a sentence to technology by being named.
@@ -449,6 +462,7 @@ class _Facts:
     operator: bool
     tech: bool = False
     company: bool = False
+    text: str = ""
     context_targets: list[str] = field(default_factory=list)
     cache: dict[str, bool] = field(default_factory=dict)
 
@@ -461,6 +475,7 @@ class _Facts:
             vendor=any(m.kind == "vendors" for m in mentions),
             actor=_has_actor(mentions),
             operator=any(m.kind == "operators" for m in mentions),
+            text=sent.text,
             **more,  # type: ignore[arg-type]
         )
 
@@ -479,6 +494,10 @@ class _Facts:
             return True  # checked for every sentence before any rule
         if req == "target" and self.context_targets:
             return True
+        if req == "firm":
+            if req not in self.cache:
+                self.cache[req] = FIRM_RE.search(self.text) is not None
+            return self.cache[req]
         if req not in self.cache:
             terms = self.rules.terms.get(req)
             self.cache[req] = terms.any(self.tokens) if terms is not None else False
