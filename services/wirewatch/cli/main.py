@@ -168,7 +168,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 settings.metrics_port,
                 exc,
             )
-    ui = _start_ui(settings.db, args.ui_port, rules, settings.rules) if args.ui else None
     mode = "once over" if settings.once else "watching"
     logging.getLogger("wirewatch.run").info(
         "%s %s -> %s (Ctrl-C to stop)", mode, ", ".join(map(str, settings.inbox)), settings.db
@@ -183,8 +182,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = runner.run()
     finally:
-        if ui is not None:
-            ui.stop()
         if server is not None:
             server.shutdown()
         if notifier is not None:
@@ -212,32 +209,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
-    return 0
-
-
-def _start_ui(db: Path, port: int, rules: list, rules_path: Path | None):
-    """``run --ui``: the web UI on a thread of this process (loopback), or None if the port
-    is taken (the pipeline runs on)."""
-    from wirewatch.ui.server import Background, PortUnavailable
-
-    try:
-        ui = Background(db, "127.0.0.1", port, rules, rules_path).start()
-    except PortUnavailable as exc:
-        logging.getLogger("wirewatch.run").warning("web UI not started: %s", exc)
-        return None
-    logging.getLogger("wirewatch.run").info("web UI on %s", ui.url)
-    return ui
-
-
-def cmd_ui(args: argparse.Namespace) -> int:
-    from wirewatch.ui.server import PortUnavailable, serve_forever
-
-    rules = _load_rules(args.rules) if args.rules else None
-    try:
-        serve_forever(args.db, args.host, args.port, rules, args.rules)
-    except PortUnavailable as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
-        return 2
     return 0
 
 
@@ -419,74 +390,25 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from wirewatch.search import QueryError, parse
-
-    try:
-        query = parse(" ".join(args.query))
-    except QueryError as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
-        return 2
-    query = _checked_query(query)
     store = _open_existing_store(args.db)
-    result = store.search(
-        query,
-        limit=args.limit,
-        offset=args.offset,
-        sort=args.sort,
-        min_relevance=args.min_relevance or None,
-    )
+    hits = store.search(" ".join(args.query), limit=args.limit, min_relevance=args.min_relevance)
     if args.json:
-        for rank, hit in enumerate(result.hits, start=args.offset + 1):
-            doc = hit.article.model_dump(mode="json")
-            doc["search"] = {
-                "rank": rank,
-                "score": hit.score,
-                "snippet": hit.snippet,
-                "total": result.total,
-            }
-            print(json.dumps(doc, ensure_ascii=False))
+        for a in hits:
+            print(a.model_dump_json())
         return 0
-    header = ["id", "lang", "published", "events", "title"]
     rows = [
         [
-            h.article.id,
-            h.article.language,
-            h.article.published or "-",
-            ",".join(sorted({e.type for e in h.article.events})) or "-",
-            h.article.title or "",
+            a.id,
+            a.language,
+            a.published or "-",
+            ",".join(sorted({e.type for e in a.events})) or "-",
+            a.title or "",
         ]
-        for h in result.hits
+        for a in hits
     ]
-    lines = _table(rows, header).split("\n")
-    print("\n".join(lines[:2]))
-    for line, hit in zip(lines[2:], result.hits, strict=True):
-        print(line)
-        print(f"    {hit.snippet}")
-    shown = (
-        f"{args.offset + 1}-{args.offset + len(result.hits)}" if args.offset else len(result.hits)
-    )
-    print(f"{shown} of {result.total} article(s)")
+    print(_table(rows, ["id", "lang", "published", "events", "title"]))
+    print(f"{len(hits)} article(s)")
     return 0
-
-
-def _checked_query(query):
-    """Vendor, country and language filters of a query against their vocabularies (exit 2
-    with a hint, as for ``events``); vendors come back under their canonical names."""
-    from wirewatch.vocab import UnknownValue
-
-    if not any(f.field in ("vendor", "country", "lang") for f in query.filters):
-        return query
-    vocab = _vocabulary()
-    checks = {
-        "vendor": lambda v: vocab.name("vendors", v),
-        "country": vocab.country,
-        "lang": vocab.language,
-    }
-    try:
-        return query.with_filter_values(lambda field, v: checks.get(field, str)(v))
-    except UnknownValue as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _vocabulary():
@@ -723,8 +645,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a file is complete once unchanged this long (default 1)",
     )
-    r.add_argument("--ui", action="store_true", help="also serve the web UI (127.0.0.1)")
-    r.add_argument("--ui-port", type=int, default=8470, help="web UI port (default 8470)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
@@ -736,16 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.set_defaults(func=cmd_enrich)
 
-    s = sub.add_parser(
-        "search",
-        help='full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
-        "prefix*, vendor: country: type: status: lang: since: until:)",
-    )
+    s = sub.add_parser("search", help="full-text search over title and body")
     s.add_argument("query", nargs="+")
     db_arg(s)
     s.add_argument("--limit", type=int, default=20)
-    s.add_argument("--offset", type=int, default=0, help="skip this many hits (paging)")
-    s.add_argument("--sort", choices=["relevance", "date"], default="relevance")
     s.add_argument(
         "--min-relevance",
         type=_unit_interval,
@@ -790,15 +704,6 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--limit", type=int, default=100)
     al.add_argument("--json", action="store_true")
     al.set_defaults(func=cmd_alerts)
-
-    ui = sub.add_parser("ui", help="serve the read-only web UI over the database")
-    db_arg(ui)
-    ui.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)"
-    )
-    ui.add_argument("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
-    ui.add_argument("--rules", type=Path, default=None, help="alert rules to list on /alerts")
-    ui.set_defaults(func=cmd_ui)
 
     ru = sub.add_parser("rules", help="check alert rules, or test which rules fire on articles")
     ru.add_argument("action", choices=["check", "test"])
