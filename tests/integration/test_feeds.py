@@ -224,7 +224,7 @@ def test_embedded_runner_with_feeds(server, tmp_path):
     )
     summary = runner.run()
     assert summary.feed_items == 3 and summary.new_articles == 3 and summary.rejected == 0
-    hits = store.search("Huawei")
+    hits = [h.article for h in store.search("Huawei").hits]
     assert {a.source.path for a in hits} == {
         "http://feeds.test/en/uk-sanctions-chip-firm",
         "http://feeds.test/nl/artikel/huawei-5g-kern",

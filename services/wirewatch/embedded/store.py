@@ -1,5 +1,8 @@
 """The embedded store: SQLite with FTS5 full-text search over title and body.
 
+Search (``search``) takes the query syntax of ``wirewatch.search``: the FTS5 table holds
+the stems and the folded words of each title and body as that module analyses them.
+
 One database file holds the enriched articles (the JSON document plus columns and
 side tables for per-field filters), rejected files with their reasons, the
 watcher's record of files already processed (so a restart catches up without
@@ -9,7 +12,6 @@ reprocessing), and the near-duplicate band index.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from array import array
@@ -18,10 +20,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wirewatch import search as searching
 from wirewatch import statefile
 from wirewatch.core import alerts, fingerprint
 from wirewatch.core.models import EnrichedArticle, Rejection
 from wirewatch.paths import path_key
+
+# Stems and folded words, space-separated (``wirewatch.search.analyse``): the tokenizer
+# only splits them again.
+FTS_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    id UNINDEXED, title_stems, body_stems, title_words, body_words,
+    tokenize = 'unicode61 remove_diacritics 0'
+)"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -51,9 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (article_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_type ON events(type, status);
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
-);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
     path TEXT PRIMARY KEY, code TEXT NOT NULL, reason TEXT NOT NULL, size INTEGER, at TEXT NOT NULL
 );
@@ -75,6 +84,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);
 """
+SCHEMA += FTS_SCHEMA + ";\n"
 
 
 class StoreError(RuntimeError):
@@ -99,17 +109,27 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_FTS_WORD = re.compile(r"\w+")
+# What the FTS table was built with: a new analysis (or another stemmer version, whose
+# stems may differ) rebuilds it from the stored articles when the store is opened.
+SEARCH_INDEX_VERSION = f"1 pystemmer {searching.Stemmer.version}"
+# bm25 column weights: id, title stems, body stems, title words, body words
+_BM25 = "bm25(articles_fts, 0.0, 5.0, 1.0, 5.0, 1.0)"
 
 
 def fts_query(query: str) -> str:
-    """A user's words -> an FTS5 query (every word must occur; prefix with a trailing *)."""
-    terms = []
-    for raw in query.split():
-        prefix = raw.endswith("*")
-        for word in _FTS_WORD.findall(raw):
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    return " AND ".join(terms)
+    """The FTS5 MATCH expression (over ``articles_fts``) for the text part of ``query``,
+    for callers that build their own SQL; "" when the query is malformed or has no word
+    an article must contain. Filters are left out: ``SqliteStore.search`` applies them."""
+    try:
+        return searching.to_sqlite(searching.parse(query)).match or ""
+    except searching.QueryError:
+        return ""
+
+
+def _fts_row(article_id: str, title: str | None, body: str, language: str | None) -> tuple:
+    t = searching.analyse(title or "", language)
+    b = searching.analyse(body, language)
+    return (article_id, t.stems, b.stems, t.words, b.words)
 
 
 class SqliteStore:
@@ -149,6 +169,35 @@ class SqliteStore:
                 "UPDATE articles SET relevance = coalesce(json_extract(doc, '$.relevance'), 0)"
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
+        self._migrate_search()
+
+    def _migrate_search(self) -> None:
+        """Rebuild the FTS table from the stored articles when it predates this analysis
+        (the plain title/body table of earlier versions included)."""
+        fts_cols = {r[1] for r in self._db.execute("PRAGMA table_info(articles_fts)")}
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'search_index'").fetchone()
+        if "body_stems" in fts_cols and row is not None and row[0] == SEARCH_INDEX_VERSION:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DROP TABLE IF EXISTS articles_fts")
+            self._db.execute(FTS_SCHEMA)
+            rows = self._db.execute(
+                "SELECT id, title, json_extract(doc, '$.body'), language FROM articles"
+            )
+            self._db.executemany(
+                "INSERT INTO articles_fts(id, title_stems, body_stems, title_words, body_words) "
+                "VALUES (?,?,?,?,?)",
+                (_fts_row(i, t, b or "", lang) for i, t, b, lang in rows),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
+                (SEARCH_INDEX_VERSION,),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -207,8 +256,9 @@ class SqliteStore:
             )
             db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
             db.execute(
-                "INSERT INTO articles_fts(id, title, body) VALUES (?,?,?)",
-                (article.id, article.title or "", article.body),
+                "INSERT INTO articles_fts(id, title_stems, body_stems, title_words, body_words) "
+                "VALUES (?,?,?,?,?)",
+                _fts_row(article.id, article.title, article.body, article.language),
             )
             db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
             ents = article.entities.model_dump()
@@ -415,19 +465,50 @@ class SqliteStore:
         return EnrichedArticle.model_validate_json(row[0]) if row else None
 
     def search(
-        self, query: str, limit: int = 20, min_relevance: float = 0.0
-    ) -> list[EnrichedArticle]:
-        q = fts_query(query)
-        if not q:
-            return []
+        self,
+        query: str | searching.Query,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: str = "relevance",
+        min_relevance: float | None = None,
+    ) -> searching.SearchResult:
+        """Articles matching ``query`` (``wirewatch.search`` syntax; ``QueryError`` when
+        malformed), best first or newest first (``sort="date"``), with a snippet each.
+        ``min_relevance`` keeps articles at least this much about technology policy."""
+        if sort not in searching.SORTS:
+            raise ValueError(f"sort must be one of {', '.join(searching.SORTS)}, not {sort!r}")
+        parsed = searching.parse(query) if isinstance(query, str) else query
+        sql = searching.to_sqlite(parsed)
+        where = list(sql.where)
+        args: list[object] = list(sql.args)
+        if sql.exclude is not None:
+            where.append("a.id NOT IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
+            args.append(sql.exclude)
+        if min_relevance is not None:
+            where.append("a.relevance >= ?")
+            args.append(min_relevance)
+        if sql.match is not None:
+            source = "articles_fts JOIN articles a ON a.id = articles_fts.id"
+            where.insert(0, "articles_fts MATCH ?")
+            args.insert(0, sql.match)
+            score = f"-{_BM25}"
+        else:
+            source, score = "articles a", "0.0"
+        newest = "a.published IS NULL, a.published DESC, a.id"
+        order = f"{score} DESC, {newest}" if sort == "relevance" else newest
+        cond = " AND ".join(where) or "1"
         with self._lock:
+            total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {cond}", args).fetchone()
             rows = self._db.execute(
-                "SELECT a.doc FROM articles_fts f JOIN articles a ON a.id = f.id "
-                "WHERE articles_fts MATCH ? AND a.relevance >= ? "
-                "ORDER BY bm25(articles_fts, 0.0, 5.0, 1.0) LIMIT ?",
-                (q, min_relevance, limit),
+                f"SELECT a.doc, {score} FROM {source} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
             ).fetchall()
-        return [EnrichedArticle.model_validate_json(r[0]) for r in rows]
+        hits = []
+        for doc, value in rows:
+            article = EnrichedArticle.model_validate_json(doc)
+            hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
+        return searching.SearchResult(total[0], hits)
 
     def events(
         self,
