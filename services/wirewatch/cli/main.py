@@ -168,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 settings.metrics_port,
                 exc,
             )
+    ui = _start_ui(settings.db, args.ui_port, rules, settings.rules) if args.ui else None
     mode = "once over" if settings.once else "watching"
     logging.getLogger("wirewatch.run").info(
         "%s %s -> %s (Ctrl-C to stop)", mode, ", ".join(map(str, settings.inbox)), settings.db
@@ -182,6 +183,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = runner.run()
     finally:
+        if ui is not None:
+            ui.stop()
         if server is not None:
             server.shutdown()
         if notifier is not None:
@@ -209,6 +212,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"database {settings.db}: {counts['articles']} articles, {counts['events']} events, "
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
+    return 0
+
+
+def _start_ui(db: Path, port: int, rules: list, rules_path: Path | None):
+    """``run --ui``: the web UI on a thread of this process (loopback), or None if the port
+    is taken (the pipeline runs on)."""
+    from wirewatch.ui.server import Background, PortUnavailable
+
+    try:
+        ui = Background(db, "127.0.0.1", port, rules, rules_path).start()
+    except PortUnavailable as exc:
+        logging.getLogger("wirewatch.run").warning("web UI not started: %s", exc)
+        return None
+    logging.getLogger("wirewatch.run").info("web UI on %s", ui.url)
+    return ui
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from wirewatch.ui.server import PortUnavailable, serve_forever
+
+    rules = _load_rules(args.rules) if args.rules else None
+    try:
+        serve_forever(args.db, args.host, args.port, rules, args.rules)
+    except PortUnavailable as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -645,6 +674,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a file is complete once unchanged this long (default 1)",
     )
+    r.add_argument("--ui", action="store_true", help="also serve the web UI (127.0.0.1)")
+    r.add_argument("--ui-port", type=int, default=8470, help="web UI port (default 8470)")
     r.set_defaults(func=cmd_run)
 
     e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
@@ -704,6 +735,15 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--limit", type=int, default=100)
     al.add_argument("--json", action="store_true")
     al.set_defaults(func=cmd_alerts)
+
+    ui = sub.add_parser("ui", help="serve the read-only web UI over the database")
+    db_arg(ui)
+    ui.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)"
+    )
+    ui.add_argument("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
+    ui.add_argument("--rules", type=Path, default=None, help="alert rules to list on /alerts")
+    ui.set_defaults(func=cmd_ui)
 
     ru = sub.add_parser("rules", help="check alert rules, or test which rules fire on articles")
     ru.add_argument("action", choices=["check", "test"])
