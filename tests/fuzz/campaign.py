@@ -485,7 +485,9 @@ def gen_pathological(g: Gen) -> tuple[bytes, str]:
 def rule_words() -> dict[str, list[str]]:
     """Per language, the words of the event rules: triggers, terms, cues, negations."""
     out = {}
-    for path in sorted((ROOT / "services" / "wirewatch" / "core" / "data" / "events").glob("*.yaml")):
+    for path in sorted(
+        (ROOT / "services" / "wirewatch" / "core" / "data" / "events").glob("*.yaml")
+    ):
         text = path.read_text(encoding="utf-8").lower()
         out[path.stem] = sorted({w for w in re.findall(r"\w+", text) if not w.isdigit()})
     return out
