@@ -291,3 +291,15 @@ def test_live_list_follows_run_without_reload(browser: Browser, tmp_path: Path) 
     finally:
         code = run.stop()
     assert code == 0, "".join(run.lines)
+
+
+def test_ui_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = ww("ui", "--db", str(tmp_path / "w.db"), "--port", str(port), check=False)
+    assert proc.returncode == 2
+    assert f"127.0.0.1:{port} is not available" in proc.stderr and "Traceback" not in proc.stderr

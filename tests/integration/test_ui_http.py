@@ -290,3 +290,30 @@ def test_footer_names_the_version_and_the_database(client: TestClient, store: Pa
         assert (
             foot and f"wirewatch {__version__} ·" in foot.group(1) and str(store) in foot.group(1)
         )
+
+
+def test_operator_source_and_relevance_narrow_too(client: TestClient, store: Path) -> None:
+    """The selections the search syntax has no filter for (operator, source) and the
+    relevance floor narrow the hits as they narrow the facet counts."""
+    html = client.get("/?q=huawei").text
+    m = re.search(r'href="([^"]*operator=Telenor[^"]*)"[^>]*>Telenor <span class="n">(\d+)', html)
+    assert m
+    narrowed = client.get(unescape(m.group(1))).text
+    ids = re.findall(r'<h3><a href="/article/(\w+)"', narrowed)
+    assert len(ids) == int(m.group(2))
+    with sqlite3.connect(store) as conn:
+        for aid in ids:
+            assert conn.execute(
+                "SELECT 1 FROM entities WHERE article_id = ? AND kind = 'operators' "
+                "AND value = 'Telenor'",
+                (aid,),
+            ).fetchone()
+    sources = re.findall(r'href="([^"]*source=[^"]*)"[^>]*>([^<]+) <span class="n">(\d+)', html)
+    assert {label.strip() for _, label, _ in sources} == {"inbox", "extra"}
+    for href, label, n in sources:
+        page = client.get(unescape(href)).text
+        assert len(re.findall(r'<h3><a href="/article/', page)) == min(int(n), 20), label
+    floor = client.get("/?min_relevance=0.9").text
+    shown = [float(x) for x in re.findall(r"relevance (\d\.\d\d)", floor)]
+    assert shown and min(shown) >= 0.9
+    assert '<option value="0.5">' in floor and '<option value="0.8">' in floor

@@ -47,6 +47,8 @@ FACET_TITLES = {
     "country": "Country",
     "language": "Language",
     "source": "Source",
+    "date": "Date",
+    "min_relevance": "Relevance at least",
 }
 
 SECURITY_HEADERS = [
@@ -233,6 +235,7 @@ def create_app(
     env.globals.update(
         version=__version__,
         facet_titles=FACET_TITLES,
+        facet_names=FACET_NAMES,
         facet_label=facet_label,
         language_name=language_name,
         country_name=country_name,
