@@ -419,25 +419,74 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from wirewatch.search import QueryError, parse
+
+    try:
+        query = parse(" ".join(args.query))
+    except QueryError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
+    query = _checked_query(query)
     store = _open_existing_store(args.db)
-    hits = store.search(" ".join(args.query), limit=args.limit, min_relevance=args.min_relevance)
+    result = store.search(
+        query,
+        limit=args.limit,
+        offset=args.offset,
+        sort=args.sort,
+        min_relevance=args.min_relevance or None,
+    )
     if args.json:
-        for a in hits:
-            print(a.model_dump_json())
+        for rank, hit in enumerate(result.hits, start=args.offset + 1):
+            doc = hit.article.model_dump(mode="json")
+            doc["search"] = {
+                "rank": rank,
+                "score": hit.score,
+                "snippet": hit.snippet,
+                "total": result.total,
+            }
+            print(json.dumps(doc, ensure_ascii=False))
         return 0
+    header = ["id", "lang", "published", "events", "title"]
     rows = [
         [
-            a.id,
-            a.language,
-            a.published or "-",
-            ",".join(sorted({e.type for e in a.events})) or "-",
-            a.title or "",
+            h.article.id,
+            h.article.language,
+            h.article.published or "-",
+            ",".join(sorted({e.type for e in h.article.events})) or "-",
+            h.article.title or "",
         ]
-        for a in hits
+        for h in result.hits
     ]
-    print(_table(rows, ["id", "lang", "published", "events", "title"]))
-    print(f"{len(hits)} article(s)")
+    lines = _table(rows, header).split("\n")
+    print("\n".join(lines[:2]))
+    for line, hit in zip(lines[2:], result.hits, strict=True):
+        print(line)
+        print(f"    {hit.snippet}")
+    shown = (
+        f"{args.offset + 1}-{args.offset + len(result.hits)}" if args.offset else len(result.hits)
+    )
+    print(f"{shown} of {result.total} article(s)")
     return 0
+
+
+def _checked_query(query):
+    """Vendor, country and language filters of a query against their vocabularies (exit 2
+    with a hint, as for ``events``); vendors come back under their canonical names."""
+    from wirewatch.vocab import UnknownValue
+
+    if not any(f.field in ("vendor", "country", "lang") for f in query.filters):
+        return query
+    vocab = _vocabulary()
+    checks = {
+        "vendor": lambda v: vocab.name("vendors", v),
+        "country": vocab.country,
+        "lang": vocab.language,
+    }
+    try:
+        return query.with_filter_values(lambda field, v: checks.get(field, str)(v))
+    except UnknownValue as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _vocabulary():
@@ -687,10 +736,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.set_defaults(func=cmd_enrich)
 
-    s = sub.add_parser("search", help="full-text search over title and body")
+    s = sub.add_parser(
+        "search",
+        help='full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
+        "prefix*, vendor: country: type: status: lang: since: until:)",
+    )
     s.add_argument("query", nargs="+")
     db_arg(s)
     s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--offset", type=int, default=0, help="skip this many hits (paging)")
+    s.add_argument("--sort", choices=["relevance", "date"], default="relevance")
     s.add_argument(
         "--min-relevance",
         type=_unit_interval,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from wirewatch import search
 from wirewatch.core import fingerprint
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.indexer.template import LANGUAGE_ANALYZERS
@@ -15,7 +16,9 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
 
     ``title_lang.<lang>`` / ``body_lang.<lang>`` are filled only for the article's own
     language (when it has an analyzer), so each text is analysed once per language
-    that fits it; ``event_types`` / ``event_kinds`` make the dashboards' facets flat.
+    that fits it; ``event_types`` / ``event_kinds`` make the dashboards' facets flat;
+    ``search`` holds the title and body as ``wirewatch.search`` analyses them (the fields
+    its queries run on).
     """
     doc = article.model_dump(mode="json")
     lang = article.language
@@ -23,6 +26,14 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
         if article.title:
             doc["title_lang"] = {lang: article.title}
         doc["body_lang"] = {lang: article.body}
+    title = search.analyse(article.title or "", lang)
+    body = search.analyse(article.body, lang)
+    doc["search"] = {
+        "title_stems": title.stems,
+        "body_stems": body.stems,
+        "title_words": title.words,
+        "body_words": body.words,
+    }
     doc["event_types"] = sorted({e.type for e in article.events})
     doc["event_kinds"] = sorted({f"{e.type}:{e.status}" for e in article.events})
     doc["dup_bands"] = fingerprint.band_keys(article.fingerprint)

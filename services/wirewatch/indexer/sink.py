@@ -20,7 +20,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from wirewatch import metrics
-from wirewatch.indexer.template import ALERTS_ALIAS, ARTICLES_ALIAS, templates
+from wirewatch.indexer.template import ALERTS_ALIAS, ARTICLES_ALIAS, search_mappings, templates
 from wirewatch.settings import IndexerSettings
 
 log = logging.getLogger("wirewatch.indexer.es")
@@ -108,6 +108,16 @@ class EsSink:
                 except ApiError as exc:
                     if exc.meta.status != 400 or "already_exists" not in str(exc):
                         raise
+            elif name == ARTICLES_ALIAS:
+                # An index created by an earlier template lacks the search fields, and its
+                # strict mapping would refuse every new document: add them (additive).
+                self._call(
+                    partial(
+                        self.es.indices.put_mapping,
+                        index=alias,
+                        properties={"search": search_mappings()},
+                    )
+                )
             done.append(alias)
         return done
 

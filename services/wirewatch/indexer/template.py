@@ -15,16 +15,21 @@ from typing import Any
 ARTICLES_ALIAS = "wirewatch-articles"
 ALERTS_ALIAS = "wirewatch-alerts"
 
-# language code -> built-in Elasticsearch analyzer for the per-language sub-fields.
-LANGUAGE_ANALYZERS = {
-    "nl": "dutch",
-    "sv": "swedish",
-    "en": "english",
-    "de": "german",
-    "fr": "french",
-    "da": "danish",
-    "nb": "norwegian",
+# language code -> Snowball stemmer of the per-language sub-fields' analyzers
+# (``wirewatch_<code>``: standard tokenizer, lower case, stemming, then ASCII folding).
+SNOWBALL_LANGUAGES = {
+    "nl": "Dutch",
+    "sv": "Swedish",
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "da": "Danish",
+    "nb": "Norwegian",
 }
+# language code -> the analyzer of ``title_lang.<code>`` / ``body_lang.<code>``
+LANGUAGE_ANALYZERS = {lang: f"wirewatch_{lang}" for lang in SNOWBALL_LANGUAGES}
+# ``title`` and ``body``: every language, lower case and accents folded, no stemming
+FOLDED_ANALYZER = "wirewatch_folded"
 PUBLISHED_FORMAT = "yyyy-MM-dd||yyyy-MM||yyyy"
 
 _KW = {"type": "keyword"}
@@ -40,6 +45,47 @@ _EVENTS = {
         "targets": _KW,
     }
 }
+
+
+def analysis() -> dict[str, Any]:
+    """Analyzers for people querying the index directly (Kibana, KQL): accents folded, and
+    stemmed in the article's language on the per-language sub-fields. ``wirewatch.search``
+    does not use them: it queries the ``search.*`` fields, analysed by the same Python
+    code as the embedded store, so both answer a query alike."""
+    filters = {
+        f"wirewatch_{lang}_stemmer": {"type": "snowball", "language": name}
+        for lang, name in SNOWBALL_LANGUAGES.items()
+    }
+    analyzers: dict[str, Any] = {
+        FOLDED_ANALYZER: {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding"],
+        }
+    }
+    for lang, analyzer in LANGUAGE_ANALYZERS.items():
+        analyzers[analyzer] = {
+            "type": "custom",
+            "tokenizer": "standard",
+            # stemming before folding: the Snowball stemmers know their accented letters
+            "filter": ["lowercase", f"wirewatch_{lang}_stemmer", "asciifolding"],
+        }
+    return {"filter": filters, "analyzer": analyzers}
+
+
+# ``wirewatch.search.analyse`` output (space-separated stems or folded words): split
+# on spaces and nothing else.
+_PRE_ANALYSED = {"type": "text", "analyzer": "whitespace"}
+
+
+def search_mappings() -> dict[str, Any]:
+    """The ``search`` object: pre-analysed text for ``wirewatch.search`` queries."""
+    return {
+        "properties": {
+            name: _PRE_ANALYSED
+            for name in ("title_stems", "body_stems", "title_words", "body_words")
+        }
+    }
 
 
 def _per_language() -> dict[str, Any]:
@@ -67,11 +113,16 @@ def articles_mappings() -> dict[str, Any]:
             },
             "sources": _KW,
             "encoding": _KW,
-            "title": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+            "title": {
+                "type": "text",
+                "analyzer": FOLDED_ANALYZER,
+                "fields": {"raw": {"type": "keyword", "ignore_above": 512}},
+            },
             "title_lang": _per_language(),
             "lead": {"type": "text"},
-            "body": {"type": "text"},
+            "body": {"type": "text", "analyzer": FOLDED_ANALYZER},
             "body_lang": _per_language(),
+            "search": search_mappings(),
             "boilerplate": {"type": "text", "index": False},
             "language": _KW,
             "language_confidence": {"type": "float"},
@@ -141,7 +192,10 @@ def templates() -> dict[str, dict[str, Any]]:
             "index_patterns": [f"{ARTICLES_ALIAS}-*"],
             "priority": 200,
             "_meta": {"description": "wirewatch enriched articles", "schema_version": 1},
-            "template": {"settings": settings, "mappings": articles_mappings()},
+            "template": {
+                "settings": {**settings, "analysis": analysis()},
+                "mappings": articles_mappings(),
+            },
         },
         ALERTS_ALIAS: {
             "index_patterns": [f"{ALERTS_ALIAS}-*"],
