@@ -116,16 +116,6 @@ SEARCH_INDEX_VERSION = f"1 pystemmer {searching.Stemmer.version}"
 _BM25 = "bm25(articles_fts, 0.0, 5.0, 1.0, 5.0, 1.0)"
 
 
-def fts_query(query: str) -> str:
-    """The FTS5 MATCH expression (over ``articles_fts``) for the text part of ``query``,
-    for callers that build their own SQL; "" when the query is malformed or has no word
-    an article must contain. Filters are left out: ``SqliteStore.search`` applies them."""
-    try:
-        return searching.to_sqlite(searching.parse(query)).match or ""
-    except searching.QueryError:
-        return ""
-
-
 def _fts_row(article_id: str, title: str | None, body: str, language: str | None) -> tuple:
     t = searching.analyse(title or "", language)
     b = searching.analyse(body, language)
