@@ -477,3 +477,19 @@ def test_a_database_of_an_earlier_version_gets_its_search_index_rebuilt(tmp_path
     assert _keys(reopened.search("leverantorer")) == ["sv-1"]
     assert _keys(reopened.search("verboden")) == ["nl-1"]
     reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("analyzer", "text", "tokens"),
+    [
+        ("wirewatch_sv", "Leverantörerna förbjuds", ["leverantor", "forbjud"]),
+        ("wirewatch_de", "Außenministerium Warnungen", ["aussenministerium", "warnung"]),
+        ("wirewatch_en", "banned equipment", ["ban", "equip"]),
+        ("wirewatch_folded", "Équipements Straße", ["equipements", "strasse"]),
+    ],
+)
+def test_the_templates_analyzers_for_direct_queries_stem_and_fold(backend, analyzer, text, tokens):
+    if backend.name != "elasticsearch":
+        pytest.skip("Elasticsearch analyzers")
+    got = backend.es.indices.analyze(index=backend.index, analyzer=analyzer, text=text)
+    assert [t["token"] for t in got["tokens"]] == tokens
