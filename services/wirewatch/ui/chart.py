@@ -31,6 +31,7 @@ class Bar:
     total: int
     parts: list[Part]
     label: str | None  # the date shown under the bar (every n-th bar only)
+    minor: bool = False  # every other label: hidden on narrow screens
 
     @property
     def summary(self) -> str:
@@ -95,6 +96,7 @@ def layout(timeline: Timeline) -> Chart:
                 sum(counts.values()),
                 parts,
                 bucket if i % every == 0 else None,
+                (i // every) % 2 == 1,
             )
         )
     step = _step(peak) if peak else 1
