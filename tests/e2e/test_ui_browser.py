@@ -179,6 +179,19 @@ def test_search_facet_article_and_screenshots(browser: Browser, served: Served) 
     assert page.locator("mark").count() > 0, "query hits are highlighted in the snippets"
     page.screenshot(path=str(SHOTS / "ui-search.png"), full_page=False)
 
+    # keyboard only: Tab from the search box reaches the first facet, Enter follows it
+    page.get_by_label("Search articles").focus()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('facet-value')"):
+            break
+    else:
+        raise AssertionError("Tab never reached a facet")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"type="))
+    assert page.get_by_label(re.compile(r"^Remove Event type: ")).is_visible()
+    page.goto(served.url + "?q=ericsson")
+
     # a facet narrows the results to its count
     vendor = page.locator("#f-vendor ~ ul a.facet-value").first
     label = vendor.get_attribute("aria-label") or ""

@@ -42,7 +42,13 @@ def bind(host: str, port: int) -> socket.socket:
 def _server(
     db: Path, host: str, rules: Sequence[AlertRule] | None, rules_path: Path | None
 ) -> uvicorn.Server:
-    app = create_app(db, rules, rules_path, allowed_hosts=loopback_hosts(host))
+    allowed = loopback_hosts(host)
+    if allowed is None:
+        log.warning(
+            "the UI on %s has no login: whoever reaches this address can read the whole store",
+            host,
+        )
+    app = create_app(db, rules, rules_path, allowed_hosts=allowed)
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="off", server_header=False
     )
