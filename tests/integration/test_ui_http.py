@@ -128,6 +128,8 @@ def test_search_paging_and_counts(client: TestClient) -> None:
     assert len(ids_1) == 20 and len(ids_2) == 14 and not ids_1 & ids_2
     assert 'rel="next"' in first.text and 'rel="prev"' in second.text
     assert client.get("/?page=0").status_code == 400
+    past = client.get("/?page=3")
+    assert past.status_code == 404 and "no page 3: these results have 2 pages" in past.text
     assert client.get("/?page=two").status_code == 400
 
 

@@ -275,6 +275,10 @@ def create_app(
             timeline = queries.timeline(conn, sq, state.filters)
             totals = queries.totals(conn)
         pages = max(1, math.ceil(result.total / PAGE_SIZE))
+        if state.page > pages:
+            raise HTTPException(
+                404, f"no page {state.page}: these results have {pages} page{'s' * (pages > 1)}"
+            )
         return page(
             request,
             "search.html",
