@@ -29,15 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from wirewatch import metrics, procpool
-from wirewatch.core import alerts
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
-from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources, near_duplicate_of
+from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
-from wirewatch.core.ratelimit import RuleRateLimit
+from wirewatch.embedded.ledger import SqliteLedger, SqliteState
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
+from wirewatch.pipeline.after import AfterEnrichment, LogLine
 from wirewatch.settings import EmbeddedSettings, resources_cache_dir
 from wirewatch.watcher.scan import FileState, InboxScanner
 
@@ -211,9 +211,6 @@ def read_article(
     return data, source
 
 
-_HELD = "held back: the rule fired more alerts than its per-minute limit"
-
-
 class EmbeddedRunner:
     def __init__(
         self,
@@ -235,7 +232,11 @@ class EmbeddedRunner:
         self.queue: queue.Queue[object] = queue.Queue(maxsize=10000)
         self.ready = threading.Event()
         self.summary = RunSummary()
-        self.rate_limit = RuleRateLimit(settings.caps.max_alerts_per_rule_per_minute)
+        self.after = AfterEnrichment(
+            self.rules,
+            enricher.config.duplicate_threshold,
+            settings.caps.max_alerts_per_rule_per_minute,
+        )
         self._backlog_total = 0
         self._backlog_listed = False
         self._scanner: InboxScanner | None = None
@@ -383,9 +384,11 @@ class EmbeddedRunner:
         it = iter(analysed)
         results = [x if isinstance(x, Rejection) else next(it) for x in inputs]
         t2 = time.perf_counter()
-        lines: list[tuple[int, str, tuple]] = []
-        to_send: list[tuple[str, str, str, dict]] = []
+        lines: list[LogLine] = []
         with self.store.transaction() as store:
+            articles = [r for r in results if isinstance(r, EnrichedArticle)]
+            prior = self.after.link_duplicates(articles, SqliteState(store))
+            in_batch: set[str] = set()
             for (fs, _seen), result in zip(batch, results, strict=True):
                 self.summary.files += 1
                 if isinstance(fs, FeedEntry):
@@ -410,24 +413,18 @@ class EmbeddedRunner:
                     continue
                 metrics.ARTICLES_PROCESSED.labels("enrich").inc()
                 metrics.count_caps(result.caps_hit)
-                existing = store.exists(result.id)
-                result.near_duplicate_of = near_duplicate_of(
-                    result, store, self.enricher.config.duplicate_threshold
-                )
+                existing = result.id in prior or result.id in in_batch
+                in_batch.add(result.id)
                 store.put(result)
                 if isinstance(fs, FileState):
                     store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
-                self._alerts(store, result, lines, to_send)
-                metrics.ARTICLES_PROCESSED.labels("store").inc()
+                self.after.count_stored(result, new=not existing)
                 self.summary.articles += 1
                 if not existing:
                     self.summary.new_articles += 1
                     self.summary.events += len(result.events)
-                    for ev in result.events:
-                        metrics.EVENTS.labels(ev.type, ev.status).inc()
                 if result.near_duplicate_of:
                     self.summary.near_duplicates += 1
-                    metrics.NEAR_DUPLICATES.inc()
                 events = ",".join(f"{e.type}:{e.status}" for e in result.events) or "-"
                 lines.append(
                     (
@@ -444,6 +441,9 @@ class EmbeddedRunner:
                         ),
                     )
                 )
+            fired = self.after.fire(articles, SqliteLedger(store))
+            self.summary.alerts += len(fired.alerts)
+            lines.extend(fired.lines)
         done = time.monotonic()
         per_store = (time.perf_counter() - t2) / len(batch)
         for entry, _seen in batch:
@@ -453,58 +453,11 @@ class EmbeddedRunner:
             metrics.STAGE_SECONDS.labels("store").observe(per_store)
             metrics.END_TO_END_SECONDS.observe(done - seen)
         metrics.LAST_INGEST.set(time.time())
-        for level, fmt, args in lines:
+        for level, fmt, args in [*lines, *self.after.held_lines()]:
             log.log(level, fmt, *args)
-        for rule_name, held in self.rate_limit.take_held().items():
-            log.warning(
-                "rule=%s fired %d more alert(s) than its limit of %d a minute: recorded, "
-                "not notified (see `wirewatch alerts`; WIREWATCH_CAPS__MAX_ALERTS_PER_RULE_PER_MINUTE)",
-                rule_name,
-                held,
-                self.rate_limit.limit,
-            )
         if self.notifier is not None:
-            for item in to_send:  # only after the alert and its delivery rows are committed
+            for item in fired.deliveries:  # only after the alert and its deliveries are committed
                 self.notifier.submit(*item)
-
-    def _alerts(
-        self,
-        store: SqliteStore,
-        article: EnrichedArticle,
-        lines: list[tuple[int, str, tuple]],
-        to_send: list[tuple[str, str, str, dict]],
-    ) -> None:
-        for rule in self.rules:
-            matched = alerts.match(rule, article)
-            if not matched:
-                continue
-            body = alerts.payload(rule, article, matched)
-            if not store.fire_alert(rule.name, article.id, article.near_duplicate_of, body):
-                continue
-            self.summary.alerts += 1
-            metrics.ALERTS_FIRED.inc()
-            if not self.rate_limit.allow(rule.name, time.monotonic()):
-                metrics.CAPS_HIT.labels("alert_rate").inc()
-                for target in rule.notify:
-                    if target.webhook:
-                        store.add_delivery(
-                            rule.name, article.id, target.webhook, "rate_limited", _HELD
-                        )
-                continue
-            for target in rule.notify:
-                if target.log:
-                    kinds = ",".join(f"{e.type}:{e.status}" for e in matched)
-                    lines.append(
-                        (
-                            logging.WARNING,
-                            "ALERT rule=%s article=%s events=%s title=%s",
-                            (rule.name, article.id, kinds, article.title),
-                        )
-                    )
-                    metrics.ALERTS_DELIVERED.labels("log").inc()
-                if target.webhook:
-                    store.add_delivery(rule.name, article.id, target.webhook)
-                    to_send.append((rule.name, article.id, target.webhook, body))
 
     def run(self) -> RunSummary:
         check_inboxes(self.settings.inbox)

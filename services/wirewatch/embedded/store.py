@@ -446,6 +446,18 @@ class SqliteStore:
             row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
         return row is not None
 
+    def first_verdicts(self, ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        """Stored articles among ``ids``: (near_duplicate_of, first_seen) each."""
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, near_duplicate_of, first_seen FROM articles "
+                f"WHERE id IN ({','.join('?' * len(ids))})",
+                list(ids),
+            ).fetchall()
+        return {aid: (dup, seen) for aid, dup, seen in rows}
+
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._lock:
             row = self._db.execute(

@@ -31,11 +31,12 @@ from pydantic import ValidationError
 
 from wirewatch import metrics
 from wirewatch.core import alerts
-from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
 from wirewatch.core.models import EnrichedArticle
-from wirewatch.core.ratelimit import RuleRateLimit
 from wirewatch.indexer.documents import to_document
+from wirewatch.indexer.ledger import EsLedger, EsState
 from wirewatch.indexer.sink import EsSink
+from wirewatch.pipeline.after import AfterEnrichment
+from wirewatch.pipeline.ports import Firing
 from wirewatch.settings import IndexerSettings
 from wirewatch.topics import ALERTS, ENRICHED, ENRICHED_DLQ
 from wirewatch.watcher.publisher import Publisher, dlq_headers
@@ -51,9 +52,6 @@ class _Item:
     article: EnrichedArticle | None = None
     doc: dict[str, Any] = field(default_factory=dict)
     dlq: tuple[str, str] | None = None
-
-
-_HELD = "held back: the rule fired more alerts than its per-minute limit"
 
 
 class Indexer:
@@ -78,7 +76,9 @@ class Indexer:
         self.dlq_topic = settings.topic(ENRICHED_DLQ)
         self.alerts_topic = settings.topic(ALERTS)
         self.indexed = 0
-        self.rate_limit = RuleRateLimit(settings.caps.max_alerts_per_rule_per_minute)
+        self.after = AfterEnrichment(
+            rules, settings.duplicate_threshold, settings.caps.max_alerts_per_rule_per_minute
+        )
 
     # -- one batch ---------------------------------------------------------------
     def _validate(self, records: list[Any]) -> list[_Item]:
@@ -98,39 +98,21 @@ class Indexer:
             items.append(item)
         return items
 
-    def _near_duplicates(self, items: list[_Item]) -> None:
+    def _near_duplicates(self, items: list[_Item]) -> set[str]:
+        """Link near-duplicates and build the documents; returns the ids indexed before."""
         articles = [i.article for i in items if i.article is not None]
-        if not articles:
-            return
-        from wirewatch.core import fingerprint
-
-        self.sink.refresh_if_needed()
-        keys = {k for a in articles for k in fingerprint.band_keys(a.fingerprint)}
-        stored = dict(self.sink.duplicate_candidates(keys))
-        index = MemoryDuplicateIndex()
-        for doc_id, src in stored.items():
-            index.add(doc_id, src.get("dup_bands") or [], src.get("fingerprint") or [])
+        prior = self.after.link_duplicates(articles, EsState(self.sink))
         now = datetime.now(UTC)
         for item in items:
             a = item.article
             if a is None:
                 continue
-            before = stored.get(a.id)
-            if before is not None:  # indexed earlier: keep the first verdict and time
-                a.near_duplicate_of = before.get("near_duplicate_of")
-                a.sources = sorted(set(before.get("sources") or []) | set(a.sources))
-                indexed_at = (
-                    datetime.fromisoformat(before["indexed_at"])
-                    if before.get("indexed_at")
-                    else now
-                )
-            else:
-                a.near_duplicate_of = near_duplicate_of(a, index, self.settings.duplicate_threshold)
-                register(a, index)
-                indexed_at = now
-                if a.near_duplicate_of:
-                    metrics.NEAR_DUPLICATES.inc()
+            before = prior.get(a.id)
+            if before is not None:  # indexed earlier: keep its sources and first time
+                a.sources = sorted(set(before.sources) | set(a.sources))
+            indexed_at = before.stored_at if before and before.stored_at else now
             item.doc = to_document(a, indexed_at)
+        return set(prior)
 
     def _dead_letter(self, item: _Item, code: str, reason: str) -> int:
         rec = item.record
@@ -150,7 +132,7 @@ class Indexer:
     def process(self, records: list[Any]) -> None:
         started = time.perf_counter()
         items = self._validate(records)
-        self._near_duplicates(items)
+        seen_before = self._near_duplicates(items)
         to_index = [i for i in items if i.article is not None]
         results = self.sink.bulk(
             [("index", self.sink.articles, i.article.id, i.doc) for i in to_index]  # type: ignore[union-attr]
@@ -170,9 +152,8 @@ class Indexer:
         for item in indexed:
             a = item.article
             assert a is not None
-            metrics.ARTICLES_PROCESSED.labels("index").inc()
-            for e in a.events:
-                metrics.EVENTS.labels(e.type, e.status).inc()
+            self.after.count_stored(a, new=a.id not in seen_before, stage="index")
+            seen_before.add(a.id)
             if a.source.seen_at is not None:
                 metrics.END_TO_END_SECONDS.observe(max(0.0, now - a.source.seen_at.timestamp()))
             log.info(
@@ -186,7 +167,11 @@ class Indexer:
         metrics.INDEXER_ITEMS.labels("rejected").inc(
             sum(1 for r in results if r.result == "rejected")
         )
-        to_send = self._alerts([i.article for i in indexed if i.article is not None], handles)
+        fired = self.after.fire(
+            [i.article for i in indexed if i.article is not None],
+            EsLedger(self.sink),
+            on_recorded=lambda f: handles.append(self._publish_alert(f)),
+        )
         failed = self.publisher.flush(timeout=60.0)
         if failed:
             raise RuntimeError(
@@ -198,115 +183,22 @@ class Indexer:
             metrics.LAST_INGEST.set(now)
         metrics.INDEXER_LAST_SUCCESS.set(time.time())
         metrics.INDEXER_BULK_SECONDS.observe(time.perf_counter() - started)
-        for rule_name, held in self.rate_limit.take_held().items():
-            log.warning(
-                "rule=%s fired %d more alert(s) than its limit of %d a minute: recorded in the "
-                "alerts index and topic, not notified "
-                "(WIREWATCH_CAPS__MAX_ALERTS_PER_RULE_PER_MINUTE)",
-                rule_name,
-                held,
-                self.rate_limit.limit,
-            )
+        for level, fmt, args in [*fired.lines, *self.after.held_lines()]:
+            log.log(level, fmt, *args)
         if self.notifier is not None:
-            for entry in to_send:
+            for entry in fired.deliveries:
                 self.notifier.submit(*entry)
 
-    # -- alerts ------------------------------------------------------------------
-    def _alerts(self, articles: list[EnrichedArticle], handles: list[int]) -> list[tuple]:
-        if not self.rules or not articles:
-            return []
-        fired_at = datetime.now(UTC).isoformat()
-        candidates: list[tuple[alerts.AlertRule, EnrichedArticle, dict]] = []
-        for a in articles:
-            for rule in self.rules:
-                matched = alerts.match(rule, a)
-                if matched:
-                    body = alerts.payload(rule, a, matched)
-                    body["fired_at"] = fired_at
-                    candidates.append((rule, a, body))
-        if not candidates:
-            return []
-        # a near-duplicate does not fire a rule that already fired on the article it repeats
-        dup_ids = [
-            alerts.alert_id(r.name, a.near_duplicate_of)
-            for r, a, _ in candidates
-            if a.near_duplicate_of
-        ]
-        fired_before = self.sink.existing_alerts(dup_ids) if dup_ids else {}
-        batch_fired: set[str] = set()
-        keep = []
-        for rule, a, body in candidates:
-            if a.near_duplicate_of and (
-                alerts.alert_id(rule.name, a.near_duplicate_of) in fired_before
-                or alerts.alert_id(rule.name, a.near_duplicate_of) in batch_fired
-            ):
-                continue
-            batch_fired.add(body["alert_id"])
-            keep.append((rule, a, body))
-        actions = []
-        for rule, _a, body in keep:
-            targets = [n.webhook for n in rule.notify if n.webhook]
-            doc = dict(body)
-            doc["delivery"] = {
-                "state": "pending" if targets else "delivered",
-                "targets": targets,
-                "attempts": 0,
-                "error": None,
-                "updated_at": fired_at,
-            }
-            actions.append(("create", self.sink.alerts, body["alert_id"], doc))
-        results = self.sink.bulk(actions)
-        existing = self.sink.existing_alerts(
-            [
-                b["alert_id"]
-                for (_r, _a, b), res in zip(keep, results, strict=True)
-                if res.result == "exists"
-            ]
+    def _publish_alert(self, firing: Firing) -> int:
+        """The alert on the alerts topic (new or resent); the handle to await."""
+        body = firing.body
+        metrics.ALERTS_DELIVERED.labels("topic").inc()
+        return self.publisher.send(
+            self.alerts_topic,
+            body["alert_id"].encode(),
+            json.dumps(body, ensure_ascii=False).encode(),
+            [ALERT_SCHEMA],
         )
-        to_send = []
-        for (rule, a, body), res in zip(keep, results, strict=True):
-            if res.result == "rejected":
-                log.error("alert-not-stored alert=%s error=%s", body["alert_id"], res.error)
-                continue
-            if res.result == "exists":
-                state = existing.get(body["alert_id"], {}).get("delivery", {}).get("state")
-                if state != "pending":
-                    continue  # fired before (redelivery, restart): not again
-                body = {k: v for k, v in existing[body["alert_id"]].items() if k != "delivery"}
-            else:
-                metrics.ALERTS_FIRED.inc()
-            notify = res.result == "exists" or self.rate_limit.allow(rule.name, time.monotonic())
-            handles.append(
-                self.publisher.send(
-                    self.alerts_topic,
-                    body["alert_id"].encode(),
-                    json.dumps(body, ensure_ascii=False).encode(),
-                    [ALERT_SCHEMA],
-                )
-            )
-            metrics.ALERTS_DELIVERED.labels("topic").inc()
-            if not notify:
-                # recorded (index, topic) but not notified: log lines and webhooks held back
-                metrics.CAPS_HIT.labels("alert_rate").inc()
-                for target in rule.notify:
-                    if target.webhook:
-                        self.sink.set_delivery(
-                            rule.name, a.id, target.webhook, "rate_limited", 0, _HELD
-                        )
-                continue
-            for target in rule.notify:
-                if target.log:
-                    log.warning(
-                        "ALERT rule=%s article=%s events=%s title=%s",
-                        rule.name,
-                        a.id,
-                        ",".join(f"{e['type']}:{e['status']}" for e in body["events"]),
-                        json.dumps(a.title),
-                    )
-                    metrics.ALERTS_DELIVERED.labels("log").inc()
-                if target.webhook:
-                    to_send.append((rule.name, a.id, target.webhook, body))
-        return to_send
 
     # -- the loop ----------------------------------------------------------------
     def _update_lag(self) -> None:

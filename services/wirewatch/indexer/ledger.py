@@ -1,0 +1,111 @@
+"""The after-enrichment ports on Elasticsearch: article state and the alert ledger.
+
+The index is the state, so both hold across restarts and between indexer replicas:
+near-duplicate candidates come from the articles index (one query per batch), each
+(rule, article) alert is created once in the alerts index (``op_type=create``) with
+its webhook deliveries ``pending`` in the same document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from wirewatch.core.alerts import alert_id
+from wirewatch.indexer.sink import EsSink
+from wirewatch.pipeline.ports import Firing, Outcome, Prior
+
+log = logging.getLogger("wirewatch.indexer")
+
+
+class EsState:
+    """Candidates from the articles index; ``prior`` answers from the same query (a
+    stored article shares every band with itself)."""
+
+    def __init__(self, sink: EsSink) -> None:
+        self.sink = sink
+        self._docs: dict[str, dict[str, Any]] = {}
+
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
+        self.sink.refresh_if_needed()
+        self._docs = dict(self.sink.duplicate_candidates(keys))
+        return [(doc_id, src.get("fingerprint") or []) for doc_id, src in self._docs.items()]
+
+    def prior(self, ids: Sequence[str]) -> dict[str, Prior]:
+        out: dict[str, Prior] = {}
+        for article_id in ids:
+            src = self._docs.get(article_id)
+            if src is None:
+                continue
+            stored_at = src.get("indexed_at")
+            out[article_id] = Prior(
+                src.get("near_duplicate_of"),
+                tuple(src.get("sources") or ()),
+                datetime.fromisoformat(stored_at) if stored_at else None,
+            )
+        return out
+
+
+class EsLedger:
+    def __init__(self, sink: EsSink) -> None:
+        self.sink = sink
+
+    def record(self, firings: Sequence[Firing]) -> list[Outcome]:
+        outcomes: list[Outcome] = ["done"] * len(firings)
+        # a near-duplicate does not fire a rule that already fired on the article it repeats
+        dup_ids = [
+            alert_id(f.rule.name, f.article.near_duplicate_of)
+            for f in firings
+            if f.article.near_duplicate_of
+        ]
+        fired_before = self.sink.existing_alerts(dup_ids) if dup_ids else {}
+        in_batch: set[str] = set()
+        keep: list[int] = []
+        for k, f in enumerate(firings):
+            dup = f.article.near_duplicate_of
+            if dup and (
+                alert_id(f.rule.name, dup) in fired_before or alert_id(f.rule.name, dup) in in_batch
+            ):
+                continue
+            in_batch.add(f.body["alert_id"])
+            keep.append(k)
+        if not keep:
+            return outcomes
+        actions = []
+        for k in keep:
+            body = firings[k].body
+            doc = dict(body)
+            doc["delivery"] = {
+                "state": "pending" if firings[k].webhooks else "delivered",
+                "targets": firings[k].webhooks,
+                "attempts": 0,
+                "error": None,
+                "updated_at": body.get("fired_at"),
+            }
+            actions.append(("create", self.sink.alerts, body["alert_id"], doc))
+        results = self.sink.bulk(actions)
+        existing = self.sink.existing_alerts(
+            [
+                firings[k].body["alert_id"]
+                for k, res in zip(keep, results, strict=True)
+                if res.result == "exists"
+            ]
+        )
+        for k, res in zip(keep, results, strict=True):
+            f = firings[k]
+            if res.result == "rejected":
+                log.error("alert-not-stored alert=%s error=%s", f.body["alert_id"], res.error)
+            elif res.result == "exists":
+                stored = existing.get(f.body["alert_id"], {})
+                if stored.get("delivery", {}).get("state") == "pending":
+                    # fired before, notifications never left (a batch redone): again
+                    f.body = {key: v for key, v in stored.items() if key != "delivery"}
+                    outcomes[k] = "resend"
+            else:
+                outcomes[k] = "new"
+        return outcomes
+
+    def hold(self, firing: Firing, url: str, reason: str) -> None:
+        self.sink.set_delivery(firing.rule.name, firing.article.id, url, "rate_limited", 0, reason)

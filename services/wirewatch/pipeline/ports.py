@@ -1,0 +1,94 @@
+"""The seams of the after-enrichment step: what it needs from the world.
+
+Each is a small Protocol. The embedded runner implements them with SQLite
+(``wirewatch.embedded.ledger``), the distributed indexer with Elasticsearch
+(``wirewatch.indexer.ledger``); the tests use in-memory fakes
+(``tests/support/fakes.py``). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from wirewatch.core.alerts import AlertRule
+from wirewatch.core.models import EnrichedArticle
+
+
+class Clock(Protocol):
+    """Wall time for timestamps, a monotonic clock for rate limits."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What the store kept of an article seen before: its first near-duplicate
+    verdict stays, whatever arrived since."""
+
+    near_duplicate_of: str | None
+    sources: tuple[str, ...] = ()
+    stored_at: datetime | None = None
+
+
+class ArticleState(Protocol):
+    """The articles kept so far, as far as near-duplicate linking needs them."""
+
+    def prior(self, ids: Sequence[str]) -> dict[str, Prior]:
+        """Articles among ``ids`` that are stored already. Asked right after
+        ``candidates`` for the same batch: a stored article shares every band with
+        itself, so a state may answer from the candidates it has just fetched."""
+        ...
+
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
+        """(id, MinHash signature) of stored articles sharing one of the band ``keys``."""
+        ...
+
+
+@dataclass
+class Firing:
+    """A rule that matched an article, before the ledger decides whether it is new."""
+
+    rule: AlertRule
+    article: EnrichedArticle
+    body: dict[str, Any]
+    webhooks: list[str] = field(default_factory=list)
+
+
+# new: recorded now; resend: recorded before but its notifications never left (a batch
+# redone after a crash); done: recorded and handled before, or the article it repeats
+# already fired the rule
+Outcome = Literal["new", "resend", "done"]
+
+
+class AlertLedger(Protocol):
+    """Where fired alerts are recorded, once per (rule, article)."""
+
+    def record(self, firings: Sequence[Firing]) -> list[Outcome]:
+        """Record each firing unless it (or the article it near-duplicates) fired
+        the rule before; with its webhook deliveries ``pending``. For ``resend`` the
+        ledger may replace ``firing.body`` with the body it stored first."""
+        ...
+
+    def hold(self, firing: Firing, url: str, reason: str) -> None:
+        """Mark a delivery as held back by the rate limit (recorded, never sent)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Sends webhook deliveries off the pipeline's thread."""
+
+    def submit(self, rule: str, article_id: str, url: str, body: dict[str, Any]) -> None: ...

@@ -1,0 +1,97 @@
+"""In-memory implementations of the pipeline's ports, for unit tests.
+
+They keep the contracts of ``wirewatch.pipeline.ports`` without a database: a
+``MemoryState`` of stored articles, a ``MemoryLedger`` that records each (rule,
+article) once, a ``RecordingNotifier`` and a ``ManualClock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wirewatch.core import fingerprint
+from wirewatch.core.models import EnrichedArticle
+from wirewatch.pipeline.ports import Firing, Outcome, Prior
+
+
+class ManualClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.wall = start or datetime(2026, 1, 1, tzinfo=UTC)
+        self.mono = 0.0
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+class MemoryState:
+    """Stored articles: ``store`` what the caller would have written."""
+
+    def __init__(self) -> None:
+        self.articles: dict[str, EnrichedArticle] = {}
+
+    def store(self, article: EnrichedArticle) -> None:
+        if article.id not in self.articles:
+            self.articles[article.id] = article.model_copy(deep=True)
+
+    def prior(self, ids: Sequence[str]) -> dict[str, Prior]:
+        return {
+            i: Prior(self.articles[i].near_duplicate_of, tuple(self.articles[i].sources))
+            for i in ids
+            if i in self.articles
+        }
+
+    def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
+        wanted = set(keys)
+        for aid, a in self.articles.items():
+            if wanted & set(fingerprint.band_keys(a.fingerprint)):
+                yield aid, a.fingerprint
+
+
+class MemoryLedger:
+    """Alerts by (rule, article id); ``pending`` marks a recorded alert whose
+    notifications never left (as after a crash), so it is resent."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deliveries: dict[tuple[str, str, str], str] = {}
+        self.pending: set[tuple[str, str]] = set()
+
+    def record(self, firings: Sequence[Firing]) -> list[Outcome]:
+        out: list[Outcome] = []
+        for f in firings:
+            key = (f.rule.name, f.article.id)
+            dup = f.article.near_duplicate_of
+            if dup and (f.rule.name, dup) in self.alerts:
+                out.append("done")
+            elif key in self.alerts:
+                if key in self.pending:
+                    f.body = self.alerts[key]
+                    out.append("resend")
+                else:
+                    out.append("done")
+            else:
+                self.alerts[key] = f.body
+                for url in f.webhooks:
+                    self.deliveries[(*key, url)] = "pending"
+                out.append("new")
+        return out
+
+    def hold(self, firing: Firing, url: str, reason: str) -> None:
+        self.deliveries[(firing.rule.name, firing.article.id, url)] = "rate_limited"
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    def submit(self, rule: str, article_id: str, url: str, body: dict[str, Any]) -> None:
+        self.sent.append((rule, article_id, url, body))
