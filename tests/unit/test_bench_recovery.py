@@ -102,7 +102,7 @@ def test_the_section_replaces_only_what_is_between_its_markers(tmp_path) -> None
     path.write_text(f"# Reliability\n\nbefore\n\n{START}\nold\n{END}\n\nafter\n", encoding="utf-8")
     write_section(path, "new figures\n", START, END)
     assert path.read_text(encoding="utf-8") == (
-        f"# Reliability\n\nbefore\n\n{START}\nnew figures\n{END}\nafter\n"
+        f"# Reliability\n\nbefore\n\n{START}\nnew figures\n{END}\n\nafter\n"
     )
     other = tmp_path / "other.md"
     write_section(other, "figures", START, END)

@@ -307,7 +307,8 @@ def write_section(path: Path, text: str, start: str = START, end: str = END) -> 
     block = f"{start}\n{text.rstrip()}\n{end}\n"
     if start in current and end in current:
         head, rest = current.split(start, 1)
-        current = head + block + rest.split(end, 1)[1].lstrip("\n")
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        current = head + block + ("\n" + tail if tail else "")
     else:
         current = current.rstrip("\n") + "\n\n" + block
     path.write_text(current, encoding="utf-8")

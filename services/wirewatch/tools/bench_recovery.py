@@ -9,7 +9,8 @@ as a supervisor would (same metrics port). Then Elasticsearch is made unreachabl
 Per run it records, for every file, when it was dropped and when its document was
 indexed (``indexed_at``), and derives (``recovery_times``):
 
-* **first**: restart -> the first document indexed from a file dropped after the kill;
+* **first**: restart -> the first document indexed from a file dropped after the kill
+  (or after Elasticsearch became unreachable);
 * **drained**: restart -> every file dropped before the restart is indexed;
 * **caught up**: restart -> the first file dropped after the restart that is indexed
   within the normal latency (the largest file -> indexed latency of the run before the
@@ -210,7 +211,8 @@ def render_section(runs: list[Run], meta: dict) -> str:
         "Seconds from the restart (for Elasticsearch: from the moment it answers again), "
         "median / max over the runs:",
         "",
-        "- **first**: until the first document indexed from a file dropped after the kill;",
+        "- **first**: until the first document indexed from a file dropped after the kill (or "
+        "after Elasticsearch became unreachable);",
         "- **drained**: until every file dropped before the restart is indexed (the "
         "**backlog**: those not yet indexed when the disruption came);",
         "- **caught up**: until the first file dropped after the restart is indexed within "
