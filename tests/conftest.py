@@ -71,3 +71,14 @@ def ww(*args: str, cwd: Path | None = None, check: bool = True, timeout: float =
             f"wirewatch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+_LAYERS = ("unit", "contract", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries its layer's marker (its folder): ``pytest -m unit``."""
+    for item in items:
+        parts = item.path.relative_to(ROOT / "tests").parts
+        if parts and parts[0] in _LAYERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))

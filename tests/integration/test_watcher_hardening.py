@@ -20,7 +20,7 @@ from wirewatch.paths import display_path, open_for_reading, path_key
 from wirewatch.settings import EmbeddedSettings
 
 from tests.conftest import EXAMPLES, ww
-from tests.unit.test_scan_hardening import ODD_NAMES, write_at
+from tests.integration.test_scan_hardening import ODD_NAMES, write_at
 
 ARTICLE = (
     "Regulator orders removal of vendor gear\n\n"
