@@ -56,6 +56,21 @@ NEAR_DUPLICATES = Counter(
     "Articles found to be a near-duplicate of an earlier one.",
     registry=REGISTRY,
 )
+STORIES = Counter(
+    "wirewatch_stories_total",
+    "Stories begun: articles that report no event already in a story.",
+    registry=REGISTRY,
+)
+ALERT_UPDATES = Counter(
+    "wirewatch_alert_updates_total",
+    "Updates of an alert: later articles of its story (one per rule, story and batch).",
+    registry=REGISTRY,
+)
+ALERTS_MUTED = Counter(
+    "wirewatch_alerts_muted_total",
+    "Rule firings a silence muted (not recorded, not sent).",
+    registry=REGISTRY,
+)
 STAGE_SECONDS = Histogram(
     "wirewatch_stage_seconds",
     "Time spent per article in a stage (read, enrich, store).",
@@ -99,6 +114,44 @@ ALERTS_DELIVERED = Counter(
 ALERTS_FAILED = Counter(
     "wirewatch_alerts_failed_total",
     "Alert deliveries that failed after all retries, by channel.",
+    ["channel"],
+    registry=REGISTRY,
+)
+
+# Per declared channel (``channel`` is its name in the channels file, ``webhook`` for a
+# rule's own webhook URL); ``type`` is slack, teams, email or webhook; ``kind`` is
+# alert or digest. Names only: URLs and addresses never become labels.
+CHANNEL_SENT = Counter(
+    "wirewatch_channel_messages_sent_total",
+    "Messages a channel accepted (2xx, or the SMTP server took the mail).",
+    ["type", "channel", "kind"],
+    registry=REGISTRY,
+)
+CHANNEL_FAILED = Counter(
+    "wirewatch_channel_messages_failed_total",
+    "Messages given up after all attempts (a digest is tried again later), by reason.",
+    ["type", "channel", "reason"],
+    registry=REGISTRY,
+)
+CHANNEL_RETRIED = Counter(
+    "wirewatch_channel_retries_total",
+    "Attempts that failed and were tried again.",
+    ["type", "channel"],
+    registry=REGISTRY,
+)
+CHANNEL_SEND_SECONDS = Histogram(
+    "wirewatch_channel_send_seconds",
+    "Time to send one message, retries and their backoff included.",
+    ["type", "channel"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    registry=REGISTRY,
+)
+CHANNEL_FAILURE_REASONS = (
+    "timeout", "connection", "http_4xx", "http_5xx", "smtp_refused", "tls", "refused", "error",
+)  # fmt: skip
+DIGESTS_OPENED = Counter(
+    "wirewatch_digests_total",
+    "Digests made from the alerts of a period (sent, or waiting to be retried).",
     ["channel"],
     registry=REGISTRY,
 )

@@ -157,6 +157,11 @@ class WebhookSettings(_Secrets):
     attempts: int = Field(default=4, ge=1, le=20)
     max_response_bytes: int = Field(default=64 * 1024, ge=0, le=16 * 1024 * 1024)
     max_redirects: int = Field(default=3, ge=0, le=10, description="Same-host redirects only.")
+    channels_file: Path | None = Field(
+        default=None,
+        description="YAML file declaring the channels rules name ({channel: NAME}): Slack, "
+        "Teams, e-mail, signed webhooks; secrets stay in the environment (docs/CHANNELS.md).",
+    )
 
 
 class CapsSettings(BaseModel):

@@ -12,13 +12,16 @@ or query.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from datetime import timedelta
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import yamlio
+from .channels import CHANNEL_PREFIX, Digest, channel_name
 from .models import EnrichedArticle, EventStatus, EventType, PolicyEvent
 
 
@@ -27,12 +30,18 @@ class RuleFileError(ValueError):
 
 
 class Notify(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One notify entry of a rule: ``{webhook: URL}``, ``{log: true}`` or ``{channel: NAME}``
+    (a channel declared in the channels file), the latter with ``digest: hourly|daily``
+    for one message per period instead of one per alert."""
 
-    webhook: str | None = None
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    url: str | None = Field(default=None, alias="webhook")
     log: bool | None = None
+    channel: str | None = Field(default=None, min_length=1, max_length=100)
+    digest: Digest = "immediate"
 
-    @field_validator("webhook")
+    @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None:
@@ -41,12 +50,75 @@ class Notify(BaseModel):
 
     @model_validator(mode="after")
     def _one(self) -> Notify:
-        if (self.webhook is None) == (self.log is None):
-            raise ValueError("each notify entry is either {webhook: URL} or {log: true}")
+        if sum(x is not None for x in (self.url, self.log, self.channel)) != 1:
+            raise ValueError(
+                "each notify entry is one of {webhook: URL}, {log: true} or {channel: NAME}"
+            )
+        if self.digest != "immediate" and self.channel is None:
+            raise ValueError(
+                "digest: hourly/daily goes with a channel: {channel: NAME, digest: daily}"
+            )
         return self
+
+    @property
+    def webhook(self) -> str | None:
+        """The target of an immediate delivery: the webhook URL, or ``channel:NAME``;
+        ``None`` for a log line and for digests (sent per period from the store)."""
+        if self.url is not None:
+            return self.url
+        if self.channel is not None and self.digest == "immediate":
+            return CHANNEL_PREFIX + self.channel
+        return None
 
 
 DEFAULT_MIN_RELEVANCE = 0.3
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | float | timedelta) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``7d``, ``2w`` or seconds as a number; raises
+    ``ValueError`` for anything else, or for a duration that is not positive."""
+    if isinstance(text, timedelta):
+        value = text
+    elif isinstance(text, int | float):
+        value = timedelta(seconds=text)
+    else:
+        m = _DURATION.fullmatch(str(text).strip().lower())
+        if not m:
+            raise ValueError(f"{text!r} is not a duration such as 30m, 2h, 7d or 2w")
+        value = timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r} is not a positive duration")
+    return value
+
+
+class _Trend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    within: timedelta = timedelta(days=1)
+
+    @field_validator("within", "baseline", mode="before", check_fields=False)
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class Frequency(_Trend):
+    """At least ``at_least`` stories with an event of the rule's types about one target
+    (vendor, operator or country) within ``within``."""
+
+    at_least: int = Field(ge=2)
+
+
+class Spike(_Trend):
+    """Such stories within ``within`` at ``factor`` times the rate of the trailing
+    ``baseline`` before it (and at least ``at_least`` of them)."""
+
+    factor: float = Field(default=3.0, gt=1.0)
+    baseline: timedelta = timedelta(days=30)
+    at_least: int = Field(default=2, ge=1)
 
 
 def _reported_only() -> list[EventStatus]:
@@ -67,6 +139,28 @@ class AlertRule(BaseModel):
     # articles that only mention technology in passing from alerting.
     min_relevance: float = Field(default=DEFAULT_MIN_RELEVANCE, ge=0.0, le=1.0)
     notify: list[Notify] = Field(default_factory=lambda: [Notify(log=True)])
+    # conditions beyond the match of one article (wirewatch.pipeline.conditions): the
+    # search syntax of ``wirewatch search``, a trend over stories, or a first sighting
+    query: str | None = Field(default=None, min_length=1)
+    frequency: Frequency | None = None
+    spike: Spike | None = None
+    first_seen: list[Literal["vendor", "country"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AlertRule:
+        kinds = [k for k in ("frequency", "spike", "first_seen") if getattr(self, k)]
+        if len(kinds) > 1:
+            raise ValueError(f"a rule is one of frequency, spike or first_seen, not {kinds}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """match, frequency, spike or first_seen."""
+        if self.frequency:
+            return "frequency"
+        if self.spike:
+            return "spike"
+        return "first_seen" if self.first_seen else "match"
 
     @field_validator("countries")
     @classmethod
@@ -202,7 +296,10 @@ def webhook_target(url: str) -> WebhookTarget:
 
 def webhook_origin(url: str) -> str:
     """``scheme://host:port`` of a webhook URL for logs and listings (never its path or
-    query, which often carry tokens)."""
+    query, which often carry tokens); a declared channel as ``channel NAME``."""
+    name = channel_name(url)
+    if name is not None:
+        return f"channel {name}"
     try:
         return str(webhook_target(url))
     except ValueError:
@@ -282,7 +379,7 @@ def webhook_problems(
     ``source`` names the rules file; ``signed`` says whether a signing secret is set.
     Each problem names the file, the rule and the target's origin, and what to do.
     """
-    users = [r.name for r in rules if any(n.webhook for n in r.notify)]
+    users = [r.name for r in rules if any(n.url for n in r.notify)]
     if not users:
         return []
     problems = []
@@ -293,7 +390,7 @@ def webhook_problems(
             problems.append(f"{ALLOWED_HOSTS_SETTING}: {exc}")
     for rule in rules:
         for n in rule.notify:
-            reason = webhook_refusal(n.webhook, allowed_hosts) if n.webhook else None
+            reason = webhook_refusal(n.url, allowed_hosts) if n.url else None
             if reason is not None:
                 problems.append(f"{source}: rule {rule.name!r}: {reason}")
     if not signed:
@@ -302,4 +399,24 @@ def webhook_problems(
             "secret is set; set WIREWATCH_WEBHOOKS__SECRET (or WIREWATCH_WEBHOOKS__SECRET_FILE) "
             "and give the same secret to the receiver"
         )
+    return problems
+
+
+def channel_problems(rules: Sequence[AlertRule], source: str, declared: Sequence[str]) -> list[str]:
+    """Every ``{channel: NAME}`` of ``rules`` that names no declared channel, with the
+    file, the rule, the name and the closest declared name when one is close."""
+    import difflib
+
+    problems = []
+    for rule in rules:
+        for n in rule.notify:
+            if n.channel is None or n.channel in declared:
+                continue
+            close = difflib.get_close_matches(n.channel, list(declared), n=1, cutoff=0.6)
+            hint = f" - did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(sorted(declared)) or "none"
+            problems.append(
+                f"{source}: rule {rule.name!r}: unknown channel {n.channel!r}{hint} "
+                f"(declared: {known})"
+            )
     return problems
