@@ -126,17 +126,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if rules:
         from wirewatch.embedded.notify import check_webhooks
 
-        check_webhooks(rules, settings.rules, settings.webhooks)
+        check_webhooks(rules, settings.rules, settings.webhooks, digests=True)
     resources = _resources(settings.core.data_dir)
     store = _open_store(settings.db)
     enricher = Enricher(resources, settings.core.core_config())
     stop = threading.Event()
     notifier = None
-    if any(n.webhook for r in rules for n in r.notify):
+    digests = None
+    if any(n.webhook or n.channel for r in rules for n in r.notify):
+        from wirewatch.embedded.digests import DigestScheduler, SqliteDigests, digest_plans
         from wirewatch.embedded.notify import WebhookNotifier
 
         notifier = WebhookNotifier(store, settings.webhooks)
         notifier.start()
+        if digest_plans(rules):
+            digests = DigestScheduler(SqliteDigests(store), rules, notifier).start()
     feeds = _feed_poller(settings) if settings.feeds else None
     runner = EmbeddedRunner(settings, store, enricher, stop, rules, notifier, feeds)
 
@@ -187,6 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             ui.stop()
         if server is not None:
             server.shutdown()
+        if digests is not None:
+            digests.close()
         if notifier is not None:
             notifier.close()
         if feeds is not None:
@@ -297,6 +303,22 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     ]
     print(_table(table, ["fired", "rule", "article", "events", "deliveries", "title"]))
     print(f"{len(rows)} alert(s)")
+    from wirewatch.embedded.digests import SqliteDigests
+
+    made = SqliteDigests(store, create=False).listing(args.limit)
+    if made:
+        print()
+        print(
+            _table(
+                [
+                    [d.period.end.isoformat(), d.rule, d.channel, str(d.alerts), d.status,
+                     str(d.rounds), d.error or ""]
+                    for d in made
+                ],
+                ["until", "rule", "channel", "alerts", "status", "failed rounds", "error"],
+            )
+        )  # fmt: skip
+        print(f"{len(made)} digest(s)")
     return 0
 
 
@@ -323,13 +345,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
             return 2
         for r in rules:
             print(f"ok  {r.name}: events={','.join(r.events)} statuses={','.join(r.statuses)}")
-        if any(n.webhook for r in rules for n in r.notify):
+        if any(n.webhook or n.channel for r in rules for n in r.notify):
             from wirewatch.embedded.notify import check_webhooks
             from wirewatch.settings import EmbeddedSettings
             from wirewatch.settings import build as build_settings
 
-            # the webhooks' targets and secret, as `wirewatch run` here would see them
-            check_webhooks(rules, args.file, build_settings(EmbeddedSettings).webhooks)
+            # the webhooks' targets and secret, the channels and their secrets, as
+            # `wirewatch run` here would see them
+            check_webhooks(
+                rules, args.file, build_settings(EmbeddedSettings).webhooks, digests=True
+            )
         print(f"{args.file}: {len(rules)} valid rule(s)")
         return 0
     from wirewatch.core import alerts
