@@ -77,6 +77,23 @@ def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
     )
 
 
+def _kafka_preflight(settings: Any, timeout: float = 5.0) -> None:
+    """Fail fast, in one line, when no bootstrap server accepts a connection at all
+    (a stopped broker, a wrong address): the Kafka clients would retry for a long time
+    and Faust would end in a traceback. Security is the clients' to check."""
+    import socket
+
+    errors = []
+    for server in settings.kafka.servers():
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout):
+                return
+        except (OSError, ValueError) as exc:
+            errors.append(f"{server}: {getattr(exc, 'strerror', None) or exc}")
+    raise _kafka_unreachable(settings.kafka.describe(), ConnectionError("; ".join(errors)))
+
+
 def _publisher(settings: Any, linger_ms: int) -> Any:
     from kafka.errors import KafkaError
 
@@ -197,6 +214,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"wirewatch: cannot create the worker's data directory {settings.data_dir} "
             f"({exc.strerror or exc}); point WIREWATCH_DATA_DIR at a writable directory"
         ) from exc
+    _kafka_preflight(settings)
     app = build_app(settings)
     processor = app.wirewatch_processor  # type: ignore[attr-defined]
     _serve_metrics(settings, lambda: processor.started, "worker")
@@ -345,6 +363,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     from wirewatch.settings import ServiceSettings
 
     settings = _settings(ServiceSettings, args, ("namespace",))
+    _kafka_preflight(settings)
     try:
         results = topics.create(
             settings.kafka.kafka_python(),

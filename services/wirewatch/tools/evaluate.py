@@ -158,7 +158,18 @@ def main(args: argparse.Namespace) -> int:
             if (args.gold.parent / "inbox").is_dir()
             else args.gold.parent
         )
-    report = evaluate(args.gold, directory, enricher)
+    if not args.gold.is_file():
+        raise SystemExit(
+            f"wirewatch evaluate: {args.gold}: no gold file there; pass a YAML file such as "
+            "examples/expected.yaml (or --real DIR for labelled real news)"
+        )
+    try:
+        report = evaluate(args.gold, directory, enricher)
+    except OSError as exc:
+        raise SystemExit(
+            f"wirewatch evaluate: {exc.filename}: cannot read it ({exc.strerror}); the gold file "
+            f"lists articles that must be in {directory} (or pass --dir)"
+        ) from None
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -1,0 +1,137 @@
+"""What every ``wirewatch`` command shares: exit codes, examples in ``--help``, the
+global options (``--log-level``, ``--log-format``) anywhere on the line, and logs as
+text or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+EXIT_CODES = """exit codes:
+  0  all done
+  1  some items failed (each is named on stderr); the others were done
+  2  usage or configuration error (bad option, missing file, unknown value, unreachable server)"""
+
+EXAMPLES: dict[str, list[str]] = {
+    "run": [
+        "wirewatch run examples/inbox --once            # process what is there, then stop",
+        "wirewatch run /data/inbox --rules rules.yaml   # keep watching; alert on new events",
+        "wirewatch run /data/inbox --ui                 # and serve the web UI beside it",
+    ],
+    "enrich": [
+        "wirewatch enrich examples/inbox/en_01_fcc_huawei_zte.txt",
+        "wirewatch enrich --json article.txt | jq .events",
+    ],
+    "search": [
+        'wirewatch search huawei verbod                 # stems: also "verboden"',
+        "wirewatch search '\"rip and replace\" vendor:Huawei since:2020'",
+        "wirewatch search 'type:ban -sport' --sort date --limit 50 --json",
+    ],
+    "events": [
+        "wirewatch events --type ban --country NL",
+        "wirewatch events --vendor Huawei --since 2019-06 --min-relevance 0.3",
+    ],
+    "show": ["wirewatch show 3f9c2a1b     # an id or an unambiguous prefix of one"],
+    "rejected": ["wirewatch rejected --db /data/wirewatch.db"],
+    "alerts": ["wirewatch alerts              # fired alerts and their deliveries"],
+    "ui": [
+        "wirewatch ui                                   # http://127.0.0.1:8470/",
+        "wirewatch ui --db /data/wirewatch.db --port 9000",
+    ],
+    "rules": [
+        "wirewatch rules check examples/rules.yaml",
+        "wirewatch rules test examples/rules.yaml examples/inbox/*.txt",
+    ],
+    "schemas": ["wirewatch schemas check", "wirewatch schemas export"],
+    "evaluate": [
+        "wirewatch evaluate examples/expected.yaml --misses",
+        "wirewatch evaluate --real ../shared/realnews-dev --split test",
+    ],
+    "bench": [
+        "wirewatch bench --output /tmp/bench.md         # core and embedded figures",
+        "wirewatch bench distributed --count 2000 --write",
+        "wirewatch bench recovery --runs 3 --output /tmp/recovery.md",
+    ],
+    "watcher": ["WIREWATCH_KAFKA__BOOTSTRAP=broker:9092 wirewatch watcher --inbox /data/inbox"],
+    "feeds": ["wirewatch feeds --feeds feeds.yaml"],
+    "worker": ["wirewatch worker --processes 2"],
+    "indexer": ["WIREWATCH_ES__URL=http://es:9200 wirewatch indexer --rules rules.yaml"],
+    "topics": ["wirewatch topics create"],
+    "templates": ["wirewatch templates install", "wirewatch templates check"],
+}
+
+
+def decorate(sub: argparse._SubParsersAction) -> None:
+    """Examples and the exit codes at the end of every command's ``--help``."""
+    for name, parser in sub.choices.items():
+        lines = EXAMPLES.get(name)
+        examples = "examples:\n" + "\n".join(f"  {e}" for e in lines) + "\n\n" if lines else ""
+        parser.epilog = examples + EXIT_CODES
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+GLOBAL_OPTIONS = {"--log-level": "INFO", "--log-format": "text"}
+
+
+def pull_global_options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Take ``--log-level X`` / ``--log-format X`` (or ``=X``) from anywhere before ``--``,
+    so they work after the subcommand too; returns the rest and the values."""
+    rest: list[str] = []
+    values = dict(GLOBAL_OPTIONS)
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        name, eq, value = arg.partition("=")
+        if name in GLOBAL_OPTIONS:
+            if eq:
+                values[name] = value
+            elif i + 1 < len(argv):
+                values[name] = argv[i + 1]
+                i += 1
+            else:
+                rest.append(arg)  # argparse reports the missing value
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, values
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # the clients' own INFO lines (every connection, every request) drown ours
+    for noisy in ("kafka", "aiokafka", "elastic_transport", "elasticsearch"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
