@@ -157,7 +157,11 @@ def evaluate(
         raise EvaluationError(
             f"{root}: no articles under offtopic/ or candidates/; pass the realnews-dev folder"
         )
+    from wirewatch.cli.help import Progress
+
+    progress = Progress("evaluating", len(files))
     for name in files:
+        progress.step()
         label = labels.get(name)
         rec = manifest.get(name, {})
         kind = name.split("/", 1)[0]
@@ -202,6 +206,7 @@ def evaluate(
             report.dates["all"][verdict] += 1
             if verdict == "wrong":
                 report.misses.append(f"{name}: published {result.published} != {want_date}")
+    progress.close()
     return report
 
 
