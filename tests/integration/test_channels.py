@@ -480,5 +480,31 @@ def test_wirewatch_run_sends_an_alert_to_a_slack_channel(tmp_path, channel_env, 
     (slack,) = receiver.to("slack")
     assert slack["text"].startswith("wirewatch declined: ") and slack["blocks"]
     assert TOKEN not in proc.stdout + proc.stderr
-    table = ww("alerts", "--db", str(db)).stdout
-    assert "channel slack-policy delivered 1" in table
+    (listed,) = [
+        json.loads(line) for line in ww("alerts", "--db", str(db), "--json").stdout.splitlines()
+    ]
+    assert listed["deliveries"] == "channel slack-policy delivered 1"
+
+
+def test_quiet_hours_hold_an_alert_which_a_restart_sends_after_them(receiver, store):
+    declared = (
+        "channels:\n  night: {type: slack, url_env: U, timezone: Europe/Oslo, "
+        "quiet_hours: '22:00-07:00'}\n"
+    )
+    env = {"U": receiver.url("night")}
+    night = datetime(2026, 1, 15, 23, 30, tzinfo=UTC)  # 00:30 in Oslo
+    n = make_notifier(store, declared, env)
+    n.now = lambda: night
+    n.start()
+    n.submit(*record(store, "channel:night", 1))
+    n.close(drain_seconds=0.5)
+    assert receiver.requests == [] and delivery(store, 1) == ["channel night pending 0"]
+    morning = datetime(2026, 1, 16, 6, 0, tzinfo=UTC)  # 07:00 in Oslo
+    n = make_notifier(store, declared, env)
+    n.now = lambda: morning
+    n.start()  # the pending delivery is sent after the quiet hours
+    try:
+        wait_for(lambda: "delivered" in delivery(store, 1)[0])
+    finally:
+        n.close()
+    assert len(receiver.to("night")) == 1

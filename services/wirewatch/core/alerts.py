@@ -414,9 +414,12 @@ def channel_problems(rules: Sequence[AlertRule], source: str, declared: Sequence
                 continue
             close = difflib.get_close_matches(n.channel, list(declared), n=1, cutoff=0.6)
             hint = f" - did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(sorted(declared)) or "none"
+            known = (
+                f"declared: {', '.join(sorted(declared))}"
+                if declared
+                else "no channels are declared; set WIREWATCH_WEBHOOKS__CHANNELS_FILE"
+            )
             problems.append(
-                f"{source}: rule {rule.name!r}: unknown channel {n.channel!r}{hint} "
-                f"(declared: {known})"
+                f"{source}: rule {rule.name!r}: unknown channel {n.channel!r}{hint} ({known})"
             )
     return problems

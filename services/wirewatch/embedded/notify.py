@@ -324,6 +324,7 @@ class WebhookNotifier:
         self._key = _secret(settings)
         self._tls = ssl.create_default_context()
         self._stop = threading.Event()
+        self._closing = threading.Event()  # ends waits for quiet hours at once
         self.channels: dict[str, Channel] = dict(
             load_channel_file(settings) if channels is None else channels
         )
@@ -389,7 +390,9 @@ class WebhookNotifier:
         return worker.queue.qsize() if worker is not None else 0
 
     def close(self, drain_seconds: float = 10.0) -> None:
-        """Stop after sending what is queued (or after ``drain_seconds``)."""
+        """Stop after sending what is queued (or after ``drain_seconds``); what waits for
+        the end of quiet hours stays pending for the next start."""
+        self._closing.set()
         for worker in self._workers.values():
             worker.queue.put(None)
         deadline = time.monotonic() + drain_seconds
@@ -440,7 +443,8 @@ class WebhookNotifier:
             return self._give_up(
                 job, name, "webhook", 0, _Final(f"refused, not sent: unknown channel {name!r}")
             )
-        self._wait_quiet(channel)
+        if not self._wait_quiet(channel):
+            return False  # stopping in quiet hours: left pending for the next start
         secrets = self._secrets.get(name)
         if not isinstance(secrets, Secrets):
             return self._give_up(
@@ -555,15 +559,18 @@ class WebhookNotifier:
                 text = text.replace(secrets.password, "…")
         return text
 
-    def _wait_quiet(self, channel: Channel) -> None:
-        """Hold this channel's worker until its quiet hours are over (the delivery stays
-        ``pending`` in the store meanwhile, so a restart does not lose it)."""
-        while not self._stop.is_set():
+    def _wait_quiet(self, channel: Channel) -> bool:
+        """Hold this channel's worker until its quiet hours are over; ``False`` when
+        wirewatch stops first. The delivery stays ``pending`` in the store meanwhile, so
+        a restart does not lose it."""
+        while True:
             now = self.now()
             until = channels.quiet_end(now, channel.quiet_hours, channel.zone)
             if until <= now:
-                return
-            self._stop.wait(min(60.0, (until - now).total_seconds()))
+                return True
+            if self._closing.is_set():
+                return False
+            self._closing.wait(min(60.0, (until - now).total_seconds()))
 
     # -- the senders ---------------------------------------------------------------------
     def _signed(self, url: str, payload: Mapping[str, Any]) -> None:
