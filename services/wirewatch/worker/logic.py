@@ -14,9 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources
+from wirewatch.core.logic import CoreConfig, Enricher
 from wirewatch.core.models import EnrichedArticle, RawArticle, Rejection
-from wirewatch.settings import resources_cache_dir
 
 Result = tuple[str, str, bytes | str, tuple[str, ...]]
 # ("ok", key, json, caps hit) | ("dlq", code, reason, ())
@@ -27,8 +26,9 @@ _enricher: Enricher | None = None
 def init(data_dir: str | None, config: CoreConfig) -> None:
     """Load the rules and gazetteers once per process."""
     global _enricher
-    resources = Resources.load(Path(data_dir) if data_dir else DATA_DIR, resources_cache_dir())
-    _enricher = Enricher(resources, config)
+    from wirewatch.pipeline.build import enricher_from
+
+    _enricher = enricher_from(data_dir, config)
 
 
 HINT_HEADERS = ("wirewatch-language-hint", "wirewatch-published-hint")
