@@ -21,8 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from wirewatch import metrics
-from wirewatch.core import channels
+from wirewatch.core import alerts, channels
 from wirewatch.core.channels import Period
+from wirewatch.embedded.digests import DigestScheduler, SqliteDigests
 from wirewatch.embedded.notify import Job, WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.settings import WebhookSettings
@@ -30,6 +31,7 @@ from wirewatch.settings import WebhookSettings
 from tests.conftest import EXAMPLES, ww
 from tests.integration.es_gateway import TestCA
 from tests.integration.stack import free_port
+from tests.support.fakes import ManualClock
 
 SECRET = "channels-secret-5b1e"
 TOKEN = "T0KEN-9f3c1a"  # in every chat URL's path: must never reach a log line or error
@@ -508,3 +510,52 @@ def test_quiet_hours_hold_an_alert_which_a_restart_sends_after_them(receiver, st
     finally:
         n.close()
     assert len(receiver.to("night")) == 1
+
+
+class Digests(SqliteDigests):
+    """The digest ledger, waking ``wait_for`` when a digest's outcome is recorded."""
+
+    def finish(self, *args, **kwargs) -> None:
+        super().finish(*args, **kwargs)
+        with CHANGED:
+            CHANGED.notify_all()
+
+
+def test_an_hourly_digest_to_slack_is_retried_until_sent_and_never_doubled(receiver, store):
+    rules = alerts.load_rules(
+        "rules:\n  - name: bans\n    events: [ban]\n"
+        "    notify: [{channel: slack-digest, digest: hourly}]\n",
+        "rules.yaml",
+    )
+    n = make_notifier(
+        store, "channels:\n  slack-digest: {type: slack, url_env: U}\n",
+        {"U": receiver.url("digest")}, attempts=2,
+    )  # fmt: skip
+    clock = ManualClock(datetime(2026, 5, 4, 10, 10, tzinfo=UTC))
+    ledger = Digests(store)
+    scheduler = DigestScheduler(ledger, rules, n, clock)
+    n.start()
+    try:
+        scheduler.tick()  # the rule's first period starts at 10:00
+        for i in range(1, 4):
+            store.fire_alert("bans", f"{i:016x}", None, alert(i))
+        receiver.status[f"/digest/{TOKEN}"] = (503, b"")
+        clock.advance(3600)
+        (digest,) = scheduler.tick()
+        wait_for(lambda: ledger.get(digest).rounds == 1)
+        assert ledger.get(digest).status == "pending" and ledger.get(digest).error == "HTTP 503"
+        assert len(receiver.to("digest")) == 2, "two attempts in the round"
+        del receiver.status[f"/digest/{TOKEN}"]
+        assert scheduler.tick() == [], "the next round waits a minute"
+        clock.advance(120)
+        assert scheduler.tick() == [digest]
+        wait_for(lambda: ledger.get(digest).status == "sent")
+        clock.advance(3600)
+        assert scheduler.tick() == [], "sent once; an hour without alerts sends nothing"
+    finally:
+        n.close()
+    sent = receiver.to("digest")
+    assert len(sent) == 3 and sent[0] == sent[2], "the retried digest is the same message"
+    assert sent[2]["text"] == "wirewatch bans: 3 alert(s)"
+    assert [b["type"] for b in sent[2]["blocks"]].count("section") == 3
+    assert "digest 2026-05-04 10:00 to 2026-05-04 11:00 UTC" in json.dumps(sent[2]["blocks"][-1])
