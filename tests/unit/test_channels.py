@@ -106,6 +106,8 @@ def test_an_invalid_channel_is_named_with_its_file_and_field(entry, expected):
 def test_a_channel_name_is_letters_digits_and_punctuation():
     with pytest.raises(channels.ChannelFileError, match="channel 'no spaces'"):
         channels.load_channels("channels:\n  no spaces: {type: slack, url_env: X}\n", "f")
+    with pytest.raises(channels.ChannelFileError, match="channel 'webhook': the name is reserved"):
+        channels.load_channels("channels:\n  webhook: {type: slack, url_env: X}\n", "f")
 
 
 # -- rules name channels ---------------------------------------------------------------

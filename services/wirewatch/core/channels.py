@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 ChannelType = Literal["slack", "teams", "email", "webhook"]
 Digest = Literal["immediate", "hourly", "daily"]
 CHANNEL_PREFIX = "channel:"  # a delivery target naming a declared channel, not a URL
+RESERVED = ("webhook",)  # a rule's own {webhook: URL} is counted and logged under it
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -168,6 +169,11 @@ def load_channels(text: str, source: str) -> dict[str, Channel]:
         if not isinstance(name, str) or not _NAME.match(name):
             problems.append(
                 f"{source}: channel {name!r}: a name is letters, digits, '_', '.' and '-'"
+            )
+        elif name in RESERVED:
+            problems.append(
+                f"{source}: channel {name!r}: the name is reserved (metrics and logs use it "
+                "for a rule's own webhook URL); choose another"
             )
     try:
         parsed = _ChannelFile.model_validate(data)

@@ -39,7 +39,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -266,7 +266,6 @@ class Job:
     done: Callable[[bool, int, str | None], None]
     target: str = ""  # where the delivery is recorded: the webhook URL or channel:NAME
     channel: str = WEBHOOK  # the worker: a declared channel, or the rules' own webhooks
-    enqueued: float = field(default_factory=time.monotonic)
 
     @property
     def kind(self) -> str:
@@ -383,11 +382,6 @@ class WebhookNotifier:
             )
             return
         worker.queue.put(job)
-
-    def pending(self, channel: str) -> int:
-        """Messages waiting in a channel's queue."""
-        worker = self._workers.get(channel)
-        return worker.queue.qsize() if worker is not None else 0
 
     def close(self, drain_seconds: float = 10.0) -> None:
         """Stop after sending what is queued (or after ``drain_seconds``); what waits for
