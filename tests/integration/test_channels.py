@@ -59,6 +59,8 @@ class Receiver:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.status: dict[str, tuple[int, bytes]] = {}
         self.hang: set[str] = set()
+        self.script: dict[str, list[tuple[int, bytes, dict[str, str]]]] = {}  # answered first
+        self.times: list[float] = []
         self.release = threading.Event()
         receiver = self
 
@@ -67,12 +69,18 @@ class Receiver:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 with CHANGED:
                     receiver.requests.append((self.path, dict(self.headers), raw))
+                    receiver.times.append(time.monotonic())
                     CHANGED.notify_all()
                 if self.path in receiver.hang:
                     receiver.release.wait(30)
                     return
                 code, text = receiver.status.get(self.path, (200, b"ok"))
+                headers: dict[str, str] = {}
+                if receiver.script.get(self.path):
+                    code, text, headers = receiver.script[self.path].pop(0)
                 self.send_response(code)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
                 self.wfile.write(text)
@@ -559,3 +567,14 @@ def test_an_hourly_digest_to_slack_is_retried_until_sent_and_never_doubled(recei
     assert sent[2]["text"] == "wirewatch bans: 3 alert(s)"
     assert [b["type"] for b in sent[2]["blocks"]].count("section") == 3
     assert "digest 2026-05-04 10:00 to 2026-05-04 11:00 UTC" in json.dumps(sent[2]["blocks"][-1])
+
+
+def test_a_429_from_slack_waits_as_retry_after_asks(receiver, store):
+    receiver.script[f"/busy/{TOKEN}"] = [(429, b"rate_limited", {"Retry-After": "1"})]
+    n = make_notifier(store, "channels:\n  busy: {type: slack, url_env: U}\n",
+                      {"U": receiver.url("busy")})  # fmt: skip
+    assert n.deliver(*record(store, "channel:busy", 1))
+    first, second = receiver.times
+    assert second - first >= 0.95, "the backoff (10 ms here) gives way to Retry-After"
+    assert delivery(store, 1) == ["channel busy delivered 2"]
+    n.close()

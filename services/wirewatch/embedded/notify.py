@@ -218,7 +218,15 @@ class _Final(Exception):
 
 
 class _Retry(Exception):
-    """This attempt failed; a later one may succeed."""
+    """This attempt failed; a later one may succeed (``after``: not before so many
+    seconds, as a 429's ``Retry-After`` asks)."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is not waited for within a round
 
 
 _RETRIED = (
@@ -517,7 +525,10 @@ class WebhookNotifier:
                         "retrying rule=%s %s via %s (%s) to %s: attempt %d failed: %s",
                         job.rule, job.label, name, kind, origin, n, self._text(exc, url),
                     )  # fmt: skip
-                    if self._stop.wait(self.backoff * 2 ** (n - 1)):
+                    wait = self.backoff * 2 ** (n - 1)
+                    if isinstance(exc, _Retry) and exc.after is not None:
+                        wait = max(wait, exc.after)
+                    if self._stop.wait(wait):
                         break
                 continue
             metrics.CHANNEL_SEND_SECONDS.labels(kind, name).observe(time.monotonic() - started)
@@ -586,7 +597,11 @@ class WebhookNotifier:
             return
         # Slack and Teams answer an error with a short text ("invalid_blocks", ...)
         detail = " ".join(resp.text[:200].split())
-        raise _Retry(f"HTTP {resp.status_code}" + (f" {detail}" if detail else ""))
+        after = None
+        if resp.status_code == 429:  # Slack allows about one message a second per channel
+            with contextlib.suppress(ValueError):
+                after = min(RETRY_AFTER_CAP, max(0.0, float(resp.headers.get("Retry-After", ""))))
+        raise _Retry(f"HTTP {resp.status_code}" + (f" {detail}" if detail else ""), after)
 
     def _email(self, name: str, channel: Channel, secrets: Secrets, job: Job) -> None:
         """Send one e-mail over SMTP with STARTTLS (required; the certificate verified)."""
