@@ -1,8 +1,9 @@
 """In-memory implementations of the pipeline's ports, for unit tests.
 
 They keep the contracts of ``wirewatch.pipeline.ports`` without a database: a
-``MemoryState`` of stored articles, a ``MemoryLedger`` that records each (rule,
-article) once, a ``RecordingNotifier`` and a ``ManualClock``.
+``MemoryState`` of stored articles (also their stories and history), a
+``MemoryLedger`` that records each (rule, article) once, a ``RecordingNotifier`` and
+a ``ManualClock``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wirewatch.core import fingerprint
+from wirewatch.core import fingerprint, stories
 from wirewatch.core.models import EnrichedArticle
-from wirewatch.pipeline.ports import Firing, Outcome, Prior
+from wirewatch.pipeline.ports import Firing, Group, Outcome, Prior
 
 
 class ManualClock:
@@ -35,12 +36,42 @@ class ManualClock:
 class MemoryState:
     """Stored articles: ``store`` what the caller would have written."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: ManualClock | None = None) -> None:
         self.articles: dict[str, EnrichedArticle] = {}
+        self.stored_at: dict[str, datetime] = {}
+        self.clock = clock or ManualClock()
 
     def store(self, article: EnrichedArticle) -> None:
         if article.id not in self.articles:
             self.articles[article.id] = article.model_copy(deep=True)
+            self.stored_at[article.id] = self.clock.now()
+
+    # StoryIndex
+    def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: a.story_id for i in ids if (a := self.articles.get(i)) and a.story_id}
+
+    def members(
+        self, keys: Sequence[str], since: datetime, until: datetime
+    ) -> list[stories.Member]:
+        out = []
+        for aid, a in self.articles.items():
+            m = stories.member(a, self.stored_at[aid])
+            if m.keys & set(keys) and m.hi >= since and m.lo <= until:
+                out.append(m)
+        return out
+
+    # History
+    def story_ids(
+        self, keys: Sequence[str], since: datetime | None, until: datetime | None
+    ) -> set[str]:
+        out = set()
+        for aid, a in self.articles.items():
+            at = stories.moment(a.published, self.stored_at[aid])
+            if not stories.index_keys(a) & set(keys):
+                continue
+            if (since is None or at >= since) and (until is None or at <= until):
+                out.add(a.story_id or aid)
+        return out
 
     def prior(self, ids: Sequence[str]) -> dict[str, Prior]:
         return {
@@ -87,6 +118,16 @@ class MemoryLedger:
 
     def hold(self, firing: Firing, url: str, reason: str) -> None:
         self.deliveries[(firing.rule.name, firing.article.id, url)] = "rate_limited"
+
+    def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
+        found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        for (rule, aid), body in self.alerts.items():
+            key = (rule, body.get("story_id") or aid)
+            if key in keys:
+                ids, langs = found.setdefault(key, (set(), set()))
+                ids.add(aid)
+                langs.add(body.get("language", "und"))
+        return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
 
 class RecordingNotifier:

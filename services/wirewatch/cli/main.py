@@ -278,13 +278,24 @@ def _load_rules(path: Path):
             f"wirewatch: {path}: cannot read the rules file ({exc.strerror or exc})"
         ) from exc
     try:
-        return load_rules(text, str(path))
+        rules = load_rules(text, str(path))
     except RuleFileError as exc:
         raise SystemExit(f"wirewatch: invalid alert rules:\n{exc}") from exc
+    from wirewatch.pipeline.conditions import rule_problems
+
+    if problems := rule_problems(rules, str(path)):
+        raise SystemExit("wirewatch: invalid alert rules:\n" + "\n".join(problems))
+    return rules
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     store = _open_existing_store(args.db)
+    if args.action != "list":
+        from wirewatch.cli import stories
+
+        if args.action == "mute":
+            return stories.cmd_mute(args, store)
+        return stories.cmd_silences(args, store, _table)
     rows = store.alerts(args.limit)
     if args.json:
         for r in rows:
@@ -322,6 +333,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stories(args: argparse.Namespace) -> int:
+    from wirewatch.cli import stories
+
+    return stories.cmd_stories(args, _open_existing_store(args.db), _table)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     rules = _load_rules(args.file)
     if args.action == "check":
@@ -357,6 +374,17 @@ def cmd_rules(args: argparse.Namespace) -> int:
             )
         print(f"{args.file}: {len(rules)} valid rule(s)")
         return 0
+    if args.since or args.until or not args.articles:
+        from wirewatch.cli.stories import cmd_backtest
+        from wirewatch.settings import CoreSettings
+
+        return cmd_backtest(
+            args,
+            rules,
+            _open_existing_store(args.db),
+            _table,
+            CoreSettings().duplicate_threshold,
+        )
     from wirewatch.core import alerts
     from wirewatch.core.logic import Enricher
     from wirewatch.core.models import Rejection, Source
@@ -814,7 +842,23 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(al)
     al.add_argument("--limit", type=int, default=100)
     al.add_argument("--json", action="store_true")
+    al.add_argument(
+        "action", nargs="?", choices=["list", "mute", "silences"], default="list",
+        help="list (default); mute TARGET --for DURATION; silences (the running ones)",
+    )  # fmt: skip
+    al.add_argument("target", nargs="?", help="mute: RULE, vendor:NAME or country:CODE")
+    al.add_argument("--for", dest="duration", help="mute: how long, e.g. 30m, 2h, 7d")
+    al.add_argument("--reason", default=None, help="mute: why (kept with the silence)")
     al.set_defaults(func=cmd_alerts)
+
+    st = sub.add_parser("stories", help="list stories (articles on the same event), or one")
+    db_arg(st)
+    st.add_argument("story", nargs="?", help="a story id: list its articles")
+    st.add_argument("--limit", type=int, default=50)
+    st.add_argument("--min-articles", type=int, default=1)
+    st.add_argument("--since", default=None, help="last seen on or after YYYY[-MM[-DD]]")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_stories)
 
     ui = sub.add_parser("ui", help="serve the read-only web UI over the database")
     db_arg(ui)
@@ -829,6 +873,10 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("action", choices=["check", "test"])
     ru.add_argument("file", type=Path)
     ru.add_argument("articles", nargs="*")
+    db_arg(ru)
+    ru.add_argument("--since", default=None, help="test: replay stored articles from this date")
+    ru.add_argument("--until", default=None, help="test: ... to this date (inclusive)")
+    ru.add_argument("--json", action="store_true", help="test: one JSON line per alert")
     ru.set_defaults(func=cmd_rules)
 
     sc = sub.add_parser("schemas", help="export or check the JSON Schemas in schemas/")

@@ -132,6 +132,12 @@ class EnrichedArticle(_Model):
     keywords: list[str]
     fingerprint: list[int] = Field(description="MinHash signature of the body's word shingles.")
     near_duplicate_of: str | None = None
+    story_id: str | None = Field(
+        default=None,
+        description="The story this article reports: the id of the story's first article "
+        "(articles on the same event across sources and languages share it). Set after "
+        "enrichment, when the article is stored; null before.",
+    )
     enriched_at: datetime | None = None
     caps_hit: list[Literal["events_per_article", "evidence_chars"]] = Field(
         default_factory=list,
@@ -161,6 +167,18 @@ class AlertMessage(_Model):
     """One alert: a rule that fired on an article (webhook body, topic wirewatch.alerts)."""
 
     alert_id: str = Field(description="Rule name + ':' + article id; unique per (rule, article).")
+    kind: Literal["alert", "update"] = Field(
+        default="alert",
+        description="alert: the rule's first firing on a story; update: later articles of "
+        "the same story (one message per batch, see ``update``).",
+    )
+    story_id: str | None = Field(default=None, description="The story the alert is about.")
+    update: str | None = Field(
+        default=None, description="What an update adds, e.g. '+3 sources, now also in de, sv'."
+    )
+    story_articles: list[str] = Field(
+        default_factory=list, description="An update's new articles (ids), oldest first."
+    )
     rule: str
     article_id: str
     title: str | None

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from wirewatch.core.stories import Member
 from wirewatch.embedded.store import SqliteStore
-from wirewatch.pipeline.ports import Firing, Outcome, Prior
+from wirewatch.pipeline.ports import Firing, Group, Outcome, Prior, Silence
 
 
 class SqliteState:
@@ -25,6 +26,27 @@ class SqliteState:
             aid: Prior(dup, (), datetime.fromisoformat(seen))
             for aid, (dup, seen) in self.store.first_verdicts(ids).items()
         }
+
+
+class SqliteStories:
+    """``StoryIndex`` and ``History`` on the store; ``silences`` as they stand."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
+        return self.store.stories_of(ids)
+
+    def members(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
+        return self.store.story_members(keys, since, until)
+
+    def story_ids(
+        self, keys: Sequence[str], since: datetime | None, until: datetime | None
+    ) -> set[str]:
+        return self.store.story_ids(keys, since, until)
+
+    def silences(self, now: datetime) -> list[Silence]:
+        return [Silence(t, u) for t, u in self.store.silences(now)]
 
 
 class SqliteLedger:
@@ -47,6 +69,12 @@ class SqliteLedger:
                 self.store.add_delivery(f.rule.name, f.article.id, url)
             out.append("new")
         return out
+
+    def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
+        return {
+            k: Group(frozenset(ids), frozenset(langs))
+            for k, (ids, langs) in self.store.alert_groups(keys).items()
+        }
 
     def hold(self, firing: Firing, url: str, reason: str) -> None:
         self.store.set_delivery(firing.rule.name, firing.article.id, url, "rate_limited", 0, reason)

@@ -33,7 +33,7 @@ from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
 from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
-from wirewatch.embedded.ledger import SqliteLedger, SqliteState
+from wirewatch.embedded.ledger import SqliteLedger, SqliteState, SqliteStories
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
@@ -388,6 +388,8 @@ class EmbeddedRunner:
         with self.store.transaction() as store:
             articles = [r for r in results if isinstance(r, EnrichedArticle)]
             prior = self.after.link_duplicates(articles, SqliteState(store))
+            known = SqliteStories(store)
+            self.after.assign_stories(articles, known)
             in_batch: set[str] = set()
             for (fs, _seen), result in zip(batch, results, strict=True):
                 self.summary.files += 1
@@ -441,7 +443,12 @@ class EmbeddedRunner:
                         ),
                     )
                 )
-            fired = self.after.fire(articles, SqliteLedger(store))
+            fired = self.after.fire(
+                articles,
+                SqliteLedger(store),
+                history=known,
+                silences=known.silences(self.after.clock.now()) if self.rules else (),
+            )
             self.summary.alerts += len(fired.alerts)
             lines.extend(fired.lines)
         done = time.monotonic()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from wirewatch import search as searching
 from wirewatch import statefile
-from wirewatch.core import alerts, fingerprint
+from wirewatch.core import alerts, fingerprint, stories
 from wirewatch.core.models import EnrichedArticle, Rejection
 from wirewatch.paths import path_key
 
@@ -83,6 +83,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (rule, article_id, target)
 );
 CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS story_keys (
+    key TEXT NOT NULL, article_id TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL,
+    at TEXT NOT NULL, PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS story_keys_at ON story_keys(key, at);
+CREATE TABLE IF NOT EXISTS silences (
+    target TEXT NOT NULL, until TEXT NOT NULL, created TEXT NOT NULL, reason TEXT
+);
 """
 SCHEMA += FTS_SCHEMA + ";\n"
 
@@ -159,7 +167,53 @@ class SqliteStore:
                 "UPDATE articles SET relevance = coalesce(json_extract(doc, '$.relevance'), 0)"
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
+        self._migrate_stories(cols)
         self._migrate_search()
+
+    def _migrate_stories(self, cols: set[str]) -> None:
+        """Stories came later: earlier articles each become a story of their own (their
+        near-duplicates join it), with the keys that later articles are matched on."""
+        alert_cols = {r[1] for r in self._db.execute("PRAGMA table_info(alerts)")}
+        if "story_id" not in alert_cols:
+            self._db.execute("ALTER TABLE alerts ADD COLUMN story_id TEXT")
+            self._db.execute("ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert'")
+            self._db.execute("UPDATE alerts SET story_id = article_id")
+        self._db.execute("CREATE INDEX IF NOT EXISTS alerts_story ON alerts(rule, story_id)")
+        if "story_id" in cols:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
+            self._db.execute("ALTER TABLE articles ADD COLUMN at TEXT")
+            rows = self._db.execute(
+                "SELECT id, near_duplicate_of, first_seen, doc FROM articles ORDER BY first_seen, id"
+            ).fetchall()
+            for aid, dup, first_seen, doc in rows:
+                article = EnrichedArticle.model_validate_json(doc)
+                article.story_id = dup or aid
+                self._put_story(article, datetime.fromisoformat(first_seen))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id)")
+
+    def _put_story(self, article: EnrichedArticle, stored_at: datetime) -> None:
+        """The article's story, its moment and its story keys (with its time span)."""
+        lo, hi = stories.span(article.published, stored_at)
+        at = stories.moment(article.published, stored_at).isoformat()
+        self._db.execute(
+            "UPDATE articles SET story_id = ?, at = ? WHERE id = ?",
+            (article.story_id or article.id, at, article.id),
+        )
+        self._db.execute("DELETE FROM story_keys WHERE article_id = ?", (article.id,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO story_keys(key, article_id, lo, hi, at) VALUES (?,?,?,?,?)",
+            [
+                (k, article.id, lo.isoformat(), hi.isoformat(), at)
+                for k in sorted(stories.index_keys(article))
+            ],
+        )
 
     def _migrate_search(self) -> None:
         """Rebuild the FTS table from the stored articles when it predates this analysis
@@ -275,6 +329,7 @@ class SqliteStore:
                 ],
             )
             db.execute(f"DELETE FROM rejected WHERE path IN ({','.join('?' * len(paths))})", paths)
+            self._put_story(article, datetime.fromisoformat(first_seen))
             self.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
 
     def reject(self, rejection: Rejection) -> None:
@@ -330,10 +385,176 @@ class SqliteStore:
             ):
                 return False
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO alerts(rule, article_id, fired_at, payload) VALUES (?,?,?,?)",
-                (rule, article_id, _now(), json.dumps(payload, ensure_ascii=False)),
+                "INSERT OR IGNORE INTO alerts(rule, article_id, fired_at, payload, story_id, kind) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    rule,
+                    article_id,
+                    _now(),
+                    json.dumps(payload, ensure_ascii=False),
+                    payload.get("story_id") or article_id,
+                    payload.get("kind") or "alert",
+                ),
             )
             return cur.rowcount == 1
+
+    def alert_groups(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
+        """(article ids, languages) each (rule, story) among ``keys`` fired on."""
+        out: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        with self._lock:
+            for rule, story in keys:
+                for aid, lang in self._db.execute(
+                    "SELECT article_id, json_extract(payload, '$.language') FROM alerts "
+                    "WHERE rule = ? AND story_id = ?",
+                    (rule, story),
+                ):
+                    ids, langs = out.setdefault((rule, story), (set(), set()))
+                    ids.add(aid)
+                    langs.add(lang)
+        return out
+
+    # -- stories ----------------------------------------------------------------
+    def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, story_id FROM articles WHERE story_id IS NOT NULL AND "
+                f"id IN ({','.join('?' * len(ids))})",
+                list(ids),
+            ).fetchall()
+        return dict(rows)
+
+    def story_members(
+        self, keys: Sequence[str], since: datetime, until: datetime
+    ) -> list[stories.Member]:
+        """Stored articles with one of ``keys`` whose span reaches into [since, until]."""
+        if not keys:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.story_id, a.first_seen, a.doc FROM articles a WHERE a.id IN ("
+                "SELECT article_id FROM story_keys WHERE hi >= ? AND lo <= ? AND "
+                f"key IN ({','.join('?' * len(keys))}))",
+                [since.isoformat(), until.isoformat(), *keys],
+            ).fetchall()
+        return [
+            stories.member(
+                EnrichedArticle.model_validate_json(doc), datetime.fromisoformat(seen), story
+            )
+            for story, seen, doc in rows
+        ]
+
+    def story_ids(
+        self, keys: Sequence[str], since: datetime | None, until: datetime | None
+    ) -> set[str]:
+        """Stories with an article carrying one of ``keys`` at a moment in [since, until]."""
+        if not keys:
+            return set()
+        sql = (
+            "SELECT DISTINCT a.story_id FROM story_keys k JOIN articles a ON a.id = k.article_id "
+            f"WHERE k.key IN ({','.join('?' * len(keys))})"
+        )
+        args: list[object] = list(keys)
+        if since is not None:
+            sql += " AND k.at >= ?"
+            args.append(since.isoformat())
+        if until is not None:
+            sql += " AND k.at <= ?"
+            args.append(until.isoformat())
+        with self._lock:
+            return {r[0] for r in self._db.execute(sql, args)}
+
+    def stories(
+        self, limit: int = 50, since: str | None = None, min_articles: int = 1
+    ) -> list[stories.Story]:
+        """Stories, the most recently seen first: articles, languages, first/last seen."""
+        sql = (
+            "SELECT story_id, count(*), group_concat(DISTINCT language), min(at), max(at), "
+            "min(first_seen) FROM articles WHERE story_id IS NOT NULL"
+        )
+        args: list[object] = []
+        if since:
+            sql += " AND at >= ?"
+            args.append(since)
+        sql += " GROUP BY story_id HAVING count(*) >= ? ORDER BY max(at) DESC, story_id LIMIT ?"
+        args += [min_articles, limit]
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            out = []
+            for story_id, n, langs, first, last, _seen in rows:
+                head = self._db.execute(
+                    "SELECT title, (SELECT group_concat(DISTINCT e.type) FROM events e "
+                    "JOIN articles b ON b.id = e.article_id WHERE b.story_id = ?) "
+                    "FROM articles WHERE id = ? OR story_id = ? ORDER BY id = ? DESC, at LIMIT 1",
+                    (story_id, story_id, story_id, story_id),
+                ).fetchone()
+                out.append(
+                    stories.Story(
+                        story_id,
+                        n,
+                        sorted((langs or "").split(",")) if langs else [],
+                        (first or "")[:10] or None,
+                        (last or "")[:10] or None,
+                        head[0] if head else None,
+                        sorted((head[1] or "").split(",")) if head and head[1] else [],
+                    )
+                )
+        return out
+
+    def story_articles(self, story_id: str) -> list[EnrichedArticle]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM articles WHERE story_id = ? ORDER BY at, first_seen, id",
+                (story_id,),
+            ).fetchall()
+        return [EnrichedArticle.model_validate_json(d) for (d,) in rows]
+
+    def articles_between(
+        self, since: str | None, until: str | None
+    ) -> list[tuple[EnrichedArticle, datetime]]:
+        """Stored articles whose moment (published, else first stored) is in
+        [since, until), each with it, oldest first."""
+        sql, args = "SELECT doc, at FROM articles WHERE at IS NOT NULL", []
+        if since:
+            sql += " AND at >= ?"
+            args.append(since)
+        if until:
+            sql += " AND at < ?"
+            args.append(until)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY at, first_seen, id", args).fetchall()
+        return [
+            (EnrichedArticle.model_validate_json(doc), datetime.fromisoformat(at))
+            for doc, at in rows
+        ]
+
+    def story_counts(self) -> tuple[int, int]:
+        """(articles, stories)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*), count(DISTINCT story_id) FROM articles"
+            ).fetchone()
+        return row[0], row[1]
+
+    # -- silences ---------------------------------------------------------------
+    def add_silence(self, target: str, until: datetime, reason: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO silences(target, until, created, reason) VALUES (?,?,?,?)",
+                (target, until.isoformat(), _now(), reason),
+            )
+
+    def silences(self, now: datetime | None = None) -> list[tuple[str, datetime]]:
+        """(target, until) of the silences still running at ``now`` (default: all)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT target, max(until) FROM silences GROUP BY target ORDER BY target"
+            ).fetchall()
+        out = [(t, datetime.fromisoformat(u)) for t, u in rows]
+        return [(t, u) for t, u in out if now is None or u > now]
 
     def add_delivery(
         self,
@@ -376,6 +597,7 @@ class SqliteStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT rule, article_id, fired_at, payload FROM alerts "
+                "WHERE kind = 'alert' OR json_extract(payload, '$.update') IS NOT NULL "
                 "ORDER BY fired_at DESC, rule LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -383,6 +605,7 @@ class SqliteStore:
             for rule, aid, target, status, attempts, error in self._db.execute(
                 "SELECT d.rule, d.article_id, d.target, d.status, d.attempts, d.error "
                 "FROM deliveries d JOIN (SELECT rule, article_id FROM alerts "
+                "WHERE kind = 'alert' OR json_extract(payload, '$.update') IS NOT NULL "
                 "ORDER BY fired_at DESC, rule LIMIT ?) a "
                 "ON d.rule = a.rule AND d.article_id = a.article_id ORDER BY d.target",
                 (limit,),

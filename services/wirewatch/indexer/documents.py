@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from wirewatch import search
-from wirewatch.core import fingerprint
+from wirewatch.core import fingerprint, stories
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.indexer.template import LANGUAGE_ANALYZERS
 
@@ -18,7 +18,8 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
     language (when it has an analyzer), so each text is analysed once per language
     that fits it; ``event_types`` / ``event_kinds`` make the dashboards' facets flat;
     ``search`` holds the title and body as ``wirewatch.search`` analyses them (the fields
-    its queries run on).
+    its queries run on); ``story_keys``, ``story_span`` and ``story_at`` are what story
+    assignment and trend rules look up.
     """
     doc = article.model_dump(mode="json")
     lang = article.language
@@ -38,5 +39,10 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
     doc["event_kinds"] = sorted({f"{e.type}:{e.status}" for e in article.events})
     doc["dup_bands"] = fingerprint.band_keys(article.fingerprint)
     doc["is_near_duplicate"] = article.near_duplicate_of is not None
+    # what story assignment and trend rules look up (wirewatch.core.stories)
+    lo, hi = stories.span(article.published, indexed_at)
+    doc["story_keys"] = sorted(stories.index_keys(article))
+    doc["story_span"] = {"lo": lo.isoformat(), "hi": hi.isoformat()}
+    doc["story_at"] = stories.moment(article.published, indexed_at).isoformat()
     doc["indexed_at"] = indexed_at.isoformat()
     return doc

@@ -13,9 +13,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from wirewatch.core import stories
 from wirewatch.core.alerts import alert_id
+from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent
+from wirewatch.core.stories import Member
 from wirewatch.indexer.sink import EsSink
-from wirewatch.pipeline.ports import Firing, Outcome, Prior
+from wirewatch.pipeline.ports import Firing, Group, Outcome, Prior
 
 log = logging.getLogger("wirewatch.indexer")
 
@@ -48,9 +51,103 @@ class EsState:
         return out
 
 
+class EsStories:
+    """``StoryIndex`` and ``History`` on the articles index (``story_id``,
+    ``story_keys``, ``story_span``, ``story_at``: see ``indexer.documents``)."""
+
+    def __init__(self, sink: EsSink) -> None:
+        self.sink = sink
+
+    def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        self.sink.refresh_if_needed()
+        hits = self.sink.scan(self.sink.articles, {"ids": {"values": list(ids)}}, ["story_id"])
+        return {i: src["story_id"] for i, src in hits if src.get("story_id")}
+
+    def members(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
+        if not keys:
+            return []
+        self.sink.refresh_if_needed()
+        query = {
+            "bool": {
+                "filter": [
+                    {"terms": {"story_keys": sorted(keys)}},
+                    {"range": {"story_span.hi": {"gte": since.isoformat()}}},
+                    {"range": {"story_span.lo": {"lte": until.isoformat()}}},
+                ]
+            }
+        }
+        fields = [
+            "id",
+            "story_id",
+            "language",
+            "published",
+            "entities",
+            "events",
+            "keywords",
+            "indexed_at",
+        ]
+        out = []
+        for _id, src in self.sink.scan(self.sink.articles, query, fields):
+            article = EnrichedArticle.model_construct(
+                id=src["id"],
+                language=src.get("language", "und"),
+                published=src.get("published"),
+                entities=Entities.model_validate(src.get("entities") or {}),
+                events=[PolicyEvent.model_validate(e) for e in src.get("events") or []],
+                story_id=src.get("story_id"),
+                keywords=src.get("keywords") or [],
+            )
+            seen = datetime.fromisoformat(src["indexed_at"]) if src.get("indexed_at") else since
+            out.append(stories.member(article, seen, src.get("story_id")))
+        return out
+
+    def story_ids(
+        self, keys: Sequence[str], since: datetime | None, until: datetime | None
+    ) -> set[str]:
+        if not keys:
+            return set()
+        self.sink.refresh_if_needed()
+        window: dict[str, str] = {}
+        if since is not None:
+            window["gte"] = since.isoformat()
+        if until is not None:
+            window["lte"] = until.isoformat()
+        filters: list[dict[str, Any]] = [{"terms": {"story_keys": sorted(keys)}}]
+        if window:
+            filters.append({"range": {"story_at": window}})
+        hits = self.sink.scan(self.sink.articles, {"bool": {"filter": filters}}, ["story_id"])
+        return {src["story_id"] for _i, src in hits if src.get("story_id")}
+
+
 class EsLedger:
     def __init__(self, sink: EsSink) -> None:
         self.sink = sink
+
+    def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
+        if not keys:
+            return {}
+        self.sink.refresh_alerts()
+        query = {
+            "bool": {
+                "filter": [
+                    {"terms": {"rule": sorted({r for r, _ in keys})}},
+                    {"terms": {"story_id": sorted({g for _, g in keys})}},
+                ]
+            }
+        }
+        wanted = set(keys)
+        found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        for _id, src in self.sink.scan(
+            self.sink.alerts, query, ["rule", "story_id", "article_id", "language"]
+        ):
+            key = (src["rule"], src["story_id"])
+            if key in wanted:
+                ids, langs = found.setdefault(key, (set(), set()))
+                ids.add(src["article_id"])
+                langs.add(src.get("language") or "und")
+        return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
     def record(self, firings: Sequence[Firing]) -> list[Outcome]:
         outcomes: list[Outcome] = ["done"] * len(firings)

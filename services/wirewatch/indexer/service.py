@@ -33,7 +33,7 @@ from wirewatch import metrics
 from wirewatch.core import alerts
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.indexer.documents import to_document
-from wirewatch.indexer.ledger import EsLedger, EsState
+from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
 from wirewatch.indexer.sink import EsSink
 from wirewatch.pipeline.after import AfterEnrichment
 from wirewatch.pipeline.ports import Firing
@@ -102,6 +102,7 @@ class Indexer:
         """Link near-duplicates and build the documents; returns the ids indexed before."""
         articles = [i.article for i in items if i.article is not None]
         prior = self.after.link_duplicates(articles, EsState(self.sink))
+        self.after.assign_stories(articles, EsStories(self.sink))
         now = datetime.now(UTC)
         for item in items:
             a = item.article
@@ -171,6 +172,7 @@ class Indexer:
             [i.article for i in indexed if i.article is not None],
             EsLedger(self.sink),
             on_recorded=lambda f: handles.append(self._publish_alert(f)),
+            history=EsStories(self.sink),
         )
         failed = self.publisher.flush(timeout=60.0)
         if failed:

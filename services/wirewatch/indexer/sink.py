@@ -20,7 +20,16 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from wirewatch import metrics
-from wirewatch.indexer.template import ALERTS_ALIAS, ARTICLES_ALIAS, search_mappings, templates
+from wirewatch.indexer.template import (
+    ALERT_STORY_FIELDS,
+    ALERTS_ALIAS,
+    ARTICLES_ALIAS,
+    STORY_FIELDS,
+    alerts_mappings,
+    articles_mappings,
+    search_mappings,
+    templates,
+)
 from wirewatch.settings import IndexerSettings
 
 log = logging.getLogger("wirewatch.indexer.es")
@@ -109,13 +118,19 @@ class EsSink:
                     if exc.meta.status != 400 or "already_exists" not in str(exc):
                         raise
             elif name == ARTICLES_ALIAS:
-                # An index created by an earlier template lacks the search fields, and its
-                # strict mapping would refuse every new document: add them (additive).
+                # An index created by an earlier template lacks the search and story
+                # fields, and its strict mapping would refuse every new document: add
+                # them (additive).
+                props = articles_mappings()["properties"]
+                added = {"search": search_mappings()} | {k: props[k] for k in STORY_FIELDS}
+                self._call(partial(self.es.indices.put_mapping, index=alias, properties=added))
+            else:
+                props = alerts_mappings()["properties"]
                 self._call(
                     partial(
                         self.es.indices.put_mapping,
                         index=alias,
-                        properties={"search": search_mappings()},
+                        properties={k: props[k] for k in ALERT_STORY_FIELDS},
                     )
                 )
             done.append(alias)
@@ -237,6 +252,31 @@ class EsSink:
             if len(hits) < 1000:
                 return out
             after = hits[-1]["sort"]
+
+    def scan(
+        self, index: str, query: dict[str, Any], fields: list[str]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(id, the source ``fields``) of every document of ``index`` matching ``query``."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": query,
+                "_source": fields,
+                "size": 1000,
+                "sort": [{"alert_id" if index == self.alerts else "id": "asc"}],
+            }
+            if after is not None:
+                body["search_after"] = after
+            resp = self._call(partial(self.es.search, index=index, **body))
+            hits = resp["hits"]["hits"]
+            out.extend((hit["_id"], hit["_source"]) for hit in hits)
+            if len(hits) < 1000:
+                return out
+            after = hits[-1]["sort"]
+
+    def refresh_alerts(self) -> None:
+        self._call(lambda: self.es.indices.refresh(index=self.alerts))
 
     def existing_alerts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:

@@ -97,6 +97,11 @@ def _per_language() -> dict[str, Any]:
     }
 
 
+# fields added since the first template: put on an index created before them
+STORY_FIELDS = ("story_id", "story_keys", "story_span", "story_at")
+ALERT_STORY_FIELDS = ("kind", "story_id", "update", "story_articles")
+
+
 def articles_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
@@ -147,6 +152,10 @@ def articles_mappings() -> dict[str, Any]:
             "dup_bands": _KW,
             "near_duplicate_of": _KW,
             "is_near_duplicate": {"type": "boolean"},
+            "story_id": _KW,
+            "story_keys": _KW,
+            "story_span": {"properties": {"lo": _DATE, "hi": _DATE}},
+            "story_at": _DATE,
             "enriched_at": _DATE,
             "caps_hit": _KW,
             "indexed_at": _DATE,
@@ -171,6 +180,10 @@ def alerts_mappings() -> dict[str, Any]:
             "events": _EVENTS,
             "lookup": {"type": "keyword", "index": False},
             "fired_at": _DATE,
+            "kind": _KW,
+            "story_id": _KW,
+            "update": {"type": "text", "index": False},
+            "story_articles": _KW,
             "delivery": {
                 "properties": {
                     "state": _KW,
@@ -201,7 +214,7 @@ def templates() -> dict[str, dict[str, Any]]:
             "index_patterns": [f"{ALERTS_ALIAS}-*"],
             "priority": 200,
             "_meta": {
-                "description": "wirewatch alerts, one per (rule, article)",
+                "description": "wirewatch alerts and story updates, one per (rule, article)",
                 "schema_version": 1,
             },
             "template": {"settings": settings, "mappings": alerts_mappings()},

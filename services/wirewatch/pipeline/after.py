@@ -6,11 +6,17 @@ transaction of a batch; the distributed indexer around its bulk request. Per bat
 1. ``link_duplicates``: an article stored before keeps its first verdict; a new one is
    compared with the stored articles sharing a MinHash band and with the batch's
    earlier articles (one lookup per batch);
+   ``assign_stories``: every article gets a ``story_id`` - the story of the article
+   it near-duplicates, else of the stored or earlier article reporting the same event
+   (``wirewatch.core.stories``), else its own (one lookup per batch);
 2. the caller stores the articles (SQLite rows, or an Elasticsearch bulk request);
-3. ``fire``: every rule is matched on every stored article; the ledger records each
-   (rule, article) once - a near-duplicate does not fire a rule again - and the rate
-   limit decides which new alerts may notify; log lines and webhook deliveries come
-   back to the caller, to be emitted after its commit;
+3. ``fire``: every rule is matched on every stored article (its query, trend or
+   first-seen condition included, silences honoured); the first firing of a rule on
+   a story is an alert, later articles of the story make one update per batch ("+2
+   sources, now also in sv"); the ledger records each (rule, article) once - a
+   near-duplicate does not fire a rule again - and the rate limit decides which new
+   alerts and updates may notify; log lines and webhook deliveries come back to the
+   caller, to be emitted after its commit;
 4. ``held_lines``: one summary line per rule that was over its limit.
 """
 
@@ -19,14 +25,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from wirewatch import metrics
-from wirewatch.core import alerts, fingerprint
+from wirewatch import metrics, search
+from wirewatch.core import alerts, fingerprint, stories
 from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.core.ratelimit import RuleRateLimit
-from wirewatch.pipeline.ports import AlertLedger, ArticleState, Clock, Firing, Prior, SystemClock
+from wirewatch.pipeline import conditions
+from wirewatch.pipeline.ports import (
+    AlertLedger,
+    ArticleState,
+    Clock,
+    Firing,
+    History,
+    Prior,
+    Silence,
+    StoryIndex,
+    SystemClock,
+)
 
 HELD = "held back: the rule fired more alerts than its per-minute limit"
 
@@ -41,6 +59,8 @@ class Fired:
     alerts: list[Firing] = field(default_factory=list)  # recorded now (or resent)
     deliveries: list[Delivery] = field(default_factory=list)  # to hand to the notifier
     lines: list[LogLine] = field(default_factory=list)  # to log after the commit
+    updates: list[Firing] = field(default_factory=list)  # of these, the story updates
+    muted: int = 0  # firings a silence muted
 
 
 class AfterEnrichment:
@@ -50,11 +70,14 @@ class AfterEnrichment:
         duplicate_threshold: float,
         max_alerts_per_rule_per_minute: int,
         clock: Clock | None = None,
+        story_window: timedelta = stories.WINDOW,
     ) -> None:
         self.rules = list(rules)
         self.duplicate_threshold = duplicate_threshold
         self.clock: Clock = clock or SystemClock()
         self.rate_limit = RuleRateLimit(max_alerts_per_rule_per_minute)
+        self.story_window = story_window
+        self.queries = {r.name: search.parse(r.query) for r in self.rules if r.query is not None}
 
     # -- 1. near-duplicates ----------------------------------------------------
     def link_duplicates(
@@ -81,6 +104,40 @@ class AfterEnrichment:
             register(article, index)
         return prior
 
+    def assign_stories(self, articles: Sequence[EnrichedArticle], index: StoryIndex) -> None:
+        """Set ``story_id`` on every article (after ``link_duplicates``): an article
+        stored before keeps its story; one lookup of candidates per batch."""
+        if not articles:
+            return
+        now = self.clock.now()
+        ids = {a.id for a in articles} | {
+            a.near_duplicate_of for a in articles if a.near_duplicate_of
+        }
+        known = index.stories_of(sorted(ids))
+        fresh = {a.id: stories.member(a, now) for a in articles if a.id not in known}
+        keys = sorted({k for m in fresh.values() for k in m.keys})
+        candidates = []
+        if keys:
+            since = min(m.lo for m in fresh.values()) - self.story_window
+            until = max(m.hi for m in fresh.values()) + self.story_window
+            candidates = index.members(keys, since, until)
+        for article in articles:
+            if article.id in known:
+                article.story_id = known[article.id]
+                continue
+            dup = article.near_duplicate_of
+            m = fresh[article.id]
+            article.story_id = stories.assign(
+                m,
+                [c for c in candidates if c.keys & m.keys],
+                known.get(dup) if dup else None,
+                self.story_window,
+            )
+            if article.story_id == article.id:
+                metrics.STORIES.inc()
+            known[article.id] = article.story_id
+            candidates.append(stories.member(article, now, article.story_id))
+
     # -- 2. what was stored ------------------------------------------------------
     @staticmethod
     def count_stored(article: EnrichedArticle, new: bool, stage: str = "store") -> None:
@@ -96,32 +153,55 @@ class AfterEnrichment:
         articles: Sequence[EnrichedArticle],
         ledger: AlertLedger,
         on_recorded: Callable[[Firing], None] | None = None,
+        history: History | None = None,
+        silences: Sequence[Silence] = (),
+        moments: dict[str, datetime] | None = None,
     ) -> Fired:
-        """Match, record once, rate-limit; ``on_recorded`` sees every alert that is new
-        or resent (the distributed mode publishes it to the alerts topic)."""
+        """Match, record once, rate-limit; ``on_recorded`` sees every alert and update
+        that is new or resent (the distributed mode publishes it to the alerts topic).
+
+        ``history`` answers trend and first-seen rules (without it they do not fire);
+        ``moments`` (a backtest) gives each article's time instead of now and counts
+        first sightings only before it."""
         out = Fired()
         if not self.rules or not articles:
             return out
-        fired_at = self.clock.now().isoformat()
+        now = self.clock.now()
+        fired_at = now.isoformat()
         firings: list[Firing] = []
         for article in articles:
+            at = (moments or {}).get(article.id) or stories.moment(article.published, now)
             for rule in self.rules:
                 matched = alerts.match(rule, article)
                 if not matched:
                     continue
+                query = self.queries.get(rule.name)
+                if query is not None and not conditions.query_matches(query, article):
+                    continue
+                if silences and conditions.silenced(rule, article, matched, silences, now):
+                    out.muted += 1
+                    metrics.ALERTS_MUTED.inc()
+                    continue
+                group = conditions.group(rule, article, matched, history, at, moments is None)
+                if group is None:
+                    continue
                 body = alerts.payload(rule, article, matched)
-                body["fired_at"] = fired_at
+                body.update(fired_at=fired_at, kind="alert", story_id=group)
                 hooks = [n.webhook for n in rule.notify if n.webhook]
-                firings.append(Firing(rule, article, body, hooks))
+                firings.append(Firing(rule, article, body, hooks, group))
         if not firings:
             return out
+        self._updates(firings, ledger)
         outcomes = ledger.record(firings)
         for firing, outcome in zip(firings, outcomes, strict=True):
-            if outcome == "done":
+            if outcome == "done" or (outcome == "new" and not firing.message):
                 continue
+            update = firing.body.get("kind") == "update"
             if outcome == "new":
-                metrics.ALERTS_FIRED.inc()
+                (metrics.ALERT_UPDATES if update else metrics.ALERTS_FIRED).inc()
             out.alerts.append(firing)
+            if update:
+                out.updates.append(firing)
             if on_recorded is not None:
                 on_recorded(firing)
             # a resent alert was counted against the limit when it first fired
@@ -134,20 +214,77 @@ class AfterEnrichment:
                 continue
             for target in firing.rule.notify:
                 if target.log:
-                    kinds = ",".join(f"{e['type']}:{e['status']}" for e in firing.body["events"])
-                    out.lines.append(
-                        (
-                            logging.WARNING,
-                            "ALERT rule=%s article=%s events=%s title=%s",
-                            (firing.rule.name, firing.article.id, kinds, firing.article.title),
-                        )
-                    )
+                    out.lines.append(self._line(firing))
                     metrics.ALERTS_DELIVERED.labels("log").inc()
                 if target.webhook:
                     out.deliveries.append(
                         (firing.rule.name, firing.article.id, target.webhook, firing.body)
                     )
         return out
+
+    @staticmethod
+    def _line(firing: Firing) -> LogLine:
+        body = firing.body
+        if body.get("kind") == "update":
+            return (
+                logging.WARNING,
+                "ALERT-UPDATE rule=%s story=%s %s articles=%s title=%s",
+                (
+                    firing.rule.name,
+                    body.get("story_id"),
+                    body.get("update"),
+                    ",".join(body.get("story_articles") or [firing.article.id]),
+                    firing.article.title,
+                ),
+            )
+        kinds = ",".join(f"{e['type']}:{e['status']}" for e in body["events"])
+        return (
+            logging.WARNING,
+            "ALERT rule=%s article=%s events=%s title=%s",
+            (firing.rule.name, firing.article.id, kinds, firing.article.title),
+        )
+
+    @staticmethod
+    def _updates(firings: list[Firing], ledger: AlertLedger) -> None:
+        """Per (rule, group): the first firing ever is the alert; the batch's later
+        articles join it silently but for one update, carried by the last of them,
+        that says what they add. Near-duplicates of what the group holds add nothing."""
+        keys = sorted({(f.rule.name, f.group) for f in firings if f.group is not None})
+        before = ledger.groups(keys)
+        pending: dict[tuple[str, str], list[Firing]] = {}
+        for f in firings:
+            if f.group is None:
+                continue
+            key = (f.rule.name, f.group)
+            prior = before.get(key)
+            if prior is not None and f.article.id in prior.article_ids:
+                continue  # recorded before: the ledger says whether to resend
+            pending.setdefault(key, []).append(f)
+        for key, group in pending.items():
+            prior = before.get(key)
+            if prior is None:
+                first, rest = group[0], group[1:]
+                held = {first.article.id}
+                languages = {first.article.language}
+            else:
+                rest = group
+                held = set(prior.article_ids)
+                languages = set(prior.languages)
+            news = []
+            for f in rest:
+                f.body["kind"] = "update"
+                f.message, f.webhooks = False, []
+                if f.article.near_duplicate_of not in held:
+                    news.append(f)
+                held.add(f.article.id)
+            if news:
+                carrier = news[-1]
+                carrier.message = True
+                carrier.webhooks = [n.webhook for n in carrier.rule.notify if n.webhook]
+                carrier.body["update"] = stories.update_note(
+                    len(news), [f.article.language for f in news], languages
+                )
+                carrier.body["story_articles"] = [f.article.id for f in news]
 
     # -- 4. rate-limit summary ---------------------------------------------------
     def held_lines(self) -> list[LogLine]:

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.models import EnrichedArticle
+from wirewatch.core.stories import Member
 
 
 class Clock(Protocol):
@@ -58,14 +59,61 @@ class ArticleState(Protocol):
         ...
 
 
+class StoryIndex(Protocol):
+    """The stories of stored articles, as far as story assignment needs them."""
+
+    def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """The story id of each stored article among ``ids``."""
+        ...
+
+    def members(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
+        """Stored articles with one of the story ``keys`` whose time span reaches into
+        [since, until] (``wirewatch.core.stories.member`` of each)."""
+        ...
+
+
+class History(Protocol):
+    """What the stored articles say about a target over time, for trend and
+    first-seen rules. Keys are ``wirewatch.core.stories.index_keys``."""
+
+    def story_ids(
+        self, keys: Sequence[str], since: datetime | None, until: datetime | None
+    ) -> set[str]:
+        """Stories with an article carrying one of ``keys`` whose moment
+        (``wirewatch.core.stories.moment``) is in [since, until] (None: open)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Silence:
+    """``rule:NAME``, ``vendor:NAME`` or ``country:CODE`` muted until ``until``."""
+
+    target: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Group:
+    """What a (rule, story) fired on before: its articles and their languages."""
+
+    article_ids: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+
+
 @dataclass
 class Firing:
-    """A rule that matched an article, before the ledger decides whether it is new."""
+    """A rule that matched an article, before the ledger decides whether it is new.
+
+    ``group`` is what the rule alerts once about: the article's story, or for a trend
+    rule its target and period; ``webhooks`` is empty when the firing only joins a
+    group another firing speaks for."""
 
     rule: AlertRule
     article: EnrichedArticle
     body: dict[str, Any]
     webhooks: list[str] = field(default_factory=list)
+    group: str | None = None
+    message: bool = True
 
 
 # new: recorded now; resend: recorded before but its notifications never left (a batch
@@ -85,6 +133,10 @@ class AlertLedger(Protocol):
 
     def hold(self, firing: Firing, url: str, reason: str) -> None:
         """Mark a delivery as held back by the rate limit (recorded, never sent)."""
+        ...
+
+    def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
+        """What each (rule, group) among ``keys`` fired on before (absent: never)."""
         ...
 
 

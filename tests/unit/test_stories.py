@@ -1,0 +1,270 @@
+"""Stories and the rules beyond a match, on in-memory ports (tests/support/fakes.py):
+story assignment (pure), one alert per (rule, story) then updates, query rules,
+frequency, spike and first-seen rules, silences - with a manual clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from wirewatch import search
+from wirewatch.core import stories
+from wirewatch.core.alerts import AlertRule, Notify, RuleFileError, load_rules
+from wirewatch.core.logic import Enricher
+from wirewatch.core.models import EnrichedArticle, Source
+from wirewatch.pipeline import conditions
+from wirewatch.pipeline.after import AfterEnrichment
+from wirewatch.pipeline.backtest import ReplayLedger, per_rule_and_day, replay
+from wirewatch.pipeline.ports import Silence
+
+from tests.support.fakes import ManualClock, MemoryLedger, MemoryState
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "stories"
+NL, SV = DATA / "nl_zweden_verbod.txt", DATA / "sv_pts_forbud.txt"
+OTHER_BAN = (
+    "Ministry orders ZTE kit out of networks\n\n"
+    "The Danish interior ministry banned ZTE routers from government networks on 3 March "
+    "2021 after a security audit. Agencies must replace the devices by the end of the year."
+)
+HOOK = "https://hooks.example.org/x"
+
+
+def article(enricher: Enricher, path: Path | str, text: str | None = None) -> EnrichedArticle:
+    data = Path(path).read_bytes() if text is None else text.encode()
+    result = enricher.analyse(data, Source(path=str(path)))
+    assert isinstance(result, EnrichedArticle)
+    return result
+
+
+def rule(name: str, events: list[str], **kw: object) -> AlertRule:
+    kw.setdefault("notify", [Notify(webhook=HOOK), Notify(log=True)])
+    return AlertRule(name=name, events=events, min_relevance=0.0, **kw)  # type: ignore[arg-type]
+
+
+def step(after: AfterEnrichment, state: MemoryState, ledger: MemoryLedger, *arts, **kw):
+    """One batch: link, assign stories, store, fire."""
+    after.link_duplicates(list(arts), state)
+    after.assign_stories(list(arts), state)
+    for a in arts:
+        state.store(a)
+    return after.fire(list(arts), ledger, history=state, **kw)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2020, 10, 21, 9, tzinfo=UTC))
+
+
+# -- assignment (pure) ------------------------------------------------------------------
+def test_the_dutch_and_the_swedish_report_of_one_ban_are_one_story(enricher) -> None:
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    assert (nl.language, sv.language) == ("nl", "sv") and nl.id != sv.id
+    now = datetime(2020, 10, 21, tzinfo=UTC)
+    first = stories.member(nl, now)
+    assert "ban|vendor:Huawei" in first.keys
+    assert stories.assign(first, []) == nl.id  # nothing before it: a story of its own
+    assert stories.assign(stories.member(sv, now), [first]) == nl.id
+
+
+def test_no_story_across_the_window_another_event_or_other_entities(enricher) -> None:
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    other = article(enricher, "dk.txt", OTHER_BAN)
+    now = datetime(2020, 10, 21, tzinfo=UTC)
+    first = stories.member(nl, now)
+    # the same text three weeks later is news of another week
+    later = sv.model_copy(update={"published": "2020-11-12"})
+    assert stories.assign(stories.member(later, now), [first]) == sv.id
+    # another vendor, another country: no shared key, no story
+    assert stories.assign(stories.member(other, now), [first]) == other.id
+    # a near-duplicate joins the story of what it repeats, whatever its entities
+    assert stories.assign(stories.member(other, now), [], duplicate_story="s1") == "s1"
+
+
+def test_span_and_moment_follow_the_date_precision() -> None:
+    stored = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert stories.span("2019-06", stored) == (
+        datetime(2019, 6, 1, tzinfo=UTC),
+        datetime(2019, 7, 1, tzinfo=UTC),
+    )
+    assert stories.span(None, stored) == (stored, stored)
+    assert stories.moment("2019", stored) == datetime(2019, 1, 1, tzinfo=UTC)
+    assert stories.update_note(3, ["de", "sv", "nl"], ["nl"]) == "+3 sources, now also in de, sv"
+    assert stories.update_note(1, ["nl"], ["nl"]) == "+1 source"
+
+
+# -- one alert per (rule, story), then updates -------------------------------------------
+def test_one_alert_per_story_then_one_update_per_batch(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    after = AfterEnrichment([rule("bans", ["ban"])], 0.8, 10, clock)
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    first = step(after, state, ledger, nl)
+    assert [(f.body["kind"], f.article.id) for f in first.alerts] == [("alert", nl.id)]
+    assert [d[1] for d in first.deliveries] == [nl.id]
+    clock.advance(60)
+    second = step(after, state, ledger, sv)
+    assert sv.story_id == nl.id
+    assert [(f.body["kind"], f.body["story_id"]) for f in second.alerts] == [("update", nl.id)]
+    body = second.deliveries[0][3]
+    assert body["update"] == "+1 source, now also in sv" and body["story_articles"] == [sv.id]
+    assert second.lines[0][1].startswith("ALERT-UPDATE rule=%s story=%s")
+    # redelivered: nothing new, nothing sent again
+    again = step(after, state, ledger, article(enricher, SV))
+    assert again.alerts == [] and again.deliveries == []
+
+
+def test_articles_of_one_story_in_one_batch_make_an_alert_and_one_update(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    after = AfterEnrichment([rule("bans", ["ban"])], 0.8, 10, clock)
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    fired = step(after, state, ledger, nl, sv)
+    assert [f.body["kind"] for f in fired.alerts] == ["alert", "update"]
+    assert len(fired.deliveries) == 2
+    assert set(ledger.alerts) == {("bans", nl.id), ("bans", sv.id)}  # both recorded
+
+
+# -- query rules -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "query, fires",
+    [
+        ("huawei", True),
+        ("huawei -zte", False),
+        ("(huawei OR nokia) 5g*", True),
+        ('"tele2 moeten"', True),
+        ('"moeten tele2"', False),
+        ("vendor:Huawei country:SE type:ban status:reported", True),
+        ("type:ban status:proposed", False),
+        ("lang:sv", False),
+        ("since:2020-10 until:2020-10", True),
+        ("until:2019", False),
+        ("-vendor:ZTE", False),
+        ("verbod", True),
+    ],
+)
+def test_a_query_condition_is_the_search_syntax_on_one_article(enricher, query, fires) -> None:
+    nl = article(enricher, NL)
+    assert conditions.query_matches(search.parse(query), nl) is fires
+
+
+def test_a_query_rule_fires_only_where_its_query_matches(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    rules = [rule("sv-only", ["ban"], query="lang:sv pts"), rule("nl", ["ban"], query="verbod")]
+    after = AfterEnrichment(rules, 0.8, 10, clock)
+    fired = step(after, state, ledger, article(enricher, NL))
+    assert [f.rule.name for f in fired.alerts] == ["nl"]
+
+
+def test_rules_check_refuses_a_bad_query_and_a_rule_of_two_kinds() -> None:
+    rules = load_rules(
+        "rules:\n  - name: q\n    events: [ban]\n    query: 'huawei (zte'\n", "r.yaml"
+    )
+    problems = conditions.rule_problems(rules, "r.yaml")
+    assert len(problems) == 1 and problems[0].startswith("r.yaml: rule 'q': query:")
+    with pytest.raises(RuleFileError, match="one of frequency, spike or first_seen"):
+        load_rules(
+            "rules:\n  - name: t\n    events: [ban]\n    frequency: {at_least: 2}\n"
+            "    first_seen: [vendor]\n",
+            "r.yaml",
+        )
+    with pytest.raises(RuleFileError, match="not a duration"):
+        load_rules(
+            "rules:\n  - name: t\n    events: [ban]\n    frequency: {at_least: 2, within: 2x}\n",
+            "r.yaml",
+        )
+    spike = load_rules(
+        "rules:\n  - name: s\n    events: [ban]\n    spike: {within: 7d, baseline: 1d}\n", "r.yaml"
+    )
+    assert "baseline" in conditions.rule_problems(spike, "r.yaml")[0]
+
+
+# -- trends and first sightings -----------------------------------------------------------
+def _ban(enricher: Enricher, vendor: str, country: str, day: str, n: int) -> EnrichedArticle:
+    text = (
+        f"{country} bans {vendor} gear, case {n}\n\n"
+        f"The telecoms regulator of {country} banned {vendor} equipment from the country's 5G "
+        f"networks on {day}, citing national security. Operators must remove the gear. "
+        f"Ref {n} {n * 7919} {n * 104729}."
+    )
+    return article(enricher, f"{n}.txt", text)
+
+
+def test_a_frequency_rule_fires_once_the_target_has_enough_stories(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    wave = rule("wave", ["ban"], frequency={"at_least": 3, "within": "7d"})
+    after = AfterEnrichment([wave], 0.8, 10, clock)
+    days = ["1 March 2021", "3 March 2021", "5 March 2021", "6 March 2021"]
+    countries = ["Denmark", "Norway", "Finland", "Iceland"]
+    fired = []
+    for n, (day, country) in enumerate(zip(days, countries, strict=True)):
+        a = _ban(enricher, "ZTE", country, day, n)
+        assert a.published and a.events, a
+        fired.append(step(after, state, ledger, a))
+    assert [len(f.alerts) for f in fired] == [0, 0, 1, 1]
+    assert fired[2].alerts[0].body["story_id"].startswith("frequency:vendor:ZTE:")
+    assert fired[3].alerts[0].body["kind"] == "update"  # the same target and period
+
+
+def test_a_spike_rule_compares_with_the_trailing_baseline(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    spike = rule("spike", ["ban"], spike={"within": "2d", "baseline": "60d", "factor": 3})
+    after = AfterEnrichment([spike], 0.8, 10, clock)
+    a = step(after, state, ledger, _ban(enricher, "ZTE", "Denmark", "1 March 2021", 1))
+    assert a.alerts == []  # one story is not yet a spike (at_least 2)
+    b = step(after, state, ledger, _ban(enricher, "ZTE", "Norway", "2 March 2021", 2))
+    assert [f.body["kind"] for f in b.alerts] == ["alert"]
+
+
+def test_a_first_seen_rule_fires_for_a_vendor_never_seen_in_an_event(enricher, clock) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    after = AfterEnrichment([rule("new", ["ban"], first_seen=["vendor"])], 0.8, 10, clock)
+    first = step(after, state, ledger, _ban(enricher, "ZTE", "Denmark", "1 March 2021", 1))
+    assert len(first.alerts) == 1
+    again = step(after, state, ledger, _ban(enricher, "ZTE", "Iceland", "9 June 2021", 2))
+    assert again.alerts == []  # ZTE was seen in another story before
+    other = step(after, state, ledger, _ban(enricher, "Nokia", "Iceland", "9 June 2021", 3))
+    assert len(other.alerts) == 1
+
+
+def test_trend_rules_need_a_history(enricher, clock) -> None:
+    after = AfterEnrichment([rule("new", ["ban"], first_seen=["vendor"])], 0.8, 10, clock)
+    a = _ban(enricher, "ZTE", "Denmark", "1 March 2021", 1)
+    assert after.fire([a], MemoryLedger()).alerts == []
+
+
+# -- silences -----------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["rule:bans", "vendor:huawei", "country:SE"])
+def test_a_silence_mutes_until_it_ends(enricher, clock, target) -> None:
+    state, ledger = MemoryState(clock), MemoryLedger()
+    after = AfterEnrichment([rule("bans", ["ban"])], 0.8, 10, clock)
+    silence = [Silence(target, clock.now() + timedelta(hours=2))]
+    muted = step(after, state, ledger, article(enricher, NL), silences=silence)
+    assert muted.alerts == [] and muted.muted == 1 and ledger.alerts == {}
+    clock.advance(2 * 3600)
+    fired = step(after, state, ledger, article(enricher, SV), silences=silence)
+    assert [f.body["kind"] for f in fired.alerts] == ["alert"]
+
+
+def test_silence_targets_are_read_from_the_command_line() -> None:
+    assert conditions.silence_target("bans") == "rule:bans"
+    assert conditions.silence_target("country:se") == "country:SE"
+    with pytest.raises(ValueError, match="mute a rule"):
+        conditions.silence_target("lang:sv")
+
+
+# -- backtest -----------------------------------------------------------------------------
+def test_a_backtest_replays_in_time_order_and_records_nothing(enricher, clock) -> None:
+    state = MemoryState(clock)
+    after = AfterEnrichment([], 0.8, 10, clock)
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    for a in (nl, sv):
+        after.link_duplicates([a], state)
+        after.assign_stories([a], state)
+        state.store(a)
+    at = datetime(2020, 10, 20, tzinfo=UTC)
+    found = replay([rule("bans", ["ban"])], [(nl, at), (sv, at)], state, 0.8)
+    assert [(w.kind, w.article_id, w.note) for w in found] == [
+        ("alert", nl.id, None),
+        ("update", sv.id, "+1 source, now also in sv"),
+    ]
+    assert per_rule_and_day(found) == [("bans", at.date(), 1, 1)]
+    assert ReplayLedger().groups([("bans", nl.id)]) == {}
