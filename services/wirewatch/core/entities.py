@@ -10,11 +10,11 @@ recognised as a known first name followed by one or more capitalised words.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .text import TOKEN_RE, Token
+from .text import TOKEN_RE, Token, Tokens, positions
 
 KINDS = ("vendors", "operators", "countries", "organisations", "people")
 _PARTICLES = frozenset(
@@ -47,6 +47,35 @@ class _Entry:
     state: bool = False
 
 
+def _first(pair: tuple[int, _Entry]) -> int:
+    return pair[0]
+
+
+@dataclass
+class _Candidates:
+    """The entries under one first word, split by what their second word allows; each
+    with its place among them."""
+
+    single: list[tuple[int, _Entry]]
+    by_second: dict[str, list[tuple[int, _Entry]]]
+    single_entries: list[_Entry]
+
+    @classmethod
+    def of(cls, entries: list[_Entry]) -> _Candidates:
+        single: list[tuple[int, _Entry]] = []
+        by_second: dict[str, list[tuple[int, _Entry]]] = defaultdict(list)
+        for n, entry in enumerate(entries):
+            toks = entry.tokens
+            if len(toks) == 1:
+                single.append((n, entry))
+                continue
+            by_second[toks[1]].append((n, entry))
+            # the last word may carry a genitive "s" after a capital (see ``_match``)
+            if len(toks) == 2 and toks[1][0].isupper():
+                by_second[toks[1] + "s"].append((n, entry))
+        return cls(single, dict(by_second), [entry for _, entry in single])
+
+
 @dataclass
 class Gazetteer:
     """Surface forms -> canonical entities. Build once; ``find`` is read-only."""
@@ -63,6 +92,13 @@ class Gazetteer:
     # lookups memoised by ``find``: first words of names per language, demonym per word
     _key_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _demonym_cache: dict[str, str | None] = field(default_factory=dict, repr=False)
+    # the words of ``_demonym_cache`` (all, and those that are demonyms)
+    _demonym_seen: set[str] = field(default_factory=set, repr=False)
+    # per first word of a blocked phrase: the words that may follow it in one
+    _blocked_seconds: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    # per (index, first word): the entries that may match before a given next word
+    _by_second: dict[tuple[str, str], _Candidates] = field(default_factory=dict, repr=False)
+    _demonym_words: set[str] = field(default_factory=set, repr=False)
 
     # -- building -------------------------------------------------------------
     @staticmethod
@@ -110,14 +146,32 @@ class Gazetteer:
             self.blocked[toks[0]].append(toks)
             self.blocked[toks[0]].sort(key=len, reverse=True)
 
-    def _blocked_end(self, tokens: list[Token], i: int) -> int:
+    def _blocked_end(self, lowers: list[str], i: int) -> int:
         """End of a blocked phrase starting at ``i``, else 0."""
-        for phrase in self.blocked.get(tokens[i].lower, ()):
+        first = lowers[i]
+        seconds = self._blocked_seconds.get(first)
+        if seconds is None:
+            # the words that may follow the first one in a match of its phrases ("" when
+            # a phrase is that word alone)
+            seconds = self._blocked_seconds[first] = frozenset(
+                second
+                for phrase in self.blocked.get(first, ())
+                for second in (
+                    [""]
+                    if len(phrase) == 1
+                    else [phrase[1], phrase[1] + "s"]
+                    if len(phrase) == 2
+                    else [phrase[1]]
+                )
+            )
+        if "" not in seconds and (i + 1 >= len(lowers) or lowers[i + 1] not in seconds):
+            return 0
+        for phrase in self.blocked.get(first, ()):
             n = len(phrase)
-            if i + n <= len(tokens) and all(
-                tokens[i + k].lower == phrase[k]
+            if i + n <= len(lowers) and all(
+                lowers[i + k] == phrase[k]
                 # the last word may carry a plural or genitive "-s" ("Samsung Cups")
-                or (k == n - 1 and tokens[i + k].lower == phrase[k] + "s")
+                or (k == n - 1 and lowers[i + k] == phrase[k] + "s")
                 for k in range(n)
             ):
                 return i + n
@@ -171,12 +225,12 @@ class Gazetteer:
 
     # -- matching -------------------------------------------------------------
     @staticmethod
-    def _match(entry: _Entry, tokens: list[Token], i: int) -> bool:
+    def _match(entry: _Entry, texts: list[str], i: int) -> bool:
         n = len(entry.tokens)
-        if i + n > len(tokens):
+        if i + n > len(texts):
             return False
         for k, want in enumerate(entry.tokens):
-            got = tokens[i + k].text
+            got = texts[i + k]
             if got == want:
                 continue
             if k == n - 1 and got[:-1] == want and got[-1] == "s" and want[0].isupper():
@@ -189,13 +243,36 @@ class Gazetteer:
         language: str,
         lang_index: Mapping[str, list[_Entry]],
         en_index: Mapping[str, list[_Entry]],
-    ) -> frozenset[str]:
-        """Every first word of a name that ``find`` may meet in this language."""
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Every first word of a name that ``find`` may meet in this language; and the
+        words at which ``find`` may do more than step over: those, each of them with a
+        genitive "s", and the first names."""
         cache = self._key_cache
         keys = cache.get(language)
         if keys is None:
             keys = cache[language] = frozenset(self.common) | set(lang_index) | set(en_index)
-        return keys
+        starts = cache.get("\0starts " + language)
+        if starts is None:
+            starts = cache["\0starts " + language] = (
+                keys | {k + "s" for k in keys} | self.first_names
+            )
+        return keys, starts
+
+    def _candidates(
+        self, name: str, index: Mapping[str, list[_Entry]], key: str, following: str | None
+    ) -> list[_Entry]:
+        """The entries of ``index[key]`` that may match where ``following`` is the next
+        word: one-word names, and longer ones whose second word is ``following`` (or, for
+        two-word names, ``following`` in the genitive) - in the order of ``index[key]``."""
+        found = self._by_second.get((name, key))
+        if found is None:
+            found = self._by_second[(name, key)] = _Candidates.of(index.get(key, []))
+        more = found.by_second.get(following) if following is not None else None
+        if not more:
+            return found.single_entries
+        if not found.single:
+            return [entry for _, entry in more]
+        return [entry for _, entry in sorted([*found.single, *more], key=_first)]
 
     def _demonym(self, lower: str) -> str | None:
         cache = self._demonym_cache
@@ -203,7 +280,12 @@ class Gazetteer:
             return cache[lower]
         if len(cache) > 100_000:  # bound memory on endless vocabularies
             cache.clear()
+            self._demonym_seen.clear()
+            self._demonym_words.clear()
         code = cache[lower] = self._demonym_lookup(lower)
+        self._demonym_seen.add(lower)
+        if code:
+            self._demonym_words.add(lower)
         return code
 
     def _demonym_lookup(self, lower: str) -> str | None:
@@ -215,33 +297,79 @@ class Gazetteer:
                 return code
         return None
 
-    def find(self, tokens: list[Token], language: str, text: str | None = None) -> list[Mention]:
+    def _interesting(self, toks: Tokens, starts: frozenset[str]) -> list[int]:
+        """The token indexes at which ``find`` may do more than step over a word: the
+        first word of a name (or its genitive), a first name, the first word of a blocked
+        phrase, a demonym. Found by set lookups over the whole sentence; every other word
+        is stepped over without a look (a few more indexes than needed do no harm)."""
+        texts, lowers = toks.text, toks.lower
+        seen = self._demonym_seen
+        if not seen.issuperset(lowers):
+            cache = self._demonym_cache
+            unknown = set(lowers).difference(seen)
+            if len(cache) + len(unknown) > 100_000:  # bound memory on endless vocabularies
+                cache.clear()
+                seen.clear()
+                self._demonym_words.clear()
+                unknown = set(lowers)
+            for lower in unknown:
+                code = cache[lower] = self._demonym_lookup(lower)
+                seen.add(lower)
+                if code:
+                    self._demonym_words.add(lower)
+        blocked = self._key_cache.get("\0blocked")
+        if blocked is None:
+            blocked = self._key_cache["\0blocked"] = frozenset(self.blocked)
+        by_text = starts.intersection(texts)
+        by_lower = self._demonym_words.intersection(lowers)
+        by_lower.update(blocked.intersection(lowers))
+        if not by_lower:
+            return positions(texts, by_text) if by_text else []
+        if not by_text:
+            return positions(lowers, by_lower)
+        return sorted({*positions(texts, by_text), *positions(lowers, by_lower)})
+
+    def find(
+        self, tokens: Sequence[Token] | Tokens, language: str, text: str | None = None
+    ) -> list[Mention]:
         """Every entity mention in ``tokens`` (of one sentence ``text``), in order."""
+        toks = tokens if isinstance(tokens, Tokens) else Tokens.of(tokens)
         out: list[Mention] = []
+        lang_name = language if self.by_language.get(language) else "en"
         lang_index = self.by_language.get(language) or self.by_language.get("en") or {}
         en_index = self.by_language.get("en") or {}
+        known, starts = self._keys(language, lang_index, en_index)
+        texts, lowers = toks.text, toks.lower
         i = 0
-        n = len(tokens)
-        known = self._keys(language, lang_index, en_index)
-        while i < n:
-            tok = tokens[i]
-            if tok.lower in self.blocked:
-                skip = self._blocked_end(tokens, i)
+        # Only the positions of interesting words can start a mention or a skip; at any
+        # other word the scan below would only step to the next one.
+        for at in self._interesting(toks, starts):
+            if at < i:
+                continue  # inside a mention or blocked phrase already taken
+            i = at
+            lower = lowers[i]
+            if lower in self.blocked:
+                skip = self._blocked_end(lowers, i)
                 if skip:
                     i = skip
                     continue
-            word = tok.text
+            word = texts[i]
             best: _Entry | None = None
             keys = [word] if word in known else []
             if word[0].isupper() and word.endswith("s") and len(word) > 2 and word[:-1] in known:
                 keys.append(word[:-1])
             if keys:
-                for index in (self.common, lang_index, en_index):
+                following = texts[i + 1] if i + 1 < len(texts) else None
+                for name, index in (("", self.common), (lang_name, lang_index), ("en", en_index)):
                     for key in keys:
-                        for entry in index.get(key, ()):
+                        if key not in index:
+                            continue
+                        # Only the entries that may match before the next word, in their
+                        # order (longest first): the others would fail ``_match``.
+                        for entry in self._candidates(name, index, key, following):
                             if best is not None and len(entry.tokens) <= len(best.tokens):
                                 break
-                            if self._match(entry, tokens, i):
+                            if self._match(entry, texts, i):
                                 best = entry
                                 break
             if best is not None:
@@ -258,17 +386,17 @@ class Gazetteer:
                 )
                 i += len(best.tokens)
                 continue
-            code = self._demonym(tok.lower) if tok.text.isalpha() else None
+            code = self._demonym(lower) if word.isalpha() else None
             if code:
                 out.append(Mention("countries", code, i, i + 1, True))
                 i += 1
                 continue
-            person_end = self._person(tokens, i, lang_index)
+            person_end = self._person(toks, i, lang_index)
             if person_end:
                 if text is not None:
-                    name = text[tokens[i].start : tokens[person_end - 1].end]
+                    name = text[toks.start[i] : toks.end[person_end - 1]]
                 else:
-                    name = " ".join(t.text for t in tokens[i:person_end])
+                    name = " ".join(texts[i:person_end])
                 out.append(Mention("people", name, i, person_end))
                 i = person_end
                 continue
@@ -276,37 +404,39 @@ class Gazetteer:
         return out
 
     def _starts_name(
-        self, tokens: list[Token], j: int, lang_index: Mapping[str, list[_Entry]]
+        self, texts: list[str], j: int, lang_index: Mapping[str, list[_Entry]]
     ) -> bool:
         """A known name starts at ``j``: a one-word name ("Huawei") or a whole longer one
         ("Politiets sikkerhetstjeneste"); the first word alone of a longer name ("Sun" of
         "Sun Microsystems") is not one, so it does not stop a person's name."""
-        word = tokens[j].text
+        word = texts[j]
         return any(
-            self._match(e, tokens, j)
+            self._match(e, texts, j)
             for e in (*self.common.get(word, ()), *lang_index.get(word, ()))
         )
 
-    def _person(self, tokens: list[Token], i: int, lang_index: Mapping[str, list[_Entry]]) -> int:
+    def _person(self, toks: Tokens, i: int, lang_index: Mapping[str, list[_Entry]]) -> int:
         """End index of "Firstname [Middle...] [particles] Lastname" starting at ``i``, else 0.
 
         The words must be adjacent (one space or hyphen apart) and capitalised, and
         none may be a known country, organisation or other entity.
         """
-        if tokens[i].text not in self.first_names:
+        texts = toks.text
+        if texts[i] not in self.first_names:
             return 0
+        starts, ends = toks.start, toks.end
         end = 0
         j = i + 1
-        while j < len(tokens) and j - i < 4:
-            if tokens[j].start - tokens[j - 1].end != 1:
+        while j < len(texts) and j - i < 4:
+            if starts[j] - ends[j - 1] != 1:
                 break
-            word = tokens[j].text
-            if word in _PARTICLES and j + 1 < len(tokens):
+            word = texts[j]
+            if word in _PARTICLES and j + 1 < len(texts):
                 j += 1
                 continue
             if not (len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()):
                 break
-            if self._starts_name(tokens, j, lang_index) or self._demonym(word.lower()):
+            if self._starts_name(texts, j, lang_index) or self._demonym(word.lower()):
                 break
             end = j + 1
             j += 1

@@ -21,7 +21,7 @@ from typing import Any
 
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
-from .text import TOKEN_RE
+from .text import TOKEN_RE, positions
 
 GAP = 8
 # A negation or a rejection cue governs the first trigger after it (verb-final
@@ -173,16 +173,32 @@ class PatternSet:
         self.prefix_lengths = sorted({len(k) for k in self.prefix})
         self.suffix_lengths = sorted({len(k) for k in self.suffix})
         self.empty = not (self.exact or self.prefix or self.suffix or self.infix)
+        # every word met; those with candidates, and their candidates
+        self._seen: set[str] = set()
+        self._hit_words: set[str] = set()
         self._cache: dict[str, list[tuple[Pattern, object]]] = {}
 
-    def _candidates(self, tok: str) -> list[tuple[Pattern, object]]:
-        cached = self._cache.get(tok)
-        if cached is not None:
-            return cached
-        if len(self._cache) > 200_000:  # bound memory on endless vocabularies
-            self._cache.clear()
-        cands = self._cache[tok] = self._lookup(tok)
-        return cands
+    def _hits(self, tokens: list[str]) -> set[str]:
+        """The distinct words of ``tokens`` that some pattern's first element matches.
+
+        Each word is looked up once and remembered (with or without candidates), so a
+        sentence of words met before costs two passes of set lookups."""
+        seen = self._seen
+        if not seen.issuperset(tokens):
+            cache = self._cache
+            unknown = set(tokens).difference(seen)
+            if len(seen) + len(unknown) > 200_000:  # bound memory on endless vocabularies
+                cache.clear()
+                seen.clear()
+                self._hit_words.clear()
+                unknown = set(tokens)
+            for tok in unknown:
+                cands = self._lookup(tok)
+                seen.add(tok)
+                if cands:
+                    cache[tok] = cands
+                    self._hit_words.add(tok)
+        return self._hit_words.intersection(tokens)
 
     def _lookup(self, tok: str) -> list[tuple[Pattern, object]]:
         cands = list(self.exact.get(tok, ()))
@@ -205,9 +221,14 @@ class PatternSet:
         out: list[tuple[int, int, object]] = []
         if self.empty:
             return out
-        for i, tok in enumerate(tokens):
-            for pat, payload in self._candidates(tok):
-                end = pat.match_at(tokens, i)
+        words = tokens if isinstance(tokens, list) else list(tokens)
+        hits = self._hits(words)
+        if not hits:
+            return out
+        cache = self._cache
+        for i in positions(words, hits):
+            for pat, payload in cache[words[i]]:
+                end = pat.match_at(words, i)
                 if end >= 0:
                     out.append((i, end, payload))
         return out
@@ -215,9 +236,14 @@ class PatternSet:
     def any(self, tokens: Sequence[str]) -> bool:
         if self.empty:
             return False
-        for i, tok in enumerate(tokens):
-            for pat, _ in self._candidates(tok):
-                if pat.match_at(tokens, i) >= 0:
+        words = tokens if isinstance(tokens, list) else list(tokens)
+        hits = self._hits(words)
+        if not hits:
+            return False
+        cache = self._cache
+        for i in positions(words, hits):
+            for pat, _ in cache[words[i]]:
+                if pat.match_at(words, i) >= 0:
                     return True
         return False
 

@@ -13,7 +13,7 @@ Contracts:
 from __future__ import annotations
 
 import hashlib
-import re
+import sys
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -29,12 +29,16 @@ _MAX32 = np.uint64(0xFFFFFFFF)
 _rng = np.random.default_rng(20190326)
 _A = _rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _B = _rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
-_SPACE = re.compile(r"\s+")
+_61 = np.uint64(61)
+# where the low 32 bits of a uint64 lie when it is viewed as two uint32
+_LOW_HALF = 0 if sys.byteorder == "little" else 1
 _BLOCK = 4096
 
 
 def normalised_text(text: str) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    # every run of white space as one space, none at the ends (split() and \s agree on
+    # what white space is)
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
 def article_id(text: str) -> str:
@@ -43,24 +47,34 @@ def article_id(text: str) -> str:
 
 def minhash(tokens: Sequence[str]) -> list[int]:
     if len(tokens) >= SHINGLE:
-        shingles = {" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
+        shingles = set(map(" ".join, zip(tokens, tokens[1:], tokens[2:], strict=False)))
     else:
         shingles = {" ".join(tokens)}
     hashes = np.fromiter(
-        (zlib.crc32(s.encode("utf-8")) for s in shingles), dtype=np.uint64, count=len(shingles)
+        map(zlib.crc32, map(str.encode, shingles)), dtype=np.uint64, count=len(shingles)
     )
-    # (a*x + b) mod p on 64 bits: x < 2^32 and a < 2^61 would overflow, so split a.
-    a_hi, a_lo = _A >> np.uint64(32), _A & _MAX32
-    # In blocks of shingles, so memory stays bounded on a very long article (one
-    # block is a few MB; the whole matrix of a 5 MB article would be gigabytes).
-    least = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+    # (a*x + b) mod p, computed as numpy does uint64 arithmetic: modulo 2^64 (the
+    # signatures were always defined so). In blocks of shingles, so memory stays
+    # bounded on a very long article (one block is a few MB; the whole matrix of a
+    # 5 MB article would be gigabytes).
+    least = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
     for at in range(0, len(hashes), _BLOCK):
         x = hashes[at : at + _BLOCK, None]
         with np.errstate(over="ignore"):
-            prod = ((a_hi * x) << np.uint64(32)) + a_lo * x + _B
-        values = (prod % _PRIME) & _MAX32
-        np.minimum(least, values.min(axis=0), out=least)
-    return [int(v) for v in least]
+            prod = _A * x
+            prod += _B
+        # mod p for the Mersenne prime p = 2^61 - 1 without a division:
+        # prod = hi * 2^61 + lo = hi + lo (mod p), and hi + lo <= p + 7.
+        high = prod >> _61
+        prod &= _PRIME
+        prod += high
+        over = prod >= _PRIME
+        if over.any():
+            prod[over] -= _PRIME
+        # the low 32 bits of each value, read in place
+        low = prod.view(np.uint32)[:, _LOW_HALF::2]
+        np.minimum(least, low.min(axis=0), out=least)
+    return least.tolist()
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:

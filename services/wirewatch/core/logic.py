@@ -23,7 +23,7 @@ from babel import Locale
 from . import dates, entities, events, fingerprint, keywords, language, parse, relevance, yamlio
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
-from .text import Token, tokenize
+from .text import TOKEN_RE, Tokens, tokens_of
 
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("nl", "sv", "en", "de", "fr", "da", "nb")
@@ -259,21 +259,21 @@ def _title_from_lead(lead: str | None) -> str | None:
     return cut + "…"
 
 
-_CLAUSE_PUNCT = frozenset(",;:()–—")
+_CLAUSE_PUNCT = re.compile("[,;:()–—]")
 _WORD = re.compile(r"[^\W\d_][^\W_]*")
-_SPACE = re.compile(r"\s")
 
 
-def _sentence_input(
-    text: str, toks: list[Token], found: list[entities.Mention]
-) -> events.SentenceInput:
-    clauses: list[int] = []
-    clause, pos = 0, 0
-    for tok in toks:
-        clause += sum(1 for ch in text[pos : tok.start] if ch in _CLAUSE_PUNCT)
-        clauses.append(clause)
-        pos = tok.end
-    return events.SentenceInput(text, [t.lower for t in toks], found, clauses)
+def _sentence_input(text: str, toks: Tokens, found: list[entities.Mention]) -> events.SentenceInput:
+    # The clause of a token is the number of clause marks before it. The marks are not
+    # word characters, so the tokens of the text are those of the stretches between
+    # marks, in order: the k-th stretch holds the tokens of clause k.
+    if _CLAUSE_PUNCT.search(text) is None:
+        clauses = [0] * len(toks.lower)
+    else:
+        clauses = []
+        for k, stretch in enumerate(_CLAUSE_PUNCT.split(text)):
+            clauses += [k] * len(TOKEN_RE.findall(stretch))
+    return events.SentenceInput(text, toks.lower, found, clauses)
 
 
 class Enricher:
@@ -309,15 +309,18 @@ class Enricher:
         parsed = parse.parse(decoded.text)
         body_sentences = parsed.sentences()
         all_text = "\n".join(filter(None, [parsed.title or "", parsed.body]))
-        words = [w for w in _WORD.findall(all_text) if not w.isdigit()]
-        letters = sum(len(w) for w in words)
-        visible = len(all_text) - len(_SPACE.findall(all_text))
-        if len(words) < MIN_WORDS or visible == 0 or letters / visible < 0.5:
+        found_words = _WORD.findall(all_text)
+        numbers = list(filter(str.isdigit, found_words))  # "²³": letters to \w, digits here
+        n_words = len(found_words) - len(numbers)
+        letters = sum(map(len, found_words)) - sum(map(len, numbers))
+        # str.split() and \s agree on what is white space (both are str.isspace)
+        visible = len("".join(all_text.split()))
+        if n_words < MIN_WORDS or visible == 0 or letters / visible < 0.5:
             return Rejection(
                 source=source,
                 rejected=RejectReason(
                     code="not_language",
-                    reason=f"the text is not natural language ({len(words)} words, "
+                    reason=f"the text is not natural language ({n_words} words, "
                     f"{letters}/{visible} letters); drop article text, not data or code",
                 ),
             )
@@ -326,19 +329,19 @@ class Enricher:
         res = self.resources
         sentence_inputs: list[events.SentenceInput] = []
         mentions: list[entities.Mention] = []
-        title_tokens = tokenize(parsed.title) if parsed.title else []
-        if title_tokens and parsed.title:
-            found = res.gazetteer.find(title_tokens, lang, parsed.title)
+        gazetteer = res.gazetteer
+        title_tokens = tokens_of(parsed.title) if parsed.title else Tokens("", [], [])
+        if title_tokens.text and parsed.title:
+            found = gazetteer.find(title_tokens, lang, parsed.title)
             mentions.extend(found)
             sentence_inputs.append(_sentence_input(parsed.title, title_tokens, found))
         body_lower: list[str] = []
         for para in parsed.paragraphs:
             for sentence in para.sentences:
-                toks = tokenize(sentence)
-                found = res.gazetteer.find(toks, lang, sentence)
+                toks = tokens_of(sentence)
+                found = gazetteer.find(toks, lang, sentence)
                 mentions.extend(found)
-                lower = [t.lower for t in toks]
-                body_lower.extend(lower)
+                body_lower.extend(toks.lower)
                 if para.kind == "body":
                     sentence_inputs.append(_sentence_input(sentence, toks, found))
         ents = entities.collect(mentions)
@@ -347,7 +350,7 @@ class Enricher:
         caps: set[str] = set()
         anchors = events.sentence_anchors(rules, sentence_inputs) if rules else []
         named = list(dict.fromkeys([*ents["vendors"], *ents["operators"]]))
-        title_anchored = bool(parsed.title and title_tokens and anchors and anchors[0])
+        title_anchored = bool(parsed.title and title_tokens.text and anchors and anchors[0])
         base = relevance.score(sum(anchors), len(anchors), title_anchored, named, [])
         # Below the floor an article carries no event, so classifying it is skipped;
         # just above it only sentences that name technology themselves count.
@@ -386,7 +389,7 @@ class Enricher:
         if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
             published, published_source = published_hint, "feed"
         stop = res.stopwords.get(lang, frozenset()) | res.stopwords.get("en", frozenset())
-        title_lower = [t.lower for t in title_tokens]
+        title_lower = title_tokens.lower
         kw = keywords.keywords(title_lower + body_lower, stop, self.config.max_keywords)
         normalised = "\n".join(filter(None, [parsed.title or "", parsed.body]))
         lead = body_sentences[0] if body_sentences else None

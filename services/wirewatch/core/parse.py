@@ -47,7 +47,8 @@ _READ_ALSO = re.compile(
     r"Mehr zum Thema|Lire aussi|À lire aussi|A lire aussi|Læs også|Les også|Les mer)\b\s*:?",
     re.IGNORECASE,
 )
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# (a regular expression finds these far faster than str.translate looks up every character)
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _TERMINAL = '.!?:;"”’»…)'
 # Words that make a caption sentence describe the photo rather than the story.
 _PHOTO_WORDS = re.compile(
@@ -155,7 +156,7 @@ def normalise(text: str) -> str:
     # NFC sorts each run of combining marks, in quadratic time on an endless run:
     # keep at most MAX_MARKS in a row first (only non-ASCII runs can hold marks).
     text = _NON_ASCII_RUN.sub(_cap_marks, text)
-    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     lines = [line.rstrip()[:MAX_LINE_CHARS] for line in text.split("\n")]
     return "\n".join(lines).strip("\n")

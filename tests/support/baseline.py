@@ -1,0 +1,129 @@
+"""The core as it was before the fast path, run beside today's on the same data files.
+
+``BASELINE`` is the last commit whose tokeniser, gazetteer matching, pattern sets, date
+candidates, keywords and MinHash were the straightforward per-entry Python loops. The
+modules those live in are read from that commit (``git show``) into a private package;
+everything else the core imports (models, decode, relevance, yamlio) is today's module
+itself, so the two enrichments differ only where the fast path could make them differ.
+Both load the same data directory, so a change to a rule file applies to both sides.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = "b50a890be2fd0a58ec8193cb48d2e74ab29a74c3"
+# The modules the fast path rewrote; the rest of the core is shared with today's code.
+REWRITTEN = (
+    "text",
+    "entities",
+    "events",
+    "fingerprint",
+    "keywords",
+    "parse",
+    "dates",
+    "language",
+    "logic",
+)
+SHARED = ("models", "decode", "relevance", "yamlio")
+_PACKAGE = "wirewatch_baseline_core"
+FIXED_CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class BaselineUnavailable(RuntimeError):
+    """The baseline commit cannot be read (no git, or a shallow clone without it)."""
+
+
+def _git_show(path: str) -> str:
+    git = shutil.which("git")
+    if git is None:
+        raise BaselineUnavailable("git is not installed")
+    proc = subprocess.run(  # noqa: S603 - a fixed command on our own repository
+        [git, "-C", str(ROOT), "show", f"{BASELINE}:{path}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BaselineUnavailable(f"git show {BASELINE[:10]}:{path}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def load_baseline() -> types.ModuleType:
+    """The baseline ``logic`` module (with its ``Resources`` and ``Enricher``)."""
+    if f"{_PACKAGE}.logic" in sys.modules:
+        return sys.modules[f"{_PACKAGE}.logic"]
+    sources = {name: _git_show(f"services/wirewatch/core/{name}.py") for name in REWRITTEN}
+    package = types.ModuleType(_PACKAGE)
+    package.__path__ = []
+    sys.modules[_PACKAGE] = package
+    for name in SHARED:
+        sys.modules[f"{_PACKAGE}.{name}"] = importlib.import_module(f"wirewatch.core.{name}")
+    # Import in dependency order; each module is compiled from the baseline text.
+    for name in (
+        "text",
+        "parse",
+        "dates",
+        "entities",
+        "events",
+        "fingerprint",
+        "keywords",
+        "language",
+        "logic",
+    ):
+        full = f"{_PACKAGE}.{name}"
+        module = types.ModuleType(full)
+        module.__package__ = _PACKAGE
+        module.__file__ = f"<baseline {BASELINE[:10]}>/{name}.py"
+        sys.modules[full] = module
+        exec(compile(sources[name], module.__file__, "exec"), module.__dict__)  # noqa: S102
+        setattr(package, name, module)
+    return sys.modules[f"{_PACKAGE}.logic"]
+
+
+def current_data_dir() -> Path:
+    from wirewatch.core.logic import DATA_DIR
+
+    return DATA_DIR
+
+
+def comparable(result: Any) -> dict[str, Any]:
+    """The whole result as JSON data, without the one field that is the clock."""
+    data: dict[str, Any] = result.model_dump(mode="json")
+    data.pop("enriched_at", None)
+    return data
+
+
+def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
+    """(today's Enricher, the baseline's Enricher), both on ``data_dir`` (the bundled one)."""
+    from wirewatch.core.logic import Enricher, Resources
+
+    data_dir = data_dir or current_data_dir()
+    base = load_baseline()
+    now = Enricher(Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
+    old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
+    return now, old
+
+
+def differences(paths: list[Path], data_dir: Path | None = None) -> tuple[int, list[str]]:
+    """Enrich every file with both cores: (files compared, a line per differing file)."""
+    from wirewatch.core.models import Source
+
+    now, old = enrichers(data_dir)
+    out: list[str] = []
+    for path in paths:
+        data = path.read_bytes()
+        src = Source(path=str(path))
+        a, b = comparable(now.analyse(data, src)), comparable(old.analyse(data, src))
+        if a != b:
+            keys = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+            out.append(f"{path}: {', '.join(keys)} differ")
+    return len(paths), out
