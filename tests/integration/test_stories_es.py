@@ -10,11 +10,13 @@ import pytest
 from wirewatch.core.alerts import AlertRule, Notify
 from wirewatch.core.models import EnrichedArticle, Source
 from wirewatch.indexer.documents import to_document
-from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
+from wirewatch.indexer.ledger import EsLedger, EsState, EsStories, articles_between
 from wirewatch.indexer.sink import EsSink, client
 from wirewatch.pipeline.after import AfterEnrichment
+from wirewatch.pipeline.backtest import replay
 from wirewatch.settings import ElasticsearchSettings, IndexerSettings
 
+from tests.conftest import ww
 from tests.support.fakes import ManualClock
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "stories"
@@ -69,3 +71,26 @@ def test_a_story_across_languages_alerts_once_then_updates_on_elasticsearch(sink
     again = after.fire([sv], EsLedger(sink), history=EsStories(sink))
     assert [(f.rule.name, f.body["kind"]) for f in again.alerts] == [("bans", "update")]
     assert [d[3]["update"] for d in again.deliveries] == ["+1 source, now also in sv"]
+
+
+def test_a_backtest_replays_the_elasticsearch_index(
+    sink, enricher, es_url, namespace, tmp_path, monkeypatch
+):
+    after = AfterEnrichment([], 0.5, 10, ManualClock())
+    for p in (DATA / "nl_zweden_verbod.txt", DATA / "sv_pts_forbud.txt"):
+        a = enricher.analyse(p.read_bytes(), Source(path=p.name))
+        assert isinstance(a, EnrichedArticle)
+        _index(sink, after, a)
+    articles = articles_between(sink, "2020-10", "2020-11")
+    assert [(a.language, at.date().isoformat()) for a, at in articles] == [
+        ("nl", "2020-10-20"),
+        ("sv", "2020-10-20"),
+    ]
+    found = replay([AlertRule(name="bans", events=["ban"])], articles, EsStories(sink), 0.5)
+    assert [(w.rule, w.kind) for w in found] == [("bans", "alert"), ("bans", "update")]
+    assert articles_between(sink, "2021", None) == []
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: bans\n    events: [ban]\n")
+    monkeypatch.setenv("WIREWATCH_NAMESPACE", namespace)
+    out = ww("rules", "test", str(rules), "--es", es_url, "--since", "2020-10")
+    assert "bans: 1 alert(s), 1 update(s)" in out.stdout, out.stdout + out.stderr

@@ -381,7 +381,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
         return cmd_backtest(
             args,
             rules,
-            _open_existing_store(args.db),
+            lambda: _open_existing_store(args.db),
             _table,
             CoreSettings().duplicate_threshold,
         )
@@ -877,6 +877,9 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--since", default=None, help="test: replay stored articles from this date")
     ru.add_argument("--until", default=None, help="test: ... to this date (inclusive)")
     ru.add_argument("--json", action="store_true", help="test: one JSON line per alert")
+    ru.add_argument(
+        "--es", default=None, metavar="URL", help="test: replay the Elasticsearch index instead"
+    )
     ru.set_defaults(func=cmd_rules)
 
     sc = sub.add_parser("schemas", help="export or check the JSON Schemas in schemas/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,14 +124,36 @@ def cmd_silences(args: argparse.Namespace, store: Any, table: Any) -> int:
 
 
 def cmd_backtest(
-    args: argparse.Namespace, rules: list[Any], store: Any, table: Any, threshold: float
+    args: argparse.Namespace,
+    rules: list[Any],
+    store: Callable[[], Any],
+    table: Any,
+    threshold: float,
 ) -> int:
-    from wirewatch.embedded.ledger import SqliteStories
+    """Replay the embedded store (``store()`` opens it), or with ``--es URL`` the
+    Elasticsearch index (``WIREWATCH_NAMESPACE`` and ``WIREWATCH_ES__*`` as the indexer
+    takes them)."""
     from wirewatch.pipeline.backtest import per_rule_and_day, replay
 
     since, until = _date_bound("since", args.since), _date_bound("until", args.until)
-    articles = store.articles_between(since, until)
-    found = replay(rules, articles, SqliteStories(store), threshold)
+    if getattr(args, "es", None):
+        import threading
+
+        from wirewatch.indexer.ledger import EsStories, articles_between
+        from wirewatch.indexer.sink import EsSink, client
+        from wirewatch.settings import IndexerSettings
+        from wirewatch.settings import build as build_settings
+
+        settings = build_settings(IndexerSettings)
+        settings.es.url = args.es
+        sink = EsSink(settings, client(settings), threading.Event())
+        articles = articles_between(sink, since, until)
+        found = replay(rules, articles, EsStories(sink), threshold)
+    else:
+        from wirewatch.embedded.ledger import SqliteStories
+
+        articles = store().articles_between(since, until)
+        found = replay(rules, articles, SqliteStories(store()), threshold)
     if args.json:
         for w in found:
             print(json.dumps({**w.__dict__, "day": w.day.isoformat()}, ensure_ascii=False))

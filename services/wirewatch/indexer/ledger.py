@@ -121,6 +121,30 @@ class EsStories:
         return {src["story_id"] for _i, src in hits if src.get("story_id")}
 
 
+def articles_between(
+    sink: EsSink, since: str | None, until: str | None
+) -> list[tuple[EnrichedArticle, datetime]]:
+    """Indexed articles whose moment (``story_at``) is in [since, until), each with it,
+    oldest first: what a backtest replays."""
+    window: dict[str, str] = {}
+    if since:
+        window["gte"] = since
+    if until:
+        window["lt"] = until
+    query: dict[str, Any] = {"range": {"story_at": window}} if window else {"match_all": {}}
+    fields = sorted(EnrichedArticle.model_fields) + ["story_at", "indexed_at"]
+    sink.refresh_if_needed()
+    rows = []
+    for _id, src in sink.scan(sink.articles, query, fields):
+        at = src.pop("story_at", None) or src.get("indexed_at")
+        src.pop("indexed_at", None)
+        if at is None:
+            continue
+        rows.append((EnrichedArticle.model_validate(src), datetime.fromisoformat(at)))
+    rows.sort(key=lambda r: (r[1], r[0].id))
+    return rows
+
+
 class EsLedger:
     def __init__(self, sink: EsSink) -> None:
         self.sink = sink
