@@ -117,3 +117,14 @@ def test_the_command_prints_by_default_and_writes_tracked_files_only_when_asked(
         main(["bench", "recovery", "--help"])
     assert exc.value.code == 0
     assert "--runs" in capsys.readouterr().out
+
+
+def test_bad_input_stops_before_any_server_starts(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["bench", "recovery", "--inbox", str(empty)]) == 2
+    assert "no *.txt articles" in capsys.readouterr().err
+    (empty / "a.txt").write_text("An article.", encoding="utf-8")
+    missing = str(tmp_path / "missing.yaml")
+    assert main(["bench", "recovery", "--inbox", str(empty), "--rules", missing]) == 2
+    assert "no such rules file" in capsys.readouterr().err

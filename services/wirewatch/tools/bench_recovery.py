@@ -723,6 +723,15 @@ def add_arguments(b) -> None:
 
 
 def main(args) -> int:
+    if not any(args.inbox.rglob("*.txt")):
+        print(f"wirewatch bench recovery: {args.inbox}: no *.txt articles", file=sys.stderr)
+        return 2
+    if not args.rules.is_file():
+        print(f"wirewatch bench recovery: {args.rules}: no such rules file", file=sys.stderr)
+        return 2
+    if args.runs < 1:
+        print("wirewatch bench recovery: --runs must be at least 1", file=sys.stderr)
+        return 2
     rng = random.Random(args.seed)
     rate = args.rate or 4.0
     started: list = []
