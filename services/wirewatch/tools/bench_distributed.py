@@ -156,6 +156,7 @@ class _Services:
             **os.environ,
             "WIREWATCH_NAMESPACE": ns,
             "WIREWATCH_KAFKA__BOOTSTRAP": bootstrap,
+            "WIREWATCH_DATA_DIR": str(workdir),  # the workers' local state, not the cwd
         }
         self.workdir = workdir
         self.procs: list[subprocess.Popen] = []
