@@ -128,3 +128,30 @@ def test_bad_input_stops_before_any_server_starts(tmp_path, capsys) -> None:
     missing = str(tmp_path / "missing.yaml")
     assert main(["bench", "recovery", "--inbox", str(empty), "--rules", missing]) == 2
     assert "no such rules file" in capsys.readouterr().err
+
+
+def test_the_section_states_when_where_and_against_what_it_was_measured() -> None:
+    from wirewatch.tools.bench_recovery import render_section
+
+    meta = dict(
+        when="2026-12-04 08:06 UTC",
+        machine="x86_64",
+        cpus=2,
+        python="3.11.7",
+        runs=1,
+        seed=1,
+        command="wirewatch bench recovery --runs 1",
+        kafka="Tansu",
+        es="the noida-db EMULATOR",
+        rules="examples/rules.yaml",
+        rate=4.0,
+        before=20.0,
+        jitter=10.0,
+        after=45.0,
+    )
+    text = render_section([_run("worker", 20.0), _run("worker", None)], meta)
+    assert "2026-12-04 08:06 UTC" in text and "2 CPU(s), Python 3.11.7" in text
+    assert "noida-db emulator, not Elasticsearch" in text
+    assert "| worker (kill -9) | 2 | never in 1 of 2 run(s) |" in text
+    assert "first never, drained never, caught up never" in text
+    assert START not in text and END not in text

@@ -35,6 +35,7 @@ import os
 import platform
 import random
 import shlex
+import shutil
 import signal
 import socket
 import statistics
@@ -233,9 +234,12 @@ def render_section(runs: list[Run], meta: dict) -> str:
         "Runs:",
         "",
     ]
+
+    def fmt(v: float | None) -> str:
+        return "never" if v is None else f"{v:.1f} s"
+
     for r in runs:
         rec = r.recovery
-        fmt = lambda v: "never" if v is None else f"{v:.1f} s"  # noqa: E731
         lines.append(
             f"- {r.scenario} at {r.at:.1f} s: first {fmt(rec.first)}, drained "
             f"{fmt(rec.drained)}, caught up {fmt(rec.caught_up)}, normal {fmt(rec.normal)}, "
@@ -687,8 +691,6 @@ def run_once(
         if feed is not None:
             feed.close()
     if run.ok:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     else:
         print(
