@@ -564,7 +564,7 @@ def test_an_hourly_digest_to_slack_is_retried_until_sent_and_never_doubled(recei
         n.close()
     sent = receiver.to("digest")
     assert len(sent) == 3 and sent[0] == sent[2], "the retried digest is the same message"
-    assert sent[2]["text"] == "wirewatch bans: 3 alert(s)"
+    assert sent[2]["text"] == "wirewatch bans: 3 stories, 3 articles"
     assert [b["type"] for b in sent[2]["blocks"]].count("section") == 3
     assert "digest 2026-05-04 10:00 to 2026-05-04 11:00 UTC" in json.dumps(sent[2]["blocks"][-1])
 

@@ -185,7 +185,7 @@ def test_slack_escapes_markup_and_keeps_within_its_limits():
         "bans", [body(i) for i in range(80)], Period(None, datetime(2026, 1, 1, tzinfo=UTC)), AMS
     )
     assert len(digest["blocks"]) <= channels.SLACK_BLOCKS_MAX
-    assert digest["text"] == "wirewatch bans: 80 alert(s)"
+    assert digest["text"] == "wirewatch bans: 80 stories, 80 articles"
     assert "40 more: wirewatch alerts" in digest["blocks"][-1]["elements"][0]["text"]
     assert all(
         len(b["text"]["text"]) <= channels.SLACK_SECTION_MAX
@@ -211,12 +211,34 @@ def test_teams_adaptive_card_and_message_card():
 def test_email_and_webhook_digest():
     period = Period(datetime(2026, 3, 1, 7, tzinfo=UTC), datetime(2026, 3, 2, 7, tzinfo=UTC))
     subject, text = channels.email_text("bans", [body(1), body(2)], period, AMS)
-    assert subject == "wirewatch bans: 2 alert(s)"
-    assert "Digest 2026-03-01 08:00 to 2026-03-02 08:00 CET: 2 alert(s)." in text
+    assert subject == "wirewatch bans: 2 stories, 2 articles"
+    assert "Digest 2026-03-01 08:00 to 2026-03-02 08:00 CET." in text
     assert text.count("* Ban number") == 2
     hook = channels.webhook_digest("bans", "hooks", [body(1)], period)
-    assert hook["alert_id"] == "digest:bans:hooks:20260302T070000Z" and hook["count"] == 1
+    assert hook["alert_id"] == "digest:bans:hooks:20260302T070000Z"
+    assert (hook["count"], hook["stories"]) == (1, 1)
     assert hook["alerts"][0]["article_id"] == "0000000000000001"
+
+
+def test_a_digest_lists_each_story_once_and_an_update_says_what_it_adds():
+    period = Period(None, datetime(2026, 3, 2, 7, tzinfo=UTC))
+    first = body(1, story_id="s1", kind="alert", language="nl")
+    same = body(2, story_id="s1", kind="update", language="sv", update="+1 source")
+    later = body(3, story_id="s0", kind="update", language="de", update="+1 source")
+    alone = body(4)  # no story id: a story of its own
+    stories = channels.digest_stories([first, same, later, alone])
+    assert [(b["article_id"][-1], b["digest_articles"], b["digest_languages"], b["digest_new"])
+            for b in stories] == [
+        ("1", 2, ["nl", "sv"], True), ("3", 1, ["de"], False), ("4", 1, ["nl"], True),
+    ]  # fmt: skip
+    msg = channels.slack_payload("bans", [first, same, later, alone], period, UTC_ZONE)
+    assert msg["text"] == "wirewatch bans: 3 stories, 4 articles"
+    sections = [b["text"]["text"] for b in msg["blocks"] if b["type"] == "section"]
+    assert "*Story:* new: 2 article(s) in this digest (nl, sv)" in sections[0]
+    assert "*Story:* update of an earlier alert: 1 article(s) in this digest (de)" in sections[1]
+    update = channels.slack_payload("bans", [same], None, UTC_ZONE)
+    assert update["text"] == "wirewatch bans: +1 source: Ban number 2"
+    assert "*Update:* +1 source" in update["blocks"][1]["text"]["text"]
 
 
 # -- quiet hours and periods -----------------------------------------------------------

@@ -231,7 +231,20 @@ def _title(body: Mapping[str, Any]) -> str:
 
 
 def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
-    facts = [("Events", _events_line(body))]
+    facts = []
+    if body.get("digest_articles"):
+        langs = ", ".join(body.get("digest_languages") or [])
+        facts.append(
+            (
+                "Story",
+                ("new" if body.get("digest_new") else "update of an earlier alert")
+                + f": {body['digest_articles']} article(s) in this digest"
+                + (f" ({langs})" if langs else ""),
+            )
+        )
+    elif body.get("kind") == "update" and body.get("update"):
+        facts.append(("Update", str(body["update"])))
+    facts.append(("Events", _events_line(body)))
     if body.get("vendors"):
         facts.append(("Vendors", ", ".join(body["vendors"])))
     if body.get("countries"):
@@ -244,10 +257,45 @@ def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def headline(rule: str, bodies: Sequence[Mapping[str, Any]], period: Period | None) -> str:
-    """The one-line summary of a message: an alert's title, or a digest's count."""
+    """The one-line summary of a message: an alert's title (an update's with what it
+    adds), or a digest's count of stories."""
     if period is None and len(bodies) == 1:
-        return f"wirewatch {rule}: {_title(bodies[0])}"
+        body = bodies[0]
+        if body.get("kind") == "update" and body.get("update"):
+            return f"wirewatch {rule}: {body['update']}: {_title(body)}"
+        return f"wirewatch {rule}: {_title(body)}"
+    if period is not None:
+        articles = sum(int(b.get("digest_articles") or 1) for b in bodies)
+        stories = "story" if len(bodies) == 1 else "stories"
+        return (
+            f"wirewatch {rule}: {len(bodies)} {stories}, "
+            f"{articles} article{'' if articles == 1 else 's'}"
+        )
     return f"wirewatch {rule}: {len(bodies)} alert(s)"
+
+
+def digest_stories(bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The alerts of a digest period, one per story, in the order the stories first
+    appear: the first alert body of each story, with ``digest_articles`` (how many of
+    the period's alerts are of that story), ``digest_languages`` and ``digest_new``
+    (whether the story's first alert is in the period, rather than before it). An alert
+    without a ``story_id`` is a story of its own."""
+    out: dict[str, dict[str, Any]] = {}
+    for body in bodies:
+        key = str(body.get("story_id") or body.get("alert_id") or id(body))
+        entry = out.get(key)
+        if entry is None:
+            entry = out[key] = {**body, "digest_articles": 0, "digest_languages": []}
+            entry["digest_new"] = body.get("kind", "alert") != "update"
+        entry["digest_articles"] += 1
+        if body.get("kind", "alert") != "update":
+            entry["digest_new"] = True
+        language = body.get("language")
+        if language and language not in entry["digest_languages"]:
+            entry["digest_languages"].append(language)
+    for entry in out.values():
+        entry["digest_languages"].sort()
+    return list(out.values())
 
 
 def _clip(text: str, limit: int) -> str:
@@ -264,7 +312,10 @@ def slack_payload(
 ) -> dict[str, Any]:
     """A Slack incoming-webhook message: ``text`` (notifications, fallback) and
     ``blocks`` (a header, one section per alert, a context line), within Slack's
-    limits on text lengths and block count. ``period`` is ``None`` for one alert."""
+    limits on text lengths and block count. ``period`` is ``None`` for one alert; a
+    digest lists its stories (``digest_stories``)."""
+    if period is not None:
+        bodies = digest_stories(bodies)
     text = headline(rule, bodies, period)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(text, SLACK_HEADER_MAX)}}
@@ -300,7 +351,9 @@ def teams_payload(
 ) -> dict[str, Any]:
     """A Microsoft Teams incoming-webhook message: a ``message`` with one Adaptive Card
     attachment (Workflows webhooks), or a legacy ``MessageCard`` (Office 365 connectors;
-    ``summary`` is required there)."""
+    ``summary`` is required there). A digest lists its stories (``digest_stories``)."""
+    if period is not None:
+        bodies = digest_stories(bodies)
     text = headline(rule, bodies, period)
     listed = bodies[:DIGEST_LISTED_MAX]
     footer = f"rule {rule}" + (f" · digest {period.describe(zone)}" if period else "")
@@ -361,11 +414,14 @@ def teams_payload(
 def email_text(
     rule: str, bodies: Sequence[Mapping[str, Any]], period: Period | None, zone: ZoneInfo
 ) -> tuple[str, str]:
-    """(subject, plain-text body) of an alert or digest e-mail."""
+    """(subject, plain-text body) of an alert or digest e-mail; a digest lists its
+    stories (``digest_stories``)."""
+    if period is not None:
+        bodies = digest_stories(bodies)
     subject = headline(rule, bodies, period)
     out = [subject, ""]
     if period is not None:
-        out += [f"Digest {period.describe(zone)}: {len(bodies)} alert(s).", ""]
+        out += [f"Digest {period.describe(zone)}.", ""]
     for b in bodies:
         out.append(f"* {_title(b)}")
         out += [f"  {k}: {v}" for k, v in _facts(b)]
@@ -385,8 +441,9 @@ def digest_id(rule: str, channel: str, period: Period) -> str:
 def webhook_digest(
     rule: str, channel: str, bodies: Sequence[Mapping[str, Any]], period: Period
 ) -> dict[str, Any]:
-    """The JSON body of a digest on a generic webhook: the ``AlertMessage`` bodies of
-    the period under ``alerts``, keyed by ``alert_id`` = the digest's id."""
+    """The JSON body of a digest on a generic webhook: every ``AlertMessage`` body of
+    the period under ``alerts`` (a story's later articles are ``kind: update``), the
+    number of stories, keyed by ``alert_id`` = the digest's id."""
     return {
         "alert_id": digest_id(rule, channel, period),
         "digest": True,
@@ -396,6 +453,7 @@ def webhook_digest(
             "end": period.end.isoformat(),
         },
         "count": len(bodies),
+        "stories": len(digest_stories(bodies)),
         "alerts": [dict(b) for b in bodies],
     }
 
