@@ -50,8 +50,10 @@ def test_enrich_rejected_file_line_and_input_order(tmp_path):
     empty.write_bytes(b"")
     good = sorted(EXAMPLES.glob("en_*.txt"))[0]
     missing = tmp_path / "missing.txt"
-    out = ww("enrich", str(empty), str(good), str(missing), "--json").stdout.splitlines()
-    first, second, third = (json.loads(x) for x in out)
+    proc = ww("enrich", str(empty), str(good), str(missing), "--json", check=False)
+    # an empty file is an article's verdict; a file that cannot be read failed (exit 1)
+    assert proc.returncode == 1 and "missing.txt" in proc.stderr
+    first, second, third = (json.loads(x) for x in proc.stdout.splitlines())
     assert first == {"source": {"path": str(empty)}, "rejected": first["rejected"]}
     assert first["rejected"]["code"] == "empty" and first["rejected"]["reason"]
     assert second["source"]["path"] == str(good) and second["language"] == "en"

@@ -13,26 +13,36 @@ from pathlib import Path
 from wirewatch import __version__
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-        stream=sys.stderr,
-    )
-    # the clients' own INFO lines (every connection, every request) drown ours
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "elasticsearch"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
 def _resources(data_dir: Path | None):
     from wirewatch.core.logic import DATA_DIR, DataError, Resources
     from wirewatch.settings import resources_cache_dir
 
+    _check_data_dir(data_dir)
     try:
         return Resources.load(Path(data_dir) if data_dir else DATA_DIR, resources_cache_dir())
     except DataError as exc:
         raise SystemExit(f"wirewatch: {exc}") from exc
+
+
+def _enricher(core):
+    """The core from its settings (``wirewatch.pipeline.build``), with a one-line error
+    for a data directory that is missing or holds a broken file."""
+    from wirewatch.core.logic import DataError
+    from wirewatch.pipeline.build import enricher
+
+    _check_data_dir(core.data_dir)
+    try:
+        return enricher(core)
+    except DataError as exc:
+        raise SystemExit(f"wirewatch: {exc}") from exc
+
+
+def _check_data_dir(data_dir: Path | None) -> None:
+    if data_dir and not Path(data_dir).is_dir():
+        raise SystemExit(
+            f"wirewatch: {data_dir}: no data directory there; pass --data-dir with a copy of "
+            "the bundled rule and gazetteer files (or leave it out to use them)"
+        )
 
 
 def _open_store(path: Path):
@@ -53,6 +63,28 @@ def _open_existing_store(path: Path):
     return _open_store(path)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def _unit_interval(text: str) -> float:
     """An argparse type: a number in [0, 1]."""
     try:
@@ -64,12 +96,58 @@ def _unit_interval(text: str) -> float:
     return value
 
 
-def _table(rows: list[list[str]], headers: list[str], keep_end: tuple[int, ...] = ()) -> str:
-    """Aligned columns; long cells are cut (from the left for ``keep_end`` columns, e.g. paths)."""
+_UNCUT_COLUMNS = frozenset(
+    {
+        "id",
+        "article",
+        "story",
+        "published",
+        "fired",
+        "at",
+        "first",
+        "last",
+        "conf",
+        "lang",
+        "type",
+        "status",
+        "code",
+        "articles",
+    }
+)
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal; 120 when the output is not a terminal (pipes, files)."""
+    import os
+    import shutil
+
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((120, 24)).columns)
+    return 120
+
+
+def _table(
+    rows: list[list[str]],
+    headers: list[str],
+    keep_end: tuple[int, ...] = (),
+    width: int | None = None,
+) -> str:
+    """Aligned columns that fit ``width`` (the terminal): the widest text columns give way
+    first and long cells are cut with an ellipsis (from the left for ``keep_end`` columns,
+    e.g. paths); ids, dates and codes are never cut (people copy them)."""
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = min(max(widths[i], len(cell)), 60)
+    room = (width or _terminal_width()) - 2 * (len(widths) - 1)
+    flexible = [i for i, h in enumerate(headers) if h not in _UNCUT_COLUMNS]
+    while sum(widths) > room and flexible:
+        widest = max(flexible, key=lambda i: widths[i])
+        floor = max(len(headers[widest]), 12)
+        if widths[widest] <= floor:
+            flexible.remove(widest)
+            continue
+        widths[widest] = max(floor, widths[widest] - (sum(widths) - room))
 
     def fmt(row: list[str]) -> str:
         cells = []
@@ -89,7 +167,6 @@ def _table(rows: list[list[str]], headers: list[str], keep_end: tuple[int, ...] 
 # -- commands --------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from wirewatch import metrics
-    from wirewatch.core.logic import Enricher
     from wirewatch.embedded.runner import EmbeddedRunner
     from wirewatch.settings import EmbeddedSettings
     from wirewatch.settings import build as build_settings
@@ -127,9 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from wirewatch.embedded.notify import check_webhooks
 
         check_webhooks(rules, settings.rules, settings.webhooks, digests=True)
-    resources = _resources(settings.core.data_dir)
+    enricher = _enricher(settings.core)
     store = _open_store(settings.db)
-    enricher = Enricher(resources, settings.core.core_config())
     stop = threading.Event()
     notifier = None
     digests = None
@@ -283,9 +359,32 @@ def _load_rules(path: Path):
         raise SystemExit(f"wirewatch: invalid alert rules:\n{exc}") from exc
     from wirewatch.pipeline.conditions import rule_problems
 
-    if problems := rule_problems(rules, str(path)):
+    if problems := rule_problems(rules, str(path)) + _vocabulary_problems(rules, path):
         raise SystemExit("wirewatch: invalid alert rules:\n" + "\n".join(problems))
     return rules
+
+
+def _vocabulary_problems(rules: list, path: Path) -> list[str]:
+    """Vendors, countries and languages a rule names that no gazetteer knows: such a rule
+    would never fire, so every command that loads rules refuses it (with a suggestion)."""
+    from wirewatch.vocab import UnknownValue
+
+    if not any(r.vendors or r.countries or r.languages for r in rules):
+        return []
+    vocab = _vocabulary()
+    problems = []
+    for r in rules:
+        checks = [
+            *((vocab.name, "vendors", v) for v in r.vendors),
+            *((lambda _k, v: vocab.country(v), "countries", c) for c in r.countries),
+            *((lambda _k, v: vocab.language(v), "languages", x) for x in r.languages),
+        ]
+        for check, kind, value in checks:
+            try:
+                check(kind, value)
+            except UnknownValue as exc:
+                problems.append(f"{path}: rule {r.name!r}: {kind}: {exc}")
+    return problems
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -342,24 +441,6 @@ def cmd_stories(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     rules = _load_rules(args.file)
     if args.action == "check":
-        from wirewatch.vocab import UnknownValue
-
-        vocab = _vocabulary()
-        problems = []
-        for r in rules:
-            checks = [
-                *((vocab.name, "vendors", v) for v in r.vendors),
-                *((lambda _k, v: vocab.country(v), "countries", c) for c in r.countries),
-                *((lambda _k, v: vocab.language(v), "languages", x) for x in r.languages),
-            ]
-            for check, kind, value in checks:
-                try:
-                    check(kind, value)
-                except UnknownValue as exc:
-                    problems.append(f"{args.file}: rule {r.name!r}: {kind}: {exc}")
-        if problems:
-            print("\n".join(f"wirewatch: {p}" for p in problems), file=sys.stderr)
-            return 2
         for r in rules:
             print(f"ok  {r.name}: events={','.join(r.events)} statuses={','.join(r.statuses)}")
         if any(n.webhook or n.channel for r in rules for n in r.notify):
@@ -386,13 +467,22 @@ def cmd_rules(args: argparse.Namespace) -> int:
             CoreSettings().duplicate_threshold,
         )
     from wirewatch.core import alerts
-    from wirewatch.core.logic import Enricher
     from wirewatch.core.models import Rejection, Source
+    from wirewatch.settings import EmbeddedSettings
+    from wirewatch.settings import build as build_settings
 
-    enricher = Enricher(_resources(None))
+    # the same core settings (WIREWATCH_CORE__*) as `wirewatch run`
+    enricher = _enricher(build_settings(EmbeddedSettings).core)
+    failed = 0
     for name in args.articles:
         path = Path(name)
-        result = enricher.analyse(path.read_bytes(), Source(path=str(path)))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(f"wirewatch: {path}: cannot read it ({exc.strerror or exc})", file=sys.stderr)
+            failed += 1
+            continue
+        result = enricher.analyse(data, Source(path=str(path)))
         if isinstance(result, Rejection):
             print(f"{path}: rejected ({result.rejected.reason}); no rule can fire")
             continue
@@ -409,13 +499,13 @@ def cmd_rules(args: argparse.Namespace) -> int:
                     f"{path}: {rule_name} fires on {e.type}/{e.status} ({e.confidence:.2f}) "
                     f"targets={','.join(e.targets) or '-'}: {e.evidence[0][:120]}"
                 )
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_enrich(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from wirewatch.core.logic import Enricher, MemoryDuplicateIndex, near_duplicate_of, register
+    from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
     from wirewatch.core.models import Rejection
     from wirewatch.embedded.runner import read_article, safe_analyse
     from wirewatch.settings import EmbeddedSettings
@@ -423,15 +513,22 @@ def cmd_enrich(args: argparse.Namespace) -> int:
 
     # The same core settings as `wirewatch run` (WIREWATCH_CORE__*), so both agree.
     core = build_settings(EmbeddedSettings).core
-    resources = _resources(args.data_dir or core.data_dir)
-    enricher = Enricher(resources, core.core_config())
+    if args.data_dir:
+        core = core.model_copy(update={"data_dir": args.data_dir})
+    enricher = _enricher(core)
     if args.max_bytes:
         enricher.config = replace(enricher.config, max_bytes=args.max_bytes)
     index = MemoryDuplicateIndex()
+    unreadable = 0
     for name in args.files:
         path = Path(name)
         read = read_article(str(path), enricher.config.max_bytes)
         result = read if isinstance(read, Rejection) else safe_analyse(enricher, *read)
+        if isinstance(result, Rejection) and result.rejected.code == "unreadable":
+            # not an article's verdict but a file that could not be read: a failure (its
+            # line stays in the output, in input order)
+            print(f"wirewatch: {path}: {result.rejected.reason}", file=sys.stderr)
+            unreadable += 1
         if isinstance(result, Rejection):
             if args.json:
                 print(
@@ -468,7 +565,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
                 )
             if result.near_duplicate_of:
                 print(f"  near-duplicate of {result.near_duplicate_of}")
-    return 0
+    return 1 if unreadable else 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -582,6 +679,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         for r in rows:
             print(json.dumps(r.__dict__, ensure_ascii=False))
         return 0
+    shown, folded = _fold_near_duplicates(rows) if not args.all else (rows, {})
     table = [
         [
             r.published or "-",
@@ -591,17 +689,46 @@ def cmd_events(args: argparse.Namespace) -> int:
             ",".join(r.actors) or "-",
             ",".join(r.targets) or "-",
             r.article_id,
-            r.title or "",
+            (r.title or "")
+            + (
+                f" (+{folded[id(r)]} near-duplicate{'s' if folded[id(r)] > 1 else ''})"
+                if folded.get(id(r))
+                else ""
+            ),
         ]
-        for r in rows
+        for r in shown
     ]
     print(
         _table(
             table, ["published", "type", "status", "conf", "actors", "targets", "article", "title"]
         )
     )
-    print(f"{len(rows)} event(s)")
+    hidden = len(rows) - len(shown)
+    print(
+        f"{len(rows)} event(s)"
+        + (
+            f", {hidden} of them on near-duplicates folded under the first (--all)"
+            if hidden
+            else ""
+        )
+    )
     return 0
+
+
+def _fold_near_duplicates(rows: list) -> tuple[list, dict[int, int]]:
+    """One row per (story of near-duplicates, type, status): the article the others repeat,
+    or the first listed; the count of the folded ones by ``id(row)``."""
+    first: dict[tuple[str, str, str], object] = {}
+    folded: dict[int, int] = {}
+    shown = []
+    for r in rows:
+        key = (r.near_duplicate_of or r.article_id, r.type, r.status)
+        if key in first:
+            folded[id(first[key])] = folded.get(id(first[key]), 0) + 1
+            continue
+        first[key] = r
+        shown.append(r)
+    return shown, folded
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -711,11 +838,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from wirewatch.cli.help import EXIT_CODES
+
     p = argparse.ArgumentParser(
-        prog="wirewatch", description="Watch the news wire for technology-policy events."
+        prog="wirewatch",
+        description="Watch the news wire for technology-policy events.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        help="DEBUG, INFO, WARNING, ERROR (default INFO); anywhere on the line",
+    )
+    p.add_argument(
+        "--log-format",
+        default="text",
+        help="text or json (one JSON object per line); anywhere on the line",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     db_help = "SQLite database of the embedded store (default wirewatch.db, env WIREWATCH_DB)"
 
@@ -760,9 +901,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="address to bind the metrics endpoint (default 127.0.0.1)",
     )
-    r.add_argument("--workers", type=int, default=None, help="enrichment processes (default 1)")
     r.add_argument(
-        "--max-bytes", type=int, default=None, help="largest accepted file (default 5 MiB)"
+        "--workers", type=_positive_int, default=None, help="enrichment processes (default 1)"
+    )
+    r.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=None,
+        help="largest accepted file (default 5 MiB)",
     )
     r.add_argument(
         "--poll-interval",
@@ -783,7 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
     e.add_argument("files", nargs="+")
     e.add_argument("--json", action="store_true", help="one JSON document per input file")
-    e.add_argument("--max-bytes", type=int, default=None)
+    e.add_argument("--max-bytes", type=_positive_int, default=None)
     e.add_argument(
         "--data-dir", type=Path, default=None, help="alternative rule/gazetteer data directory"
     )
@@ -796,8 +942,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("query", nargs="+")
     db_arg(s)
-    s.add_argument("--limit", type=int, default=20)
-    s.add_argument("--offset", type=int, default=0, help="skip this many hits (paging)")
+    s.add_argument("--limit", type=_positive_int, default=20)
+    s.add_argument(
+        "--offset", type=_non_negative_int, default=0, help="skip this many hits (paging)"
+    )
     s.add_argument("--sort", choices=["relevance", "date"], default="relevance")
     s.add_argument(
         "--min-relevance",
@@ -817,7 +965,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--country", help="ISO code, e.g. NL, or EU")
     ev.add_argument("--vendor", help="e.g. Huawei")
     ev.add_argument("--since", help="YYYY, YYYY-MM or YYYY-MM-DD (publication date)")
-    ev.add_argument("--limit", type=int, default=100)
+    ev.add_argument("--limit", type=_positive_int, default=100)
+    ev.add_argument(
+        "--all", action="store_true", help="list near-duplicates too instead of folding them"
+    )
     ev.add_argument(
         "--min-relevance",
         type=_unit_interval,
@@ -840,7 +991,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="list fired alerts and their deliveries")
     db_arg(al)
-    al.add_argument("--limit", type=int, default=100)
+    al.add_argument("--limit", type=_positive_int, default=100)
     al.add_argument("--json", action="store_true")
     al.add_argument(
         "action", nargs="?", choices=["list", "mute", "silences"], default="list",
@@ -854,7 +1005,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stories", help="list stories (articles on the same event), or one")
     db_arg(st)
     st.add_argument("story", nargs="?", help="a story id: list its articles")
-    st.add_argument("--limit", type=int, default=50)
+    st.add_argument("--limit", type=_positive_int, default=50)
     st.add_argument("--min-articles", type=int, default=1)
     st.add_argument("--since", default=None, help="last seen on or after YYYY[-MM[-DD]]")
     st.add_argument("--json", action="store_true")
@@ -971,13 +1122,27 @@ def build_parser() -> argparse.ArgumentParser:
     from wirewatch.cli.distributed import add_commands
 
     add_commands(sub)
+    from wirewatch.cli.help import decorate
+
+    decorate(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from wirewatch.cli.help import EXIT_USAGE, pull_global_options, setup_logging
+
+    rest, options = pull_global_options(list(sys.argv[1:] if argv is None else argv))
+    level, fmt = options["--log-level"], options["--log-format"]
+    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(f"wirewatch: --log-level {level}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
+        return EXIT_USAGE
+    if fmt not in ("text", "json"):
+        print(f"wirewatch: --log-format {fmt}: use text or json", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.log_level)
+    args = parser.parse_args(rest)
+    args.log_level, args.log_format = level, fmt
+    setup_logging(level, fmt)
     from wirewatch.settings import SettingsError
 
     try:
@@ -986,7 +1151,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except SettingsError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # a user error, said in one line: a usage error
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in _DISTRIBUTED_MODULES:
+            print(
+                f"wirewatch {args.command}: the distributed mode needs the {missing} client: "
+                "pip install 'wirewatch[distributed]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        raise
+
+
+# what the [distributed] extra installs
+_DISTRIBUTED_MODULES = frozenset({"kafka", "faust", "aiokafka", "mode", "elasticsearch"})
 
 
 if __name__ == "__main__":

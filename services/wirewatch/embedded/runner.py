@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 from wirewatch import metrics, procpool
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
-from wirewatch.core.logic import DATA_DIR, CoreConfig, Enricher, Resources
+from wirewatch.core.logic import CoreConfig, Enricher
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
 from wirewatch.embedded.ledger import SqliteLedger, SqliteState, SqliteStories
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
 from wirewatch.pipeline.after import AfterEnrichment, LogLine
-from wirewatch.settings import EmbeddedSettings, resources_cache_dir
+from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.scan import FileState, InboxScanner
 
 if TYPE_CHECKING:
@@ -90,8 +90,9 @@ _worker_enricher: Enricher | None = None
 
 def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
     global _worker_enricher
-    resources = Resources.load(Path(data_dir) if data_dir else DATA_DIR, resources_cache_dir())
-    _worker_enricher = Enricher(resources, config)
+    from wirewatch.pipeline.build import enricher_from
+
+    _worker_enricher = enricher_from(data_dir, config)
 
 
 def _analyse_in_worker(item: Input) -> EnrichedArticle | Rejection:
@@ -200,6 +201,11 @@ def read_article(
             source,
             "the file vanished before it could be read (or never existed); check the path, or "
             "drop it again if it was meant to be processed",
+        )
+    except IsADirectoryError:
+        return _unreadable(
+            source,
+            "a directory, not an article file; pass its files (`wirewatch run` watches directories)",
         )
     except OSError as exc:
         return _unreadable(

@@ -111,6 +111,7 @@ class EventRow:
     actors: list[str]
     targets: list[str]
     evidence: list[str]
+    near_duplicate_of: str | None = None
 
 
 def _now() -> str:
@@ -747,7 +748,7 @@ class SqliteStore:
     ) -> list[EventRow]:
         sql = [
             "SELECT e.article_id, a.title, a.language, a.published, e.type, e.status, "
-            "e.confidence, e.actors, e.targets, e.evidence FROM events e "
+            "e.confidence, e.actors, e.targets, e.evidence, a.near_duplicate_of FROM events e "
             "JOIN articles a ON a.id = e.article_id WHERE 1=1"
         ]
         args: list[object] = []
@@ -791,6 +792,7 @@ class SqliteStore:
                 json.loads(r[7]),
                 json.loads(r[8]),
                 json.loads(r[9]),
+                r[10],
             )
             for r in rows
         ]
