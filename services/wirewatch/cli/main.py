@@ -1114,7 +1114,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
     )
-    from wirewatch.tools.bench_recovery import add_arguments as add_recovery_arguments
+    from wirewatch.tools.bench_options import add_recovery_arguments
 
     add_recovery_arguments(b)
     b.set_defaults(func=cmd_bench)

@@ -55,10 +55,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from wirewatch.tools.bench_distributed import inbox_file, write_section
+from wirewatch.tools.bench_options import SCENARIOS
 from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
 
 START, END = "<!-- recovery-benchmark:start -->", "<!-- recovery-benchmark:end -->"
-SCENARIOS = ("watcher", "worker", "indexer", "feeds", "elasticsearch")
 OUTAGE_SECONDS = 30.0
 FEED_INTERVAL = "2s"
 
@@ -697,31 +697,6 @@ def run_once(
             f"recovery run {scenario}: a check failed; service logs are in {logs}", file=sys.stderr
         )
     return run
-
-
-def add_arguments(b) -> None:
-    """The options of ``wirewatch bench recovery`` on the ``bench`` parser."""
-    b.add_argument("--runs", type=int, default=1, help="recovery: runs per scenario")
-    b.add_argument("--seed", type=int, default=20261204, help="recovery: the kill moments")
-    b.add_argument(
-        "--scenarios",
-        nargs="+",
-        choices=SCENARIOS,
-        default=None,
-        help="recovery: which disruptions (default: all)",
-    )
-    b.add_argument(
-        "--rules", type=Path, default=Path("examples/rules.yaml"), help="recovery: indexer rules"
-    )
-    b.add_argument(
-        "--before", type=float, default=20.0, help="recovery: steady seconds before the kill"
-    )
-    b.add_argument(
-        "--jitter", type=float, default=10.0, help="recovery: random extra seconds before it"
-    )
-    b.add_argument(
-        "--after", type=float, default=45.0, help="recovery: seconds of files after the restart"
-    )
 
 
 def main(args) -> int:
