@@ -158,3 +158,27 @@ def test_a_backtest_on_the_seeds_prints_what_would_have_fired(tmp_path):
     assert "0 alert(s)" in ww("alerts", "--db", str(db)).stdout
     bad = ww("rules", "test", str(rules), "--db", str(db), "--since", "2019-13", check=False)
     assert bad.returncode != 0 and "no month 13" in bad.stderr
+
+
+def test_a_database_of_an_earlier_version_gets_its_stories(tmp_path):
+    import sqlite3
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(DATA / "nl_zweden_verbod.txt", inbox)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: bans\n    events: [ban]\n")
+    db = tmp_path / "w.db"
+    assert "1 alert(s) fired" in _run(inbox, db, rules).stdout
+    old = sqlite3.connect(db)  # back to the schema before stories
+    old.executescript(
+        "DROP INDEX articles_story; DROP INDEX alerts_story; DROP TABLE story_keys; "
+        "ALTER TABLE articles DROP COLUMN story_id; ALTER TABLE articles DROP COLUMN at; "
+        "ALTER TABLE alerts DROP COLUMN story_id; ALTER TABLE alerts DROP COLUMN kind;"
+    )
+    old.close()
+    shutil.copy(DATA / "sv_pts_forbud.txt", inbox)
+    second = _run(inbox, db, rules)
+    assert "+1 source, now also in sv" in second.stderr, second.stderr
+    listed = [json.loads(x) for x in ww("stories", "--db", str(db), "--json").stdout.splitlines()]
+    assert [(s["articles"], s["languages"]) for s in listed] == [(2, ["nl", "sv"])]
