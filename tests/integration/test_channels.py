@@ -581,3 +581,51 @@ def test_a_429_from_slack_waits_as_retry_after_asks(receiver, store):
     assert second - first >= 0.95, "the backoff (10 ms here) gives way to Retry-After"
     assert delivery(store, 1) == ["channel busy delivered 2"]
     n.close()
+
+
+def test_the_distributed_indexer_path_sends_to_a_channel(receiver, es_url, namespace, enricher):
+    """The indexer's alerts index as the delivery log: a story alert recorded there with
+    the target ``channel:NAME`` is sent by the same notifier, and marked delivered."""
+    from wirewatch.core.alerts import AlertRule, Notify
+    from wirewatch.core.models import EnrichedArticle, Source
+    from wirewatch.indexer.documents import to_document
+    from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
+    from wirewatch.indexer.sink import EsSink, client
+    from wirewatch.pipeline.after import AfterEnrichment
+    from wirewatch.settings import ElasticsearchSettings, IndexerSettings
+
+    settings = IndexerSettings(namespace=namespace, es=ElasticsearchSettings(url=es_url))
+    sink = EsSink(settings, client(settings), threading.Event())
+    sink.install()
+    rules = [AlertRule(name="bans", events=["ban"], notify=[Notify(channel="slack-policy")])]
+    after = AfterEnrichment(rules, 0.5, 10, ManualClock())
+    path = Path(__file__).resolve().parents[1] / "data" / "stories" / "nl_zweden_verbod.txt"
+    article = enricher.analyse(path.read_bytes(), Source(path=path.name))
+    assert isinstance(article, EnrichedArticle)
+    after.link_duplicates([article], EsState(sink))
+    after.assign_stories([article], EsStories(sink))
+    sink.bulk([("index", sink.articles, article.id, to_document(article, after.clock.now()))])
+    fired = after.fire([article], EsLedger(sink), history=EsStories(sink))
+    assert [d[2] for d in fired.deliveries] == ["channel:slack-policy"]
+
+    n = WebhookNotifier(
+        sink,
+        WebhookSettings(allowed_hosts=["127.0.0.1"], secret=SECRET),
+        backoff=0.01,
+        channels=channels.load_channels(
+            "channels:\n  slack-policy: {type: slack, url_env: U}\n", "channels.yaml"
+        ),
+        environ={"U": receiver.url("slack")},
+    )
+    n.start()  # the indexer's start-up sweep: the pending alert of the index
+    try:
+        wait_for(lambda: len(receiver.to("slack")) == 1)
+        deadline = time.monotonic() + 20
+        while sink.pending_alerts():  # the index has no change feed to wait on
+            assert time.monotonic() < deadline, "the alert stays pending"
+            with CHANGED:
+                CHANGED.wait(0.1)
+    finally:
+        n.close()
+    (slack,) = receiver.to("slack")
+    assert slack["text"] == f"wirewatch bans: {article.title}"
