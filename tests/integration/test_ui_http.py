@@ -74,6 +74,7 @@ def test_every_page_answers_with_security_headers(client: TestClient, store: Pat
         "/?q=huawei",
         "/timeline",
         "/alerts",
+        "/stories",
         "/live",
         "/live/list",
         f"/article/{hostile_id(store)}",
@@ -319,3 +320,31 @@ def test_operator_source_and_relevance_narrow_too(client: TestClient, store: Pat
     shown = [float(x) for x in re.findall(r"relevance (\d\.\d\d)", floor)]
     assert shown and min(shown) >= 0.9
     assert '<option value="0.5">' in floor and '<option value="0.8">' in floor
+
+
+def test_stories_list_and_a_story_page_with_its_articles(client: TestClient, store: Path) -> None:
+    with sqlite3.connect(store) as conn:
+        story, n = conn.execute(
+            "SELECT story_id, count(*) FROM articles GROUP BY story_id "
+            "ORDER BY count(*) DESC, story_id LIMIT 1"
+        ).fetchone()
+        members = [
+            r[0] for r in conn.execute("SELECT id FROM articles WHERE story_id = ?", (story,))
+        ]
+        total = conn.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
+    assert n >= 2, "the examples hold at least one story of several articles"
+    listing = client.get("/stories")
+    assert listing.status_code == 200 and f"{total} stories" in text(listing.text)
+    assert f'href="/story/{story}"' in listing.text
+    page = client.get(f"/story/{story}")
+    assert page.status_code == 200 and f"{n} articles" in text(page.text)
+    for member in members:
+        assert f'href="/article/{member}"' in page.text
+    # an article page lists the other articles of its story
+    article = client.get(f"/article/{members[0]}")
+    assert all(f'href="/article/{m}"' in article.text for m in members[1:])
+    assert f'href="/story/{story}"' in article.text
+    assert client.get("/story/ffffffffffffffff").status_code == 404
+    assert client.get("/story/bad-id!").status_code == 404
+    assert client.get("/stories?page=999").status_code == 404
+    assert client.get("/stories?page=x").status_code == 400

@@ -323,6 +323,8 @@ def create_app(
                 else None
             )
             repeated_by = queries.near_duplicates(conn, article.id)
+            story_id = article.story_id or article.id
+            story = [b for b in queries.story_articles(conn, story_id) if b.id != article.id]
         evidence = highlight.evidence_list(article)
         paragraphs = highlight.paragraphs(article.body, evidence)
         anchors = {
@@ -339,6 +341,48 @@ def create_app(
             repeats=repeats,
             repeated_by=repeated_by,
             repeats_id=article.near_duplicate_of,
+            story_id=story_id,
+            story=story,
+        )
+
+    def stories_page(request: Request) -> Response:
+        try:
+            number = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            raise HTTPException(400, "page: a whole number, 1 or more") from None
+        per_page = 30
+        with connection() as conn:
+            total, listed = queries.stories(conn, per_page, (number - 1) * per_page)
+        pages = max(1, -(-total // per_page))
+        if number > pages:
+            raise HTTPException(404, f"no page {number}: there are {pages} page(s) of stories")
+        return page(
+            request,
+            "stories.html",
+            state=State(),
+            nav="stories",
+            stories=listed,
+            total=total,
+            number=number,
+            pages=pages,
+        )
+
+    def story_page(request: Request) -> Response:
+        story_id = request.path_params["id"]
+        if not story_id.isalnum() or len(story_id) > 64:
+            raise HTTPException(404, f"no story with id {story_id!r}")
+        with connection() as conn:
+            members = queries.story_articles(conn, story_id)
+        if not members:
+            raise HTTPException(404, f"no story with id {story_id!r} in {db}")
+        return page(
+            request,
+            "story.html",
+            state=State(),
+            nav="stories",
+            story_id=story_id,
+            members=members,
+            languages=sorted({m.language for m in members}),
         )
 
     def alerts_page(request: Request) -> Response:
@@ -443,6 +487,8 @@ def create_app(
         Route("/timeline", timeline_page, name="timeline"),
         Route("/article/{id}", article_page, name="article"),
         Route("/alerts", alerts_page, name="alerts"),
+        Route("/stories", stories_page, name="stories"),
+        Route("/story/{id}", story_page, name="story"),
         Route("/live", live_page, name="live"),
         Route("/live/list", live_fragment, name="live_list"),
         Route("/healthz", healthz),

@@ -377,6 +377,63 @@ def brief(conn: sqlite3.Connection, article_id: str) -> Brief | None:
     return Brief(*row) if row else None
 
 
+# -- stories ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Story:
+    id: str
+    articles: int
+    languages: str
+    sources: int
+    first_seen: str
+    last_seen: str
+    title: str | None
+
+
+def _has_stories(conn: sqlite3.Connection) -> bool:
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
+    return "story_id" in cols
+
+
+def stories(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> tuple[int, list[Story]]:
+    """Stories (articles on the same event) by the latest article, newest first, with
+    their article counts, languages and first/last seen; the title of the first article."""
+    if not _has_stories(conn):
+        return 0, []
+    total = int(
+        conn.execute("SELECT count(DISTINCT coalesce(story_id, id)) FROM articles").fetchone()[0]
+    )
+    rows = conn.execute(
+        "SELECT coalesce(story_id, id) AS s, count(*), group_concat(DISTINCT language), "
+        "(SELECT count(*) FROM article_sources x JOIN articles y ON y.id = x.article_id "
+        " WHERE coalesce(y.story_id, y.id) = coalesce(a.story_id, a.id)), "
+        "min(first_seen), max(first_seen), "
+        "(SELECT title FROM articles z WHERE coalesce(z.story_id, z.id) = coalesce(a.story_id, a.id) "
+        " ORDER BY z.first_seen, z.id LIMIT 1) "
+        "FROM articles a GROUP BY s ORDER BY max(first_seen) DESC, s LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
+    return total, [
+        Story(r[0], r[1], ", ".join(sorted((r[2] or "").split(","))), r[3], r[4], r[5], r[6])
+        for r in rows
+    ]
+
+
+def story_articles(conn: sqlite3.Connection, story_id: str) -> list[Brief]:
+    """The articles of a story, oldest first (empty for an unknown story)."""
+    if not _has_stories(conn):
+        rows = conn.execute(
+            "SELECT id, title, published, language, first_seen FROM articles WHERE id = ?",
+            (story_id,),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT id, title, published, language, first_seen FROM articles "
+            "WHERE coalesce(story_id, id) = ? ORDER BY first_seen, id",
+            (story_id,),
+        ).fetchall()
+    return [Brief(*r) for r in rows]
+
+
 # -- live ------------------------------------------------------------------------------
 def newest(conn: sqlite3.Connection, limit: int = 30) -> list[Brief]:
     """The articles stored most recently, newest first, with their event counts."""
