@@ -348,3 +348,23 @@ def test_stories_list_and_a_story_page_with_its_articles(client: TestClient, sto
     assert client.get("/story/bad-id!").status_code == 404
     assert client.get("/stories?page=999").status_code == 404
     assert client.get("/stories?page=x").status_code == 400
+
+
+def test_backtest_form_replays_the_rules_per_day_and_records_nothing(
+    client: TestClient, store: Path
+) -> None:
+    with sqlite3.connect(store) as conn:
+        before = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    page = client.get("/alerts")
+    assert 'name="since"' in page.text and 'name="until"' in page.text
+    result = client.get("/alerts?since=2000&until=2030-01-01")
+    assert result.status_code == 200 and 'id="backtest-result"' in result.text
+    body = text(result.text)
+    assert "stored articles replayed" in body
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th><td><time>(\d{4}-\d\d-\d\d)</time>', result.text
+    )
+    assert rows, "the example rules fire on the example articles"
+    assert client.get("/alerts?since=2020-13").status_code == 400
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == before

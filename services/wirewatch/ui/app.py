@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -220,11 +221,16 @@ def create_app(
     rules: Sequence[AlertRule] | None = None,
     rules_path: Path | None = None,
     allowed_hosts: Sequence[str] | None = None,
+    duplicate_threshold: float | None = None,
 ) -> ASGIApp:
     """The UI over the database at ``db`` (opened read-only for each request; it may not
     exist yet). ``rules``: the alert rules to list on the alerts page. ``allowed_hosts``:
     Host header values to accept (loopback names when serving on loopback), None for any."""
     db = Path(db)
+    if duplicate_threshold is None:
+        from wirewatch.settings import CoreSettings
+
+        duplicate_threshold = CoreSettings().duplicate_threshold
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -386,9 +392,21 @@ def create_app(
         )
 
     def alerts_page(request: Request) -> Response:
+        since = _day_param(request, "since")
+        until = _day_param(request, "until")
+        asked = "since" in request.query_params or "until" in request.query_params
+        backtest = None
         with connection() as conn:
-            fired = data.readonly_store(conn, db).alerts(100)
+            store = data.readonly_store(conn, db)
+            fired = store.alerts(100)
             per_rule = queries.rule_names(conn)
+            if asked and rules:
+                from wirewatch.embedded.ledger import SqliteStories
+                from wirewatch.pipeline.backtest import per_rule_and_day, replay
+
+                articles = store.articles_between(since, until)
+                found = replay(list(rules), articles, SqliteStories(store), duplicate_threshold)
+                backtest = (len(articles), per_rule_and_day(found))
         return page(
             request,
             "alerts.html",
@@ -397,6 +415,9 @@ def create_app(
             rules_path=str(rules_path) if rules_path else None,
             fired=fired,
             per_rule=per_rule,
+            since=request.query_params.get("since", ""),
+            until=request.query_params.get("until", ""),
+            backtest=backtest,
         )
 
     def live_state(conn: sqlite3.Connection) -> tuple[str, list[queries.Brief], dict[str, int]]:
@@ -509,6 +530,16 @@ def create_app(
         },
     )
     return SecurityHeaders(app)
+
+
+def _day_param(request: Request, name: str) -> str | None:
+    """A YYYY, YYYY-MM or YYYY-MM-DD bound of the backtest form (400 otherwise)."""
+    value = (request.query_params.get(name) or "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value):
+        raise HTTPException(400, f"{name}: {value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    return value
 
 
 def _safe_state(request: Request) -> State:
