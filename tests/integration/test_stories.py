@@ -81,8 +81,12 @@ def test_a_dutch_and_a_swedish_report_raise_one_alert_then_one_update(tmp_path, 
     listed = [json.loads(x) for x in ww("stories", "--db", str(db), "--json").stdout.splitlines()]
     assert [(s["articles"], s["languages"]) for s in listed] == [(2, ["nl", "sv"])]
     assert listed[0]["first_seen"] == listed[0]["last_seen"] == "2020-10-20"
-    table = ww("stories", listed[0]["id"], "--db", str(db)).stdout
-    assert "nl_zweden_verbod.txt" in table and "sv_pts_forbud.txt" in table
+    members = ww("stories", listed[0]["id"], "--db", str(db), "--json").stdout.splitlines()
+    assert [Path(json.loads(m)["source"]).name for m in members] == [
+        "nl_zweden_verbod.txt",
+        "sv_pts_forbud.txt",
+    ]
+    assert "2 article(s)" in ww("stories", listed[0]["id"], "--db", str(db)).stdout
     alerts = [json.loads(x) for x in ww("alerts", "--db", str(db), "--json").stdout.splitlines()]
     assert sorted(a["kind"] for a in alerts) == ["alert", "update"]
     # a third run: nothing new, nothing sent

@@ -23,7 +23,7 @@ from pathlib import Path
 from wirewatch import search as searching
 from wirewatch import statefile
 from wirewatch.core import alerts, fingerprint, stories
-from wirewatch.core.models import EnrichedArticle, Rejection
+from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent, Rejection
 from wirewatch.paths import path_key
 
 # Stems and folded words, space-separated (``wirewatch.search.analyse``): the tokenizer
@@ -434,19 +434,30 @@ class SqliteStore:
         """Stored articles with one of ``keys`` whose span reaches into [since, until]."""
         if not keys:
             return []
+        # only what a story compares (not the body or the fingerprint): a popular key
+        # can bring many candidates
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.story_id, a.first_seen, a.doc FROM articles a WHERE a.id IN ("
+                "SELECT a.id, a.story_id, a.first_seen, a.language, a.published, "
+                "json_extract(a.doc, '$.entities'), json_extract(a.doc, '$.events'), "
+                "json_extract(a.doc, '$.keywords') FROM articles a WHERE a.id IN ("
                 "SELECT article_id FROM story_keys WHERE hi >= ? AND lo <= ? AND "
                 f"key IN ({','.join('?' * len(keys))}))",
                 [since.isoformat(), until.isoformat(), *keys],
             ).fetchall()
-        return [
-            stories.member(
-                EnrichedArticle.model_validate_json(doc), datetime.fromisoformat(seen), story
+        out = []
+        for aid, story, seen, language, published, entities, events, words in rows:
+            article = EnrichedArticle.model_construct(
+                id=aid,
+                language=language,
+                published=published,
+                entities=Entities.model_validate_json(entities or "{}"),
+                events=[PolicyEvent.model_validate(e) for e in json.loads(events or "[]")],
+                keywords=json.loads(words or "[]"),
+                story_id=story,
             )
-            for story, seen, doc in rows
-        ]
+            out.append(stories.member(article, datetime.fromisoformat(seen), story))
+        return out
 
     def story_ids(
         self, keys: Sequence[str], since: datetime | None, until: datetime | None
