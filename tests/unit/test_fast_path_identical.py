@@ -74,6 +74,8 @@ def test_edge_cases_enrich_as_before(pair) -> None:
         b"date 2020-01-05 Nokia and Ericsson signed a 5G deal with Telia in Finland.",
         "Ünïcödé straße — «Huawei» : 5G ; (ZTE) – Orange, Deutsche Telekom.".encode(),
         b"The Dutch government; the Chinese vendor Huawei.\n\nNo ban, not only a fine.",
+        "x² ²³ ①② a_b _c 5G 2019 ab12 ٣٤ words and more words here".encode(),
+        "² ³ ⁴ ⁵ ⁶ ⁷ ⁸ ⁹ ¹ ² ³".encode(),
     ]
     from wirewatch.core.models import Source
 
@@ -151,3 +153,17 @@ def test_keywords_and_minhash_as_before(base_modules) -> None:
     # more shingles than one block of the hashing
     many = [f"w{i}" for i in range(10_000)]
     assert fingerprint.minhash(many) == base_modules.fingerprint.minhash(many)
+
+
+def test_word_counts_from_tokens_as_from_the_text() -> None:
+    """The not-language check counts words of letters from the tokens; the reference is
+    the regular expression over the whole text, numbers left out."""
+    import re
+
+    from wirewatch.core.logic import _words_and_letters
+    from wirewatch.core.text import tokens_of
+
+    word = re.compile(r"[^\W\d_][^\W_]*")
+    for s in [*_fuzz_strings(3000, 3), "x² ²³ ①② a_b _c 5G 2019 ab12 ٣٤ word", "² ³ ⁴"]:
+        found = [w for w in word.findall(s) if not w.isdigit()]
+        assert _words_and_letters(tokens_of(s).text) == (len(found), sum(map(len, found))), s

@@ -9,10 +9,11 @@ recognised as a known first name followed by one or more capitalised words.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .text import TOKEN_RE, Token, Tokens, positions
 
@@ -45,6 +46,34 @@ class _Entry:
     value: str
     country: str | None = None
     state: bool = False
+
+
+class _Scope(NamedTuple):
+    """What ``find`` looks names up in for one language (see ``Gazetteer._scope``)."""
+
+    indexes: tuple[tuple[str, Mapping[str, list[_Entry]]], ...]
+    lang_index: Mapping[str, list[_Entry]]
+    known: frozenset[str]
+    starts: frozenset[str]
+
+
+class _DemonymMemo:
+    """The demonym (country code or None) of every lower-case word met, and the set of
+    those met and of those that are demonyms (for lookups over a whole sentence)."""
+
+    __slots__ = ("code", "seen", "words")
+
+    def __init__(self) -> None:
+        self.code: dict[str, str | None] = {}
+        self.seen: set[str] = set()
+        self.words: set[str] = set()
+
+    def learn(self, lower: str, code: str | None) -> str | None:
+        self.code[lower] = code
+        if code:
+            self.words.add(lower)
+        self.seen.add(lower)
+        return code
 
 
 def _first(pair: tuple[int, _Entry]) -> int:
@@ -91,14 +120,11 @@ class Gazetteer:
     blocked: dict[str, list[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(list))
     # lookups memoised by ``find``: first words of names per language, demonym per word
     _key_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
-    _demonym_cache: dict[str, str | None] = field(default_factory=dict, repr=False)
-    # the words of ``_demonym_cache`` (all, and those that are demonyms)
-    _demonym_seen: set[str] = field(default_factory=set, repr=False)
+    _demonyms: _DemonymMemo = field(default_factory=lambda: _DemonymMemo(), repr=False)
     # per first word of a blocked phrase: the words that may follow it in one
     _blocked_seconds: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     # per (index, first word): the entries that may match before a given next word
     _by_second: dict[tuple[str, str], _Candidates] = field(default_factory=dict, repr=False)
-    _demonym_words: set[str] = field(default_factory=set, repr=False)
 
     # -- building -------------------------------------------------------------
     @staticmethod
@@ -275,18 +301,12 @@ class Gazetteer:
         return [entry for _, entry in sorted([*found.single, *more], key=_first)]
 
     def _demonym(self, lower: str) -> str | None:
-        cache = self._demonym_cache
-        if lower in cache:
-            return cache[lower]
-        if len(cache) > 100_000:  # bound memory on endless vocabularies
-            cache.clear()
-            self._demonym_seen.clear()
-            self._demonym_words.clear()
-        code = cache[lower] = self._demonym_lookup(lower)
-        self._demonym_seen.add(lower)
-        if code:
-            self._demonym_words.add(lower)
-        return code
+        memo = self._demonyms
+        if lower in memo.code:
+            return memo.code[lower]
+        if len(memo.code) > 100_000:  # bound memory on endless vocabularies
+            memo = self._demonyms = _DemonymMemo()
+        return memo.learn(lower, self._demonym_lookup(lower))
 
     def _demonym_lookup(self, lower: str) -> str | None:
         code = self.demonym_exact.get(lower)
@@ -303,47 +323,88 @@ class Gazetteer:
         phrase, a demonym. Found by set lookups over the whole sentence; every other word
         is stepped over without a look (a few more indexes than needed do no harm)."""
         texts, lowers = toks.text, toks.lower
-        seen = self._demonym_seen
-        if not seen.issuperset(lowers):
-            cache = self._demonym_cache
-            unknown = set(lowers).difference(seen)
-            if len(cache) + len(unknown) > 100_000:  # bound memory on endless vocabularies
-                cache.clear()
-                seen.clear()
-                self._demonym_words.clear()
+        # one memory object for the whole look-up, replaced whole when too large, so a
+        # thread always reads a consistent one
+        memo = self._demonyms
+        if not memo.seen.issuperset(lowers):
+            unknown = set(lowers).difference(memo.seen)
+            if len(memo.code) + len(unknown) > 100_000:  # bound memory on endless vocabularies
+                memo = self._demonyms = _DemonymMemo()
                 unknown = set(lowers)
             for lower in unknown:
-                code = cache[lower] = self._demonym_lookup(lower)
-                seen.add(lower)
-                if code:
-                    self._demonym_words.add(lower)
+                memo.learn(lower, self._demonym_lookup(lower))
         blocked = self._key_cache.get("\0blocked")
         if blocked is None:
             blocked = self._key_cache["\0blocked"] = frozenset(self.blocked)
         by_text = starts.intersection(texts)
-        by_lower = self._demonym_words.intersection(lowers)
+        by_lower = memo.words.intersection(lowers)
         by_lower.update(blocked.intersection(lowers))
         if not by_lower:
             return positions(texts, by_text) if by_text else []
         if not by_text:
             return positions(lowers, by_lower)
-        return sorted({*positions(texts, by_text), *positions(lowers, by_lower)})
+        return [
+            i
+            for i, (word, lower) in enumerate(zip(texts, lowers, strict=True))
+            if word in by_text or lower in by_lower
+        ]
 
     def find(
         self, tokens: Sequence[Token] | Tokens, language: str, text: str | None = None
     ) -> list[Mention]:
         """Every entity mention in ``tokens`` (of one sentence ``text``), in order."""
         toks = tokens if isinstance(tokens, Tokens) else Tokens.of(tokens)
-        out: list[Mention] = []
+        scope = self._scope(language)
+        return self._scan(toks, scope, text, self._interesting(toks, scope.starts))
+
+    def _scope(self, language: str) -> _Scope:
+        """The indexes and word sets ``find`` uses for ``language``."""
         lang_name = language if self.by_language.get(language) else "en"
         lang_index = self.by_language.get(language) or self.by_language.get("en") or {}
         en_index = self.by_language.get("en") or {}
         known, starts = self._keys(language, lang_index, en_index)
+        return _Scope(
+            (("", self.common), (lang_name, lang_index), ("en", en_index)),
+            lang_index,
+            known,
+            starts,
+        )
+
+    def find_all(
+        self, sentences: Sequence[tuple[Tokens, str]], language: str
+    ) -> list[list[Mention]]:
+        """``find`` on each (tokens, text) of ``sentences``: the words worth a look are
+        found once for them all."""
+        texts: list[str] = []
+        lowers: list[str] = []
+        bounds = [0]
+        for toks, _ in sentences:
+            texts += toks.text
+            lowers += toks.lower
+            bounds.append(len(texts))
+        scope = self._scope(language)
+        interesting = self._interesting(Tokens("", texts, lowers), scope.starts)
+        out: list[list[Mention]] = []
+        at = 0
+        for n, (toks, text) in enumerate(sentences):
+            lo, hi = bounds[n], bounds[n + 1]
+            upto = bisect_left(interesting, hi, at)
+            local = [p - lo for p in interesting[at:upto]]
+            at = upto
+            out.append(self._scan(toks, scope, text, local) if local else [])
+        return out
+
+    def _scan(
+        self, toks: Tokens, scope: _Scope, text: str | None, interesting: list[int]
+    ) -> list[Mention]:
+        """The mentions of one sentence, looking only at the ``interesting`` indexes."""
+        out: list[Mention] = []
+        lang_index, known = scope.lang_index, scope.known
         texts, lowers = toks.text, toks.lower
         i = 0
         # Only the positions of interesting words can start a mention or a skip; at any
         # other word the scan below would only step to the next one.
-        for at in self._interesting(toks, starts):
+        for at in interesting:
             if at < i:
                 continue  # inside a mention or blocked phrase already taken
             i = at
@@ -360,7 +421,7 @@ class Gazetteer:
                 keys.append(word[:-1])
             if keys:
                 following = texts[i + 1] if i + 1 < len(texts) else None
-                for name, index in (("", self.common), (lang_name, lang_index), ("en", en_index)):
+                for name, index in scope.indexes:
                     for key in keys:
                         if key not in index:
                             continue

@@ -111,6 +111,8 @@ def _element(raw: str) -> Element:
 class Pattern:
     source: str
     elements: tuple[Element, ...]
+    # no "..." among the elements (``match_at`` then needs no search)
+    gapless: bool = field(default=False, compare=False)
 
     @classmethod
     def parse(cls, raw: str, where: str) -> Pattern:
@@ -129,11 +131,32 @@ class Pattern:
                 parts.append(_element(prefix + piece + suffix))
         if not parts or parts[0].mode == "gap" or parts[-1].mode == "gap":
             raise RuleError(f"{where}: pattern {raw!r} has no words or starts/ends with '...'")
-        return cls(raw, tuple(parts))
+        return cls(raw, tuple(parts), all(part.mode != "gap" for part in parts))
 
     def match_at(self, tokens: Sequence[str], i: int) -> int:
         """End index (exclusive) of a match starting at token ``i``, or -1."""
-        return self._match(tokens, i, 0)
+        if not self.gapless:
+            return self._match(tokens, i, 0)
+        # Without a gap a match is one token per element, in a row: no search.
+        elements = self.elements
+        end = i + len(elements)
+        if end > len(tokens):
+            return -1
+        for k, el in enumerate(elements, i):
+            token = tokens[k]
+            mode = el.mode
+            if mode == "exact":
+                if token != el.text:
+                    return -1
+            elif mode == "prefix":
+                if not token.startswith(el.text):
+                    return -1
+            elif mode == "suffix":
+                if not token.endswith(el.text):
+                    return -1
+            elif el.text not in token:
+                return -1
+        return end
 
     def _match(self, tokens: Sequence[str], i: int, k: int) -> int:
         if k == len(self.elements):
@@ -148,6 +171,18 @@ class Pattern:
         if i >= len(tokens) or not el.matches(tokens[i]):
             return -1
         return self._match(tokens, i + 1, k + 1)
+
+
+class _Memo:
+    """What a ``PatternSet`` learnt of the words it met: every word, those with
+    candidates, and their candidates."""
+
+    __slots__ = ("candidates", "hits", "seen")
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.hits: set[str] = set()
+        self.candidates: dict[str, list[tuple[Pattern, object]]] = {}
 
 
 class PatternSet:
@@ -173,32 +208,29 @@ class PatternSet:
         self.prefix_lengths = sorted({len(k) for k in self.prefix})
         self.suffix_lengths = sorted({len(k) for k in self.suffix})
         self.empty = not (self.exact or self.prefix or self.suffix or self.infix)
-        # every word met; those with candidates, and their candidates
-        self._seen: set[str] = set()
-        self._hit_words: set[str] = set()
-        self._cache: dict[str, list[tuple[Pattern, object]]] = {}
+        self._memo = _Memo()
 
-    def _hits(self, tokens: list[str]) -> set[str]:
-        """The distinct words of ``tokens`` that some pattern's first element matches.
+    def _hits(self, tokens: list[str]) -> tuple[set[str], dict[str, list[tuple[Pattern, object]]]]:
+        """The distinct words of ``tokens`` that some pattern's first element matches, and
+        the candidates of each.
 
         Each word is looked up once and remembered (with or without candidates), so a
-        sentence of words met before costs two passes of set lookups."""
-        seen = self._seen
-        if not seen.issuperset(tokens):
-            cache = self._cache
-            unknown = set(tokens).difference(seen)
-            if len(seen) + len(unknown) > 200_000:  # bound memory on endless vocabularies
-                cache.clear()
-                seen.clear()
-                self._hit_words.clear()
+        sentence of words met before costs two passes of set lookups. The memory is one
+        object, replaced whole when it grows too large, so a thread always reads a
+        consistent one."""
+        memo = self._memo
+        if not memo.seen.issuperset(tokens):
+            unknown = set(tokens).difference(memo.seen)
+            if len(memo.seen) + len(unknown) > 200_000:  # bound memory on endless vocabularies
+                memo = self._memo = _Memo()
                 unknown = set(tokens)
             for tok in unknown:
                 cands = self._lookup(tok)
-                seen.add(tok)
                 if cands:
-                    cache[tok] = cands
-                    self._hit_words.add(tok)
-        return self._hit_words.intersection(tokens)
+                    memo.candidates[tok] = cands
+                    memo.hits.add(tok)
+                memo.seen.add(tok)
+        return memo.hits.intersection(tokens), memo.candidates
 
     def _lookup(self, tok: str) -> list[tuple[Pattern, object]]:
         cands = list(self.exact.get(tok, ()))
@@ -216,16 +248,41 @@ class PatternSet:
                 cands.append((pat, payload))
         return cands
 
+    def find_each(self, token_lists: Sequence[list[str]]) -> list[list[tuple[int, int, object]]]:
+        """``find`` on each token list; the words are looked up once for them all."""
+        if self.empty:
+            return [[] for _ in token_lists]
+        hits, cache = self._hits([word for tokens in token_lists for word in tokens])
+        return [self._find(tokens, hits, cache) for tokens in token_lists]
+
+    def any_each(self, token_lists: Sequence[list[str]]) -> list[bool]:
+        """``any`` on each token list; the words are looked up once for them all."""
+        if self.empty:
+            return [False] * len(token_lists)
+        hits, cache = self._hits([word for tokens in token_lists for word in tokens])
+        return [self._any(tokens, hits, cache) for tokens in token_lists]
+
     def find(self, tokens: Sequence[str]) -> list[tuple[int, int, object]]:
         """All (start, end, payload) matches."""
-        out: list[tuple[int, int, object]] = []
         if self.empty:
-            return out
+            return []
         words = tokens if isinstance(tokens, list) else list(tokens)
-        hits = self._hits(words)
+        hits, cache = self._hits(words)
+        return self._find(words, hits, cache)
+
+    @staticmethod
+    def _find(
+        words: list[str], hits: set[str], cache: dict[str, list[tuple[Pattern, object]]]
+    ) -> list[tuple[int, int, object]]:
+        """The matches in ``words`` (``hits``: at least the words of ``words`` with
+        candidates, ``cache`` their candidates)."""
+        out: list[tuple[int, int, object]] = []
         if not hits:
             return out
-        cache = self._cache
+        if len(hits) > 2:
+            hits = hits.intersection(words)
+            if not hits:
+                return out
         for i in positions(words, hits):
             for pat, payload in cache[words[i]]:
                 end = pat.match_at(words, i)
@@ -237,10 +294,19 @@ class PatternSet:
         if self.empty:
             return False
         words = tokens if isinstance(tokens, list) else list(tokens)
-        hits = self._hits(words)
+        hits, cache = self._hits(words)
+        return self._any(words, hits, cache)
+
+    @staticmethod
+    def _any(
+        words: list[str], hits: set[str], cache: dict[str, list[tuple[Pattern, object]]]
+    ) -> bool:
         if not hits:
             return False
-        cache = self._cache
+        if len(hits) > 2:
+            hits = hits.intersection(words)
+            if not hits:
+                return False
         for i in positions(words, hits):
             for pat, _ in cache[words[i]]:
                 if pat.match_at(words, i) >= 0:
@@ -355,6 +421,10 @@ class SentenceInput:
     tokens: list[str]
     mentions: list[Mention]
     clauses: list[int] | None = None  # clause number of each token (punctuation splits)
+
+    def clause_numbers(self) -> list[int] | None:
+        """``clauses``, which a subclass may work out only when first asked for."""
+        return self.clauses
 
 
 @dataclass
@@ -549,11 +619,15 @@ def _any_in_previous(
 def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
     """Per sentence: does it name a vendor or operator, or a word of the ``domain`` list?"""
     domain = rules.terms.get(DOMAIN_TERMS)
-    out: list[bool] = []
-    for sent in sentences:
-        named = any(m.kind in ANCHOR_KINDS for m in sent.mentions)
-        out.append(named or (domain is not None and domain.any(sent.tokens)))
-    return out
+    named = [any(m.kind in ANCHOR_KINDS for m in sent.mentions) for sent in sentences]
+    if domain is None:
+        return named
+    unnamed = [n for n, name in enumerate(named) if not name]
+    for n, found in zip(
+        unnamed, domain.any_each([sentences[n].tokens for n in unnamed]), strict=True
+    ):
+        named[n] = found
+    return named
 
 
 def anchored(
@@ -599,6 +673,19 @@ def classify(
     previous_targets: list[str] = []
     own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
     near_anchor = anchored(rules, sentences, own_anchor)
+    # the trigger matches of every sentence that may carry events, found in one go
+    eligible = [
+        index
+        for index in range(len(sentences))
+        if near_anchor[index] and not (own_anchor_only and not own_anchor[index])
+    ]
+    trigger_matches = dict(
+        zip(
+            eligible,
+            rules.triggers.find_each([sentences[index].tokens for index in eligible]),
+            strict=True,
+        )
+    )
     for index, sent in enumerate(sentences):
         tokens = sent.tokens
         actors, targets = _actors_targets(sent.mentions)
@@ -614,7 +701,7 @@ def classify(
             continue  # an off-domain sentence: courts, bans, deals of ordinary news
         if own_anchor_only and not own_anchor[index]:
             continue  # an article that is barely about technology: only direct evidence
-        matches = rules.triggers.find(tokens)
+        matches = trigger_matches[index]
         if not matches:
             continue
         company_near = (
@@ -660,7 +747,7 @@ def classify(
                 covered,
                 rejected_cues,
                 proposed_cues,
-                sent.clauses,
+                sent.clause_numbers(),
             )
             if status == "rejected" and rule.type not in REJECTABLE:
                 continue

@@ -57,7 +57,7 @@ def minhash(tokens: Sequence[str]) -> list[int]:
     # signatures were always defined so). In blocks of shingles, so memory stays
     # bounded on a very long article (one block is a few MB; the whole matrix of a
     # 5 MB article would be gigabytes).
-    least = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+    least = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
     for at in range(0, len(hashes), _BLOCK):
         x = hashes[at : at + _BLOCK, None]
         with np.errstate(over="ignore"):

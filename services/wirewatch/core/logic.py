@@ -263,17 +263,70 @@ _CLAUSE_PUNCT = re.compile("[,;:()–—]")
 _WORD = re.compile(r"[^\W\d_][^\W_]*")
 
 
-def _sentence_input(text: str, toks: Tokens, found: list[entities.Mention]) -> events.SentenceInput:
-    # The clause of a token is the number of clause marks before it. The marks are not
-    # word characters, so the tokens of the text are those of the stretches between
-    # marks, in order: the k-th stretch holds the tokens of clause k.
+class _WordCounts:
+    """Per token: how many words of _WORD it holds (numbers left out), and their letters."""
+
+    __slots__ = ("letters", "words")
+
+    def __init__(self) -> None:
+        self.words: dict[str, int] = {}
+        self.letters: dict[str, int] = {}
+
+    def learn(self, token: str) -> None:
+        found = _WORD.findall(token)
+        numbers = list(filter(str.isdigit, found))
+        self.letters[token] = sum(map(len, found)) - sum(map(len, numbers))
+        self.words[token] = len(found) - len(numbers)
+
+
+_word_counts = _WordCounts()
+
+
+def _words_and_letters(tokens: list[str]) -> tuple[int, int]:
+    """How many words of letters (_WORD, numbers left out) a text has, and their letters
+    in all, from its word tokens (``text.tokens_of``).
+
+    _WORD matches lie inside tokens (maximal runs of \\w) and no match reaches out of
+    one, so the matches of the text are those of its tokens, each counted once per
+    distinct token and remembered.
+    """
+    global _word_counts
+    counts = _word_counts
+    unknown = set(tokens).difference(counts.words)
+    if unknown:
+        if len(counts.words) + len(unknown) > 200_000:  # bound memory
+            counts = _word_counts = _WordCounts()
+            unknown = set(tokens)
+        for token in unknown:
+            counts.learn(token)
+    return sum(map(counts.words.__getitem__, tokens)), sum(map(counts.letters.__getitem__, tokens))
+
+
+@dataclass
+class _Sentence(events.SentenceInput):
+    """A sentence whose clause numbers are worked out only when the events ask (for
+    a trigger's status): most sentences have no trigger."""
+
+    def clause_numbers(self) -> list[int] | None:
+        if self.clauses is None:
+            self.clauses = _clauses(self.text, len(self.tokens))
+        return self.clauses
+
+
+def _clauses(text: str, count: int) -> list[int]:
+    """The clause of each of the ``count`` tokens of ``text``: the number of clause
+    marks before it. The marks are not word characters, so the tokens of the text are
+    those of the stretches between marks, in order: the k-th stretch holds clause k."""
     if _CLAUSE_PUNCT.search(text) is None:
-        clauses = [0] * len(toks.lower)
-    else:
-        clauses = []
-        for k, stretch in enumerate(_CLAUSE_PUNCT.split(text)):
-            clauses += [k] * len(TOKEN_RE.findall(stretch))
-    return events.SentenceInput(text, toks.lower, found, clauses)
+        return [0] * count
+    clauses: list[int] = []
+    for k, stretch in enumerate(_CLAUSE_PUNCT.split(text)):
+        clauses += [k] * len(TOKEN_RE.findall(stretch))
+    return clauses
+
+
+def _sentence_input(text: str, toks: Tokens, found: list[entities.Mention]) -> events.SentenceInput:
+    return _Sentence(text, toks.lower, found)
 
 
 class Enricher:
@@ -288,6 +341,8 @@ class Enricher:
         self.resources = resources
         self.config = config or CoreConfig()
         self.clock = clock or (lambda: datetime.now(UTC))
+        # the stop words of each language with the English ones, built once
+        self._stopwords: dict[str, frozenset[str]] = {}
 
     def analyse(
         self,
@@ -308,11 +363,20 @@ class Enricher:
             return Rejection(source=source, rejected=decoded)
         parsed = parse.parse(decoded.text)
         body_sentences = parsed.sentences()
-        all_text = "\n".join(filter(None, [parsed.title or "", parsed.body]))
-        found_words = _WORD.findall(all_text)
-        numbers = list(filter(str.isdigit, found_words))  # "²³": letters to \w, digits here
-        n_words = len(found_words) - len(numbers)
-        letters = sum(map(len, found_words)) - sum(map(len, numbers))
+        body = parsed.body
+        all_text = "\n".join(filter(None, [parsed.title or "", body]))
+        title_tokens = tokens_of(parsed.title) if parsed.title else Tokens("", [], [])
+        # (tokens, text, is a body sentence) of the title and every sentence, in order
+        units: list[tuple[Tokens, str, bool]] = []
+        if title_tokens.text and parsed.title:
+            units.append((title_tokens, parsed.title, True))
+        title_units = len(units)
+        for para in parsed.paragraphs:
+            body_sentence = para.kind == "body"
+            for sentence in para.sentences:
+                units.append((tokens_of(sentence), sentence, body_sentence))
+        # The sentences cut paragraphs between words, so these are the tokens of all_text.
+        n_words, letters = _words_and_letters([word for toks, _, _ in units for word in toks.text])
         # str.split() and \s agree on what is white space (both are str.isspace)
         visible = len("".join(all_text.split()))
         if n_words < MIN_WORDS or visible == 0 or letters / visible < 0.5:
@@ -329,21 +393,14 @@ class Enricher:
         res = self.resources
         sentence_inputs: list[events.SentenceInput] = []
         mentions: list[entities.Mention] = []
-        gazetteer = res.gazetteer
-        title_tokens = tokens_of(parsed.title) if parsed.title else Tokens("", [], [])
-        if title_tokens.text and parsed.title:
-            found = gazetteer.find(title_tokens, lang, parsed.title)
-            mentions.extend(found)
-            sentence_inputs.append(_sentence_input(parsed.title, title_tokens, found))
+        founds = res.gazetteer.find_all([(toks, text) for toks, text, _ in units], lang)
         body_lower: list[str] = []
-        for para in parsed.paragraphs:
-            for sentence in para.sentences:
-                toks = tokens_of(sentence)
-                found = gazetteer.find(toks, lang, sentence)
-                mentions.extend(found)
-                body_lower.extend(toks.lower)
-                if para.kind == "body":
-                    sentence_inputs.append(_sentence_input(sentence, toks, found))
+        for n, ((toks, text, body_sentence), found) in enumerate(zip(units, founds, strict=True)):
+            mentions += found
+            if n >= title_units:
+                body_lower += toks.lower
+            if body_sentence:
+                sentence_inputs.append(_sentence_input(text, toks, found))
         ents = entities.collect(mentions)
 
         rules = res.rules.get(lang) or res.rules.get("en")
@@ -388,10 +445,14 @@ class Enricher:
         )
         if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
             published, published_source = published_hint, "feed"
-        stop = res.stopwords.get(lang, frozenset()) | res.stopwords.get("en", frozenset())
+        stop = self._stopwords.get(lang)
+        if stop is None:
+            stop = self._stopwords[lang] = res.stopwords.get(lang, frozenset()) | res.stopwords.get(
+                "en", frozenset()
+            )
         title_lower = title_tokens.lower
         kw = keywords.keywords(title_lower + body_lower, stop, self.config.max_keywords)
-        normalised = "\n".join(filter(None, [parsed.title or "", parsed.body]))
+        normalised = all_text
         lead = body_sentences[0] if body_sentences else None
         return EnrichedArticle(
             id=fingerprint.article_id(normalised),
@@ -400,7 +461,7 @@ class Enricher:
             encoding=decoded.encoding,
             title=parsed.title or _title_from_lead(lead),
             lead=lead,
-            body=parsed.body,
+            body=body,
             boilerplate=parsed.boilerplate,
             language=lang,
             language_confidence=lang_conf,

@@ -122,11 +122,12 @@ def _last_word(text: str, lo: int, hi: int) -> str:
     Walks back from ``hi`` over the non-word characters, then over the word: the cost
     is the length of the word and what follows it, not of the stretch.
     """
+    # (``_is_word_char`` written out: this runs at every sentence boundary)
     j = hi
-    while j > lo and not _is_word_char(text[j - 1]):
+    while j > lo and not (text[j - 1].isalnum() or text[j - 1] == "_"):
         j -= 1
     k = j
-    while k > lo and _is_word_char(text[k - 1]):
+    while k > lo and (text[k - 1].isalnum() or text[k - 1] == "_"):
         k -= 1
     return text[k:j]
 
@@ -210,9 +211,11 @@ class Tokens:
 def positions(words: list[str], wanted: AbstractSet[str]) -> list[int]:
     """The indexes of ``words`` that hold a word of ``wanted``, in order.
 
-    ``wanted`` is usually a word or two of a long list: ``list.index`` finds each
-    occurrence without a Python step per word.
+    For a word or two ``list.index`` finds each occurrence without a Python step per
+    word; for more, one pass over the words costs less than a pass per wanted word.
     """
+    if len(wanted) > 2:
+        return [i for i, word in enumerate(words) if word in wanted]
     out: list[int] = []
     for word in wanted:
         at = -1
