@@ -570,6 +570,11 @@ def test_an_hourly_digest_to_slack_is_retried_until_sent_and_never_doubled(recei
     assert sent[2]["text"] == "wirewatch bans: 3 stories, 3 articles"
     assert [b["type"] for b in sent[2]["blocks"]].count("section") == 3
     assert "digest 2026-05-04 10:00 to 2026-05-04 11:00 UTC" in json.dumps(sent[2]["blocks"][-1])
+    listing = ww("alerts", "--db", store.path).stdout.splitlines()
+    assert listing[-1] == "1 digest(s)"
+    assert [c.strip() for c in listing[-2].split("  ") if c.strip()][1:5] == [
+        "bans", "slack-digest", "3", "sent",
+    ]  # fmt: skip
 
 
 def test_a_429_from_slack_waits_as_retry_after_asks(receiver, store):
