@@ -634,3 +634,21 @@ def test_the_distributed_indexer_path_sends_to_a_channel(receiver, es_url, names
         n.close()
     (slack,) = receiver.to("slack")
     assert slack["text"] == f"wirewatch bans: {article.title}"
+
+
+def test_a_server_without_starttls_gets_no_password(store, smtp):
+    _, _, ca = smtp
+    mailbox = Mailbox()
+    plain = Controller(mailbox, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
+    plain.start()
+    try:
+        before = counter(metrics.CHANNEL_FAILED, "email", "mail", "tls")
+        n = make_notifier(store, _mail_channel(plain, ca), {"SMTP_PW": SMTP_PASSWORD}, attempts=1)
+        assert not n.deliver(*record(store, "channel:mail", 1))
+        n.close()
+    finally:
+        plain.stop()
+    (state,) = delivery(store, 1)
+    assert state.startswith("channel mail failed 1 the SMTP server 127.0.0.1:")
+    assert state.endswith("offers no STARTTLS") and mailbox.messages == []
+    assert counter(metrics.CHANNEL_FAILED, "email", "mail", "tls") == before + 1

@@ -239,7 +239,7 @@ def _reason(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, TimeoutError | httpx.TimeoutException | socket.timeout):
         return "timeout"
-    if isinstance(exc, ssl.SSLError):
+    if isinstance(exc, ssl.SSLError) or (isinstance(exc, _Retry) and "STARTTLS" in text):
         return "tls"
     if isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
         return "smtp_refused"
