@@ -163,7 +163,17 @@ class Pattern:
             return i
         el = self.elements[k]
         if el.mode == "gap":
-            for j in range(i, min(i + GAP, len(tokens)) + 1):
+            last = min(i + GAP, len(tokens))
+            if k + 1 < len(self.elements) and self.elements[k + 1].mode == "exact":
+                # only where the next word is the one wanted can the rest match
+                word = self.elements[k + 1].text
+                for j in range(i, min(last + 1, len(tokens))):
+                    if tokens[j] == word:
+                        end = self._match(tokens, j, k + 1)
+                        if end >= 0:
+                            return end
+                return -1
+            for j in range(i, last + 1):
                 end = self._match(tokens, j, k + 1)
                 if end >= 0:
                     return end
