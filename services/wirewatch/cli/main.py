@@ -116,14 +116,14 @@ _UNCUT_COLUMNS = frozenset(
 )
 
 
-def _terminal_width() -> int:
-    """Columns of the terminal; 120 when the output is not a terminal (pipes, files)."""
-    import os
+def _terminal_width() -> int | None:
+    """Columns of the terminal; None when the output is not a terminal: pipes and files
+    get whole cells."""
     import shutil
 
-    if "COLUMNS" in os.environ or sys.stdout.isatty():
+    if sys.stdout.isatty():
         return max(40, shutil.get_terminal_size((120, 24)).columns)
-    return 120
+    return None
 
 
 def _table(
@@ -139,7 +139,8 @@ def _table(
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = min(max(widths[i], len(cell)), 60)
-    room = (width or _terminal_width()) - 2 * (len(widths) - 1)
+    width = width or _terminal_width()
+    room = (width or 10**6) - 2 * (len(widths) - 1)
     flexible = [i for i, h in enumerate(headers) if h not in _UNCUT_COLUMNS]
     while sum(widths) > room and flexible:
         widest = max(flexible, key=lambda i: widths[i])
