@@ -80,9 +80,13 @@ def _kafka_unreachable(bootstrap: str, exc: Exception) -> SystemExit:
 def _kafka_preflight(settings: Any, timeout: float = 5.0) -> None:
     """Fail fast, in one line, when no bootstrap server accepts a connection at all
     (a stopped broker, a wrong address): the Kafka clients would retry for a long time
-    and Faust would end in a traceback. Security is the clients' to check."""
+    and Faust would end in a traceback. Only for plain connections: a bare probe of a TLS
+    or SASL listener would look like a failed handshake there; security, and those
+    listeners, are the clients' to check."""
     import socket
 
+    if settings.kafka.security_protocol != "PLAINTEXT":
+        return
     errors = []
     for server in settings.kafka.servers():
         host, _, port = server.rpartition(":")
