@@ -274,8 +274,14 @@ def main(args: argparse.Namespace) -> int:
     from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
 
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-    # keep the figures of the separate commands (distributed, scan) and the profile notes
-    for start, end in ((START, END), (PROFILE_START, PROFILE_END), (SCAN_START, SCAN_END)):
+    # keep the figures of the separate commands (distributed, scan), the profile notes and
+    # the before/after comparison of the core's fast path
+    for start, end in (
+        (FAST_START, FAST_END),
+        (START, END),
+        (PROFILE_START, PROFILE_END),
+        (SCAN_START, SCAN_END),
+    ):
         if start in old and end in old:
             text = (
                 text.rstrip("\n")
@@ -289,6 +295,10 @@ def main(args: argparse.Namespace) -> int:
     print(text)
     print(f"wrote {args.output}")
     return 0
+
+
+# the core before and after its fast path (interleaved runs; kept when the file is rewritten)
+FAST_START, FAST_END = "<!-- core-fast-path:start -->", "<!-- core-fast-path:end -->"
 
 
 # -- scan ------------------------------------------------------------------------------
