@@ -167,3 +167,15 @@ def test_word_counts_from_tokens_as_from_the_text() -> None:
     for s in [*_fuzz_strings(3000, 3), "x² ²³ ①② a_b _c 5G 2019 ab12 ٣٤ word", "² ³ ⁴"]:
         found = [w for w in word.findall(s) if not w.isdigit()]
         assert _words_and_letters(tokens_of(s).text) == (len(found), sum(map(len, found))), s
+
+
+def test_band_keys_as_before(base_modules) -> None:
+    import random
+
+    from wirewatch.core import fingerprint
+
+    rng = random.Random(5)
+    signatures = [[rng.randrange(2**32) for _ in range(128)] for _ in range(200)]
+    for sig in [*signatures, [], [1, 2, 3], list(range(130))]:
+        assert fingerprint.band_keys(sig) == base_modules.fingerprint.band_keys(sig)
+        assert fingerprint.band_keys(sig) == base_modules.fingerprint.band_keys(sig)  # memoised

@@ -17,6 +17,7 @@ import sys
 import unicodedata
 import zlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -96,9 +97,18 @@ def similarities(a: Sequence[int], others: Sequence[Sequence[int]]) -> list[floa
 
 
 def band_keys(signature: Sequence[int]) -> list[str]:
-    keys = []
-    for band in range(BANDS):
-        chunk = signature[band * ROWS : (band + 1) * ROWS]
-        digest = hashlib.blake2b(",".join(map(str, chunk)).encode(), digest_size=8).hexdigest()
-        keys.append(f"{band}:{digest}")
-    return keys
+    # An article's keys are asked for several times on its way (duplicate lookup,
+    # registration, store): worked out once per signature.
+    return list(_band_keys(tuple(signature)))
+
+
+@lru_cache(maxsize=4096)
+def _band_keys(signature: tuple[int, ...]) -> tuple[str, ...]:
+    values = list(map(str, signature))
+    return tuple(
+        f"{band}:"
+        + hashlib.blake2b(
+            ",".join(values[band * ROWS : (band + 1) * ROWS]).encode(), digest_size=8
+        ).hexdigest()
+        for band in range(BANDS)
+    )
