@@ -117,6 +117,7 @@ def _stemmer(language: str) -> Any:
     return Stemmer.Stemmer(STEMMERS[language])
 
 
+@lru_cache(maxsize=262144)
 def stem(word: str, language: str | None) -> str:
     """The folded stem of a lower-case ``word`` in ``language`` (folded only for a
     language without a stemmer). Stemming comes first: the stemmers know accents."""

@@ -120,7 +120,8 @@ def _now() -> str:
 
 # What the FTS table was built with: a new analysis (or another stemmer version, whose
 # stems may differ) rebuilds it from the stored articles when the store is opened.
-SEARCH_INDEX_VERSION = f"1 pystemmer {searching.Stemmer.version}"
+# 2: each FTS row has its article's rowid, so replacing one is a lookup, not a scan
+SEARCH_INDEX_VERSION = f"2 pystemmer {searching.Stemmer.version}"
 # bm25 column weights: id, title stems, body stems, title words, body words
 _BM25 = "bm25(articles_fts, 0.0, 5.0, 1.0, 5.0, 1.0)"
 
@@ -228,12 +229,12 @@ class SqliteStore:
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
             self._db.execute(FTS_SCHEMA)
             rows = self._db.execute(
-                "SELECT id, title, json_extract(doc, '$.body'), language FROM articles"
+                "SELECT rowid, id, title, json_extract(doc, '$.body'), language FROM articles"
             )
             self._db.executemany(
-                "INSERT INTO articles_fts(id, title_stems, body_stems, title_words, body_words) "
-                "VALUES (?,?,?,?,?)",
-                (_fts_row(i, t, b or "", lang) for i, t, b, lang in rows),
+                "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
+                "body_words) VALUES (?,?,?,?,?,?)",
+                ((r, *_fts_row(i, t, b or "", lang)) for r, i, t, b, lang in rows),
             )
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
@@ -299,11 +300,16 @@ class SqliteStore:
                     _now(),
                 ),
             )
-            db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
+            # the FTS row shares the article's rowid: replacing it is a lookup (by the
+            # UNINDEXED id column it would be a scan of the whole index per article)
+            (rowid,) = db.execute(
+                "SELECT rowid FROM articles WHERE id = ?", (article.id,)
+            ).fetchone()
+            db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
             db.execute(
-                "INSERT INTO articles_fts(id, title_stems, body_stems, title_words, body_words) "
-                "VALUES (?,?,?,?,?)",
-                _fts_row(article.id, article.title, article.body, article.language),
+                "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
+                "body_words) VALUES (?,?,?,?,?,?)",
+                (rowid, *_fts_row(article.id, article.title, article.body, article.language)),
             )
             db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
             ents = article.entities.model_dump()
@@ -446,7 +452,16 @@ class SqliteStore:
                 [since.isoformat(), until.isoformat(), *keys],
             ).fetchall()
         out = []
+        # members parsed before (a popular key brings the same ones batch after batch);
+        # an article's member changes only with its story or moment, both in the key
+        cache: dict[tuple[str, str, str], stories.Member] = self.__dict__.setdefault("_members", {})
+        if len(cache) > 100_000:
+            cache.clear()
         for aid, story, seen, language, published, entities, events, words in rows:
+            hit = cache.get((aid, story, seen))
+            if hit is not None:
+                out.append(hit)
+                continue
             article = EnrichedArticle.model_construct(
                 id=aid,
                 language=language,
@@ -456,7 +471,9 @@ class SqliteStore:
                 keywords=json.loads(words or "[]"),
                 story_id=story,
             )
-            out.append(stories.member(article, datetime.fromisoformat(seen), story))
+            member = stories.member(article, datetime.fromisoformat(seen), story)
+            cache[(aid, story, seen)] = member
+            out.append(member)
         return out
 
     def story_ids(
@@ -726,7 +743,7 @@ class SqliteStore:
             where.append("a.relevance >= ?")
             args.append(min_relevance)
         if sql.match is not None:
-            source = "articles_fts JOIN articles a ON a.id = articles_fts.id"
+            source = "articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
             where.insert(0, "articles_fts MATCH ?")
             args.insert(0, sql.match)
             score = f"-{_BM25}"

@@ -115,11 +115,23 @@ class AfterEnrichment:
         }
         known = index.stories_of(sorted(ids))
         fresh = {a.id: stories.member(a, now) for a in articles if a.id not in known}
-        keys = sorted({k for m in fresh.values() for k in m.keys})
+        # a near-duplicate joins the story of what it repeats (stored, or earlier in this
+        # batch): it needs no candidates, and copies of one text are the commonest case
+        batch = {a.id for a in articles}
+        searching = [
+            m
+            for a in articles
+            if (m := fresh.get(a.id)) is not None
+            and not (
+                a.near_duplicate_of
+                and (a.near_duplicate_of in known or a.near_duplicate_of in batch)
+            )
+        ]
+        keys = sorted({k for m in searching for k in m.keys})
         candidates = []
         if keys:
-            since = min(m.lo for m in fresh.values()) - self.story_window
-            until = max(m.hi for m in fresh.values()) + self.story_window
+            since = min(m.lo for m in searching) - self.story_window
+            until = max(m.hi for m in searching) + self.story_window
             candidates = index.members(keys, since, until)
         for article in articles:
             if article.id in known:

@@ -170,7 +170,7 @@ def listing(
     if sq.match is not None and sort == "relevance":
         sql = (
             "SELECT a.doc, -bm25(articles_fts) FROM articles_fts JOIN articles a "
-            f"ON a.id = articles_fts.id WHERE articles_fts MATCH ? AND {where} "
+            f"ON a.rowid = articles_fts.rowid WHERE articles_fts MATCH ? AND {where} "
             f"ORDER BY 2 DESC, {newest} LIMIT ? OFFSET ?"
         )
         params: list[object] = [sq.match, *args, limit, offset]
