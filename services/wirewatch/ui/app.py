@@ -430,7 +430,7 @@ def create_app(
     def live_page(request: Request) -> Response:
         with connection() as conn:
             version, newest, totals = live_state(conn)
-        seen = newest[0].first_seen if newest else ""
+        seen = str(max((b.rowid for b in newest), default=0))
         return page(
             request,
             "live.html",
@@ -439,7 +439,7 @@ def create_app(
             newest=newest,
             totals=totals,
             seen=seen,
-            fresh=seen,
+            fresh=int(seen),
         )
 
     def live_fragment(request: Request) -> Response:
@@ -447,8 +447,11 @@ def create_app(
             version, newest, totals = live_state(conn)
         if request.query_params.get("v") == version:
             return Response(status_code=204)  # htmx keeps the list as it is
-        fresh = request.query_params.get("seen") or ""
-        seen = newest[0].first_seen if newest else ""
+        try:  # articles stored after the last list the page showed are new
+            fresh = int(request.query_params.get("seen") or 0)
+        except ValueError:
+            fresh = 0
+        seen = str(max((b.rowid for b in newest), default=0))
         return page(
             request,
             "_live.html",

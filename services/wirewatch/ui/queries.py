@@ -357,6 +357,7 @@ class Brief:
     language: str
     first_seen: str
     events: int = 0
+    rowid: int = 0  # the store's insertion order: what the live list calls new
 
 
 def near_duplicates(conn: sqlite3.Connection, article_id: str) -> list[Brief]:
@@ -439,8 +440,8 @@ def newest(conn: sqlite3.Connection, limit: int = 30) -> list[Brief]:
     """The articles stored most recently, newest first, with their event counts."""
     rows = conn.execute(
         "SELECT a.id, a.title, a.published, a.language, a.first_seen, "
-        "(SELECT count(*) FROM events e WHERE e.article_id = a.id) "
-        "FROM articles a ORDER BY a.first_seen DESC, a.rowid DESC LIMIT ?",
+        "(SELECT count(*) FROM events e WHERE e.article_id = a.id), a.rowid "
+        "FROM articles a ORDER BY a.rowid DESC LIMIT ?",
         (limit,),
     ).fetchall()
     return [Brief(*r) for r in rows]
