@@ -30,7 +30,6 @@ machine, not a production cluster.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import random
@@ -45,7 +44,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,7 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from wirewatch.tools.bench_distributed import inbox_file, write_section
+from wirewatch.tools.bench_distributed import _es, inbox_file, write_section
 from wirewatch.tools.bench_options import SCENARIOS
 from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
 
@@ -474,17 +472,6 @@ class _Trickle:
 
 
 # -- Elasticsearch and Kafka reads ----------------------------------------------------
-def _es(url: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(
-        url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        method="POST" if body is not None else "GET",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())
-
-
 def _documents(es: str, alias: str, fields: list[str], key: str) -> list[dict]:
     """Every document's ``_id`` and ``fields`` behind ``alias``, paged by the ``key`` field."""
     _es(es, f"/{alias}/_refresh", {})
