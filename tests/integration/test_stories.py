@@ -9,6 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from wirewatch.core.alerts import AlertRule, Notify
+from wirewatch.embedded.runner import EmbeddedRunner
+from wirewatch.embedded.store import SqliteStore
+from wirewatch.settings import EmbeddedSettings
 
 from tests.conftest import SEEDS, ww
 
@@ -48,6 +52,27 @@ def receiver():
     server.shutdown()
 
 
+def test_the_run_summary_counts_first_alerts_and_updates_apart(tmp_path, enricher):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    settings = EmbeddedSettings(
+        inbox=[inbox], db=tmp_path / "w.db", once=True, settle_seconds=0, metrics_port=0
+    )
+    store = SqliteStore(settings.db)
+    rules = [AlertRule(name="bans", events=["ban"], notify=[Notify(log=True)])]
+    try:
+        shutil.copy(DATA / "nl_zweden_verbod.txt", inbox)
+        first = EmbeddedRunner(settings, store, enricher, rules=rules).run()
+        shutil.copy(DATA / "sv_pts_forbud.txt", inbox)
+        second = EmbeddedRunner(settings, store, enricher, rules=rules).run()
+    finally:
+        store.close()
+    assert (first.alerts, first.updates) == (1, 0)
+    assert (second.alerts, second.updates) == (0, 1)
+    assert second.line(alerting=True).endswith(", 0 alert(s) fired, 1 update(s)")
+    assert "alert(s)" not in second.line(alerting=False)
+
+
 def _run(inbox: Path, db: Path, rules: Path):
     return ww(
         "run", str(inbox), "--db", str(db), "--once", "--metrics-port", "0", "--rules", str(rules)
@@ -68,7 +93,7 @@ def test_a_dutch_and_a_swedish_report_raise_one_alert_then_one_update(tmp_path, 
     assert "1 alert(s) fired" in first.stdout, first.stdout + first.stderr
     shutil.copy(DATA / "sv_pts_forbud.txt", inbox)
     second = _run(inbox, db, rules)
-    assert "1 alert(s) fired" in second.stdout  # the update
+    assert "0 alert(s) fired" in second.stdout  # an update is not a new alert
     assert "ALERT-UPDATE rule=bans story=" in second.stderr
     assert "+1 source, now also in sv" in second.stderr
     # `run --once` returns after its deliveries left

@@ -75,13 +75,24 @@ class RunSummary:
     near_duplicates: int = 0
     rejected: int = 0
     events: int = 0
-    alerts: int = 0
+    alerts: int = 0  # first alerts of a (rule, story)
+    updates: int = 0  # story updates of an alert raised before
     seconds: float = 0.0
     rejected_paths: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.files / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self, alerting: bool) -> str:
+        """The one-line summary ``wirewatch run`` prints; ``alerting``: rules were given."""
+        return (
+            f"processed {self.files} file(s) in {self.seconds:.1f}s "
+            f"({self.rate:.0f} files/s): {self.articles} article(s) stored "
+            f"({self.new_articles} new, {self.near_duplicates} near-duplicate), "
+            f"{self.rejected} rejected, {self.events} event(s)"
+            + (f", {self.alerts} alert(s) fired, {self.updates} update(s)" if alerting else "")
+        )
 
 
 # -- enrichment in worker processes ---------------------------------------------
@@ -455,7 +466,8 @@ class EmbeddedRunner:
                 history=known,
                 silences=known.silences(self.after.clock.now()) if self.rules else (),
             )
-            self.summary.alerts += len(fired.alerts)
+            self.summary.updates += len(fired.updates)
+            self.summary.alerts += len(fired.alerts) - len(fired.updates)
             lines.extend(fired.lines)
         done = time.monotonic()
         per_store = (time.perf_counter() - t2) / len(batch)
