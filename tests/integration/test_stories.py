@@ -73,6 +73,30 @@ def test_the_run_summary_counts_first_alerts_and_updates_apart(tmp_path, enriche
     assert "alert(s)" not in second.line(alerting=False)
 
 
+def test_the_store_lists_a_trend_rules_episodes_of_one_target(tmp_path):
+    store = SqliteStore(tmp_path / "w.db")
+    try:
+        for n, group in enumerate(
+            [
+                "frequency:vendor:ZTE:2021-03-03T00:00:00Z",
+                "frequency:vendor:ZTE:2021-03-10T00:00:00Z",
+                "frequency:vendor:ZTE_2:2021-03-03T00:00:00Z",  # another target
+                "frequency:vendor:ZTE",  # not an episode
+            ]
+        ):
+            store.fire_alert("wave", f"a{n}", None, {"story_id": group, "kind": "alert"})
+        store.fire_alert("other", "a9", None, {"story_id": "frequency:vendor:ZTE:x"})
+        found = store.alert_episodes([("wave", "frequency:vendor:ZTE"), ("none", "x")])
+    finally:
+        store.close()
+    assert found == {
+        ("wave", "frequency:vendor:ZTE"): {
+            "frequency:vendor:ZTE:2021-03-03T00:00:00Z",
+            "frequency:vendor:ZTE:2021-03-10T00:00:00Z",
+        }
+    }
+
+
 def _run(inbox: Path, db: Path, rules: Path):
     return ww(
         "run", str(inbox), "--db", str(db), "--once", "--metrics-port", "0", "--rules", str(rules)

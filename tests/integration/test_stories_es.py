@@ -94,3 +94,50 @@ def test_a_backtest_replays_the_elasticsearch_index(
     monkeypatch.setenv("WIREWATCH_NAMESPACE", namespace)
     out = ww("rules", "test", str(rules), "--es", es_url, "--since", "2020-10")
     assert "bans: 1 alert(s), 1 update(s)" in out.stdout, out.stdout + out.stderr
+
+
+def _ban(enricher, country: str, day: str, n: int) -> EnrichedArticle:
+    text = (
+        f"{country} bans ZTE gear, case {n}\n\n"
+        f"The telecoms regulator of {country} banned ZTE equipment from the country's 5G "
+        f"networks on {day}, citing national security. Operators must remove the gear. "
+        f"Ref {n} {n * 7919} {n * 104729}."
+    )
+    a = enricher.analyse(text.encode(), Source(path=f"{n}.txt"))
+    assert isinstance(a, EnrichedArticle) and a.events, a
+    return a
+
+
+def test_a_frequency_episode_is_kept_in_the_alerts_index(sink, enricher):
+    wave = AlertRule(
+        name="wave", events=["ban"], min_relevance=0.0, frequency={"at_least": 3, "within": "7d"}
+    )
+    after = AfterEnrichment([wave], 0.8, 10, ManualClock())
+    kinds = []
+    for n, (day, country) in enumerate(
+        [
+            (1, "Denmark"),
+            (2, "Norway"),
+            (3, "Finland"),
+            (5, "Iceland"),
+            (8, "Sweden"),
+            (10, "Estonia"),
+        ]
+    ):
+        a = _ban(enricher, country, f"{day} March 2021", n)
+        _index(sink, after, a)
+        fired = after.fire([a], EsLedger(sink), history=EsStories(sink))
+        kinds.append([(f.body["kind"], f.body["story_id"]) for f in fired.alerts])
+    first = "frequency:vendor:ZTE:2021-03-03T00:00:00Z"
+    second = "frequency:vendor:ZTE:2021-03-10T00:00:00Z"
+    assert kinds == [
+        [],
+        [],
+        [("alert", first)],
+        [("update", first)],
+        [("update", first)],
+        [("alert", second)],
+    ]
+    assert EsLedger(sink).episodes([("wave", "frequency:vendor:ZTE")]) == {
+        ("wave", "frequency:vendor:ZTE"): {first, second}
+    }

@@ -129,6 +129,15 @@ class MemoryLedger:
                 langs.add(body.get("language", "und"))
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
+    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        out: dict[tuple[str, str], set[str]] = {}
+        for (rule, _aid), body in self.alerts.items():
+            group = str(body.get("story_id") or "")
+            for r, base in keys:
+                if r == rule and group.startswith(base + ":"):
+                    out.setdefault((r, base), set()).add(group)
+        return out
+
 
 class RecordingNotifier:
     def __init__(self) -> None:

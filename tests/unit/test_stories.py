@@ -214,6 +214,111 @@ def test_a_spike_rule_compares_with_the_trailing_baseline(enricher, clock) -> No
     assert [f.body["kind"] for f in b.alerts] == ["alert"]
 
 
+class _Moments:
+    """A ``History`` of stories at given moments, every one carrying every key."""
+
+    def __init__(self, moments: dict[str, datetime]) -> None:
+        self.moments = moments
+
+    def story_ids(self, keys, since, until) -> set[str]:
+        return {
+            s
+            for s, at in self.moments.items()
+            if (since is None or at >= since) and (until is None or at <= until)
+        }
+
+
+AT = datetime(2021, 3, 10, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("offset", "counted"),
+    [
+        (-2 * DAY, False),  # exactly one window before: out
+        (-2 * DAY + timedelta(milliseconds=1), True),
+        (-DAY, True),
+        (timedelta(0), True),  # the new event's own moment: in
+        (timedelta(milliseconds=1), False),  # after it: out
+    ],
+)
+def test_a_trend_window_slides_and_ends_at_the_event(offset, counted) -> None:
+    history = _Moments({"s": AT + offset})
+    assert (conditions.recent(history, ["k"], AT, 2 * DAY) == {"s"}) is counted
+
+
+def test_the_spike_baseline_is_whole_windows_before_the_current_one() -> None:
+    assert conditions.baseline_windows(DAY, 30 * DAY) == 30
+    assert conditions.baseline_windows(DAY, timedelta(hours=36)) == 1
+    assert conditions.baseline_windows(7 * DAY, 30 * DAY) == 4
+    history = _Moments(
+        {
+            "current": AT - DAY + timedelta(milliseconds=1),  # in the window, not the baseline
+            "edge": AT - DAY,  # the newest moment of the baseline
+            "oldest": AT - 4 * DAY + timedelta(milliseconds=1),
+            "older": AT - 4 * DAY,  # before three windows of baseline
+        }
+    )
+    before, n = conditions.baseline(history, ["k"], AT, DAY, 3 * DAY)
+    assert (before, n) == ({"edge", "oldest"}, 3)
+
+
+@pytest.mark.parametrize(
+    ("recent", "baseline", "windows", "spike"),
+    [
+        (2, 20, 30, True),  # 2 >= 3 x 20/30
+        (2, 21, 30, False),  # 2 < 3 x 0.7
+        (1, 0, 30, False),  # below at_least
+        (2, 0, 30, True),
+    ],
+)
+def test_a_spike_is_factor_times_the_mean_baseline_window(recent, baseline, windows, spike) -> None:
+    assert conditions.is_spike(recent, baseline, windows, 3.0, 2) is spike
+
+
+@pytest.mark.parametrize(
+    ("offset", "joins"),
+    [
+        (timedelta(0), True),
+        (7 * DAY - timedelta(seconds=1), True),
+        (7 * DAY, False),  # a whole window after the episode began: a new one
+        (-7 * DAY + timedelta(seconds=1), True),  # a late article from just before it
+        (-7 * DAY, False),
+    ],
+)
+def test_a_trend_episode_is_one_window_from_its_start(offset, joins) -> None:
+    start = datetime(2021, 3, 3, tzinfo=UTC)
+    found = conditions.episode([start], start + offset, 7 * DAY)
+    assert (found == start) is joins
+    key = conditions.episode_key("frequency:vendor:ZTE", start)
+    assert key == "frequency:vendor:ZTE:2021-03-03T00:00:00Z"
+    assert conditions.episode_start("frequency:vendor:ZTE", key) == start
+    assert conditions.episode_start("frequency:vendor:ZT", key) is None
+
+
+def test_a_frequency_burst_across_a_calendar_week_alerts_once(enricher, clock) -> None:
+    """Epoch-aligned weeks start on Thursday 4 March 2021: a burst from the 1st to the
+    8th is one episode; the 10th is a whole window after it began, a new alert."""
+    state, ledger = MemoryState(clock), MemoryLedger()
+    wave = rule("wave", ["ban"], frequency={"at_least": 3, "within": "7d"})
+    after = AfterEnrichment([wave], 0.8, 10, clock)
+    days = [1, 2, 3, 5, 8, 10]
+    countries = ["Denmark", "Norway", "Finland", "Iceland", "Sweden", "Estonia"]
+    kinds = []
+    for n, (d, country) in enumerate(zip(days, countries, strict=True)):
+        fired = step(after, state, ledger, _ban(enricher, "ZTE", country, f"{d} March 2021", n))
+        kinds.append([(f.body["kind"], f.body["story_id"]) for f in fired.alerts])
+    first = "frequency:vendor:ZTE:2021-03-03T00:00:00Z"
+    assert kinds == [
+        [],
+        [],
+        [("alert", first)],
+        [("update", first)],
+        [("update", first)],
+        [("alert", "frequency:vendor:ZTE:2021-03-10T00:00:00Z")],
+    ]
+
+
 def test_a_first_seen_rule_fires_for_a_vendor_never_seen_in_an_event(enricher, clock) -> None:
     state, ledger = MemoryState(clock), MemoryLedger()
     after = AfterEnrichment([rule("new", ["ban"], first_seen=["vendor"])], 0.8, 10, clock)

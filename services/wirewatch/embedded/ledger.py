@@ -76,5 +76,8 @@ class SqliteLedger:
             for k, (ids, langs) in self.store.alert_groups(keys).items()
         }
 
+    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        return self.store.alert_episodes(keys)
+
     def hold(self, firing: Firing, url: str, reason: str) -> None:
         self.store.set_delivery(firing.rule.name, firing.article.id, url, "rate_limited", 0, reason)

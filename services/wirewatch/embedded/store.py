@@ -422,6 +422,21 @@ class SqliteStore:
                     langs.add(lang)
         return out
 
+    def alert_episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        """The groups each (rule, base) among ``keys`` recorded whose key starts with
+        ``base:`` (a trend rule's episodes of one target)."""
+        out: dict[tuple[str, str], set[str]] = {}
+        with self._lock:
+            for rule, base in keys:
+                prefix = base + ":"
+                for (group,) in self._db.execute(
+                    "SELECT DISTINCT story_id FROM alerts WHERE rule = ? "
+                    "AND substr(story_id, 1, ?) = ?",
+                    (rule, len(prefix), prefix),
+                ):
+                    out.setdefault((rule, base), set()).add(group)
+        return out
+
     # -- stories ----------------------------------------------------------------
     def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:

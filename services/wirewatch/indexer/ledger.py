@@ -173,6 +173,19 @@ class EsLedger:
                 langs.add(src.get("language") or "und")
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
+    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        if not keys:
+            return {}
+        self.sink.refresh_alerts()
+        out: dict[tuple[str, str], set[str]] = {}
+        for rule, base in keys:
+            query = {
+                "bool": {"filter": [{"term": {"rule": rule}}, {"prefix": {"story_id": base + ":"}}]}
+            }
+            for _id, src in self.sink.scan(self.sink.alerts, query, ["story_id"]):
+                out.setdefault((rule, base), set()).add(src["story_id"])
+        return out
+
     def record(self, firings: Sequence[Firing]) -> list[Outcome]:
         outcomes: list[Outcome] = ["done"] * len(firings)
         # a near-duplicate does not fire a rule that already fired on the article it repeats

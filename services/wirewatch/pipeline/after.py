@@ -200,9 +200,10 @@ class AfterEnrichment:
                 body = alerts.payload(rule, article, matched)
                 body.update(fired_at=fired_at, kind="alert", story_id=group)
                 hooks = [n.webhook for n in rule.notify if n.webhook]
-                firings.append(Firing(rule, article, body, hooks, group))
+                firings.append(Firing(rule, article, body, hooks, group, at=at))
         if not firings:
             return out
+        self._episodes(firings, ledger)
         self._updates(firings, ledger)
         outcomes = ledger.record(firings)
         for firing, outcome in zip(firings, outcomes, strict=True):
@@ -255,6 +256,36 @@ class AfterEnrichment:
             "ALERT rule=%s article=%s events=%s title=%s",
             (firing.rule.name, firing.article.id, kinds, firing.article.title),
         )
+
+    @staticmethod
+    def _episodes(firings: list[Firing], ledger: AlertLedger) -> None:
+        """Place each trend firing (group ``kind:target``) in an episode of its target:
+        the one recorded (or opened by an earlier firing of this batch) whose start is
+        less than the rule's window away, else a new one starting at its moment."""
+        trend = [
+            f
+            for f in firings
+            if f.group is not None and f.at is not None and conditions.trend_window(f.rule)
+        ]
+        if not trend:
+            return
+        keys = sorted({(f.rule.name, f.group) for f in trend if f.group is not None})
+        recorded = ledger.episodes(keys)
+        starts: dict[tuple[str, str], list[datetime]] = {}
+        for key in keys:
+            found = (conditions.episode_start(key[1], g) for g in recorded.get(key, ()))
+            starts[key] = [s for s in found if s is not None]
+        for f in sorted(trend, key=lambda f: (f.at, f.article.id)):
+            assert f.group is not None and f.at is not None
+            within = conditions.trend_window(f.rule)
+            assert within is not None
+            known = starts[(f.rule.name, f.group)]
+            start = conditions.episode(known, f.at, within)
+            if start is None:
+                start = f.at
+                known.append(start)
+            f.group = conditions.episode_key(f.group, start)
+            f.body["story_id"] = f.group
 
     @staticmethod
     def _updates(firings: list[Firing], ledger: AlertLedger) -> None:

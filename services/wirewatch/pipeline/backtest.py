@@ -67,6 +67,15 @@ class ReplayLedger:
                 langs.add(str(body.get("language")))
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
+    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        out: dict[tuple[str, str], set[str]] = {}
+        for (rule, _aid), body in self.alerts.items():
+            group = str(body.get("story_id") or "")
+            for r, base in keys:
+                if r == rule and group.startswith(base + ":"):
+                    out.setdefault((r, base), set()).add(group)
+        return out
+
 
 class _ReplayClock:
     def __init__(self) -> None:

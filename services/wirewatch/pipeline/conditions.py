@@ -7,8 +7,11 @@ Pure functions over an article (and, for trends, a ``History`` port):
   (stems in title and body, folded phrases and prefixes, the filters);
 - ``silenced(rule, article, events, silences)``: the silence that mutes this firing;
 - ``group(rule, article, events, history, at)``: what the rule alerts once about - the
-  article's story for a plain, query or first-seen rule, ``kind:target:period`` for a
-  frequency or spike rule - or None when its condition does not hold;
+  article's story for a plain, query or first-seen rule, ``kind:target`` for a
+  frequency or spike rule - or None when its condition does not hold. Trend rules count
+  stories in sliding windows ending at the article's moment (``recent``, ``baseline``)
+  and alert once per episode of a target (``episode``): a firing less than the window
+  away from the start of an earlier episode is an update of it;
 - ``rule_problems(rules, source)``: what ``rules check`` and ``run --rules`` refuse.
 """
 
@@ -22,8 +25,6 @@ from wirewatch.core import stories
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.models import EnrichedArticle, PolicyEvent
 from wirewatch.pipeline.ports import History, Silence
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # -- query rules -----------------------------------------------------------------------
@@ -137,9 +138,71 @@ def _targets(rule: AlertRule, article: EnrichedArticle, events: Sequence[PolicyE
     return sorted({k.split("|", 1)[1] for k in stories.keys(only)})
 
 
-def _period(at: datetime, within: timedelta) -> str:
-    start = EPOCH + ((at - EPOCH) // within) * within
-    return start.isoformat(timespec="minutes").replace("+00:00", "Z")
+# ES keeps dates to the millisecond: a window open at one end is shifted by this much,
+# so the stores agree on which moments are in it
+TICK = timedelta(milliseconds=1)
+
+
+def recent(history: History, keys: Sequence[str], at: datetime, within: timedelta) -> set[str]:
+    """Stories with an event of ``keys`` in the sliding window (at - within, at]: what
+    a trend rule counts for the firing at ``at``."""
+    return history.story_ids(keys, at - within + TICK, at)
+
+
+def baseline_windows(within: timedelta, baseline: timedelta) -> int:
+    """How many whole windows of ``within`` the trailing ``baseline`` holds (at least 1)."""
+    return max(1, baseline // within)
+
+
+def baseline(
+    history: History, keys: Sequence[str], at: datetime, within: timedelta, span: timedelta
+) -> tuple[set[str], int]:
+    """Stories in the trailing baseline before the window (at - within) - ``n`` windows
+    of ``within`` each, (at - (n + 1) * within, at - within] - and ``n``."""
+    n = baseline_windows(within, span)
+    return history.story_ids(keys, at - (n + 1) * within + TICK, at - within), n
+
+
+def is_spike(
+    recent_count: int, baseline_count: int, windows: int, factor: float, at_least: int
+) -> bool:
+    """``recent_count`` stories in the window against ``baseline_count`` in ``windows``
+    trailing windows of the same length: at least ``at_least``, and at least ``factor``
+    times the baseline's mean per window. A zero baseline makes any ``at_least`` a spike."""
+    expected = baseline_count / windows
+    return recent_count >= at_least and recent_count >= factor * expected
+
+
+# -- episodes: what a trend rule alerts once about ------------------------------------------
+def episode_key(base: str, start: datetime) -> str:
+    """``kind:target:START``: the group of a trend episode that began at ``start``."""
+    return f"{base}:" + start.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def episode_start(base: str, key: str) -> datetime | None:
+    """The start of the episode ``key`` (None: not an episode of ``base``)."""
+    if not key.startswith(base + ":"):
+        return None
+    text = key[len(base) + 1 :].replace("Z", "+00:00")
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return start if start.tzinfo else start.replace(tzinfo=UTC)
+
+
+def episode(starts: Sequence[datetime], at: datetime, within: timedelta) -> datetime | None:
+    """The start of the episode a trend firing at ``at`` belongs to: the nearest of
+    ``starts`` less than ``within`` away (before or after: articles may come late);
+    None when there is none and the firing opens an episode of its own."""
+    near = [s for s in starts if abs(at - s) < within]
+    return min(near, key=lambda s: (abs(at - s), s)) if near else None
+
+
+def trend_window(rule: AlertRule) -> timedelta | None:
+    """The window of a frequency or spike rule (None for the other kinds)."""
+    trend = rule.frequency or rule.spike
+    return trend.within if trend is not None else None
 
 
 def group(
@@ -152,7 +215,10 @@ def group(
 ) -> str | None:
     """What ``rule`` alerts once about for this firing, or None when its trend or
     first-seen condition does not hold. ``at`` is the article's moment; ``live`` False
-    (a backtest) counts only what came before ``at`` for first sightings."""
+    (a backtest) counts only what came before ``at`` for first sightings.
+
+    A frequency or spike rule answers ``kind:target`` (without a period): the caller
+    places the firing in an episode of that target (``episode``)."""
     story = article.story_id or article.id
     if rule.kind == "match" or history is None:
         return story if rule.kind == "match" else None
@@ -172,19 +238,16 @@ def group(
     assert trend is not None
     for target in _targets(rule, article, events):
         keys = [f"{t}|{target}" for t in rule.events]
-        recent = history.story_ids(keys, at - trend.within, at)
+        now = recent(history, keys, at, trend.within)
         if rule.frequency is not None:
-            if len(recent) >= rule.frequency.at_least:
-                return f"frequency:{target}:{_period(at, trend.within)}"
+            if len(now) >= rule.frequency.at_least:
+                return f"frequency:{target}"
             continue
         spike = rule.spike
         assert spike is not None
-        before = history.story_ids(
-            keys, at - trend.within - spike.baseline, at - trend.within - timedelta(microseconds=1)
-        )
-        expected = len(before - recent) * (trend.within / spike.baseline)
-        if len(recent) >= spike.at_least and len(recent) >= spike.factor * expected:
-            return f"spike:{target}:{_period(at, trend.within)}"
+        before, windows = baseline(history, keys, at, trend.within, spike.baseline)
+        if is_spike(len(now), len(before - now), windows, spike.factor, spike.at_least):
+            return f"spike:{target}"
     return None
 
 

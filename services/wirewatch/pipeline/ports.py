@@ -114,6 +114,7 @@ class Firing:
     webhooks: list[str] = field(default_factory=list)
     group: str | None = None
     message: bool = True
+    at: datetime | None = None  # the article's moment (trend rules place it in an episode)
 
 
 # new: recorded now; resend: recorded before but its notifications never left (a batch
@@ -137,6 +138,12 @@ class AlertLedger(Protocol):
 
     def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
         """What each (rule, group) among ``keys`` fired on before (absent: never)."""
+        ...
+
+    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        """For each (rule, base) among ``keys`` (a trend rule and ``kind:target``): the
+        groups the rule recorded whose key starts with ``base:`` - its episodes of that
+        target (``wirewatch.pipeline.conditions.episode_key``). Absent: none."""
         ...
 
 
