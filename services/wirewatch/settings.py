@@ -456,6 +456,12 @@ class IndexerSettings(ServiceSettings):
     )
     backoff_initial: float = Field(default=0.2, gt=0)
     backoff_max: float = Field(default=30.0, gt=0)
+    silences_refresh: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="Seconds the indexer keeps the silences it read from Elasticsearch "
+        "before reading them again: a mute takes effect within this time.",
+    )
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     caps: CapsSettings = Field(default_factory=CapsSettings)
 

@@ -97,6 +97,22 @@ def test_the_store_lists_a_trend_rules_episodes_of_one_target(tmp_path):
     }
 
 
+def test_a_silence_ended_early_in_the_store_no_longer_runs(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    store = SqliteStore(tmp_path / "w.db")
+    now = datetime.now(UTC)
+    try:
+        store.add_silence("rule:bans", now + timedelta(hours=1))
+        store.add_silence("rule:bans", now + timedelta(hours=2))
+        store.add_silence("country:SE", now + timedelta(hours=1))
+        assert store.expire_silence("rule:bans", now) == 2
+        assert store.expire_silence("rule:bans", now) == 0
+        assert store.silences(now) == [("country:SE", now + timedelta(hours=1))]
+    finally:
+        store.close()
+
+
 def _run(inbox: Path, db: Path, rules: Path):
     return ww(
         "run", str(inbox), "--db", str(db), "--once", "--metrics-port", "0", "--rules", str(rules)

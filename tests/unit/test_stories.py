@@ -17,6 +17,7 @@ from wirewatch.pipeline import conditions
 from wirewatch.pipeline.after import AfterEnrichment
 from wirewatch.pipeline.backtest import ReplayLedger, per_rule_and_day, replay
 from wirewatch.pipeline.ports import Silence
+from wirewatch.pipeline.silences import CachedSilences
 
 from tests.support.fakes import ManualClock, MemoryLedger, MemoryState
 
@@ -347,6 +348,50 @@ def test_a_silence_mutes_until_it_ends(enricher, clock, target) -> None:
     clock.advance(2 * 3600)
     fired = step(after, state, ledger, article(enricher, SV), silences=silence)
     assert [f.body["kind"] for f in fired.alerts] == ["alert"]
+
+
+class _Book:
+    """A ``SilenceBook`` that counts its reads."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, datetime]] = []
+        self.reads = 0
+
+    def add_silence(self, target: str, until: datetime, reason: str | None = None) -> None:
+        self.rows.append((target, until))
+
+    def silences(self, now: datetime | None = None) -> list[tuple[str, datetime]]:
+        self.reads += 1
+        return [(t, u) for t, u in self.rows if now is None or u > now]
+
+
+def test_cached_silences_are_read_once_per_ttl_and_end_on_time(clock) -> None:
+    book = _Book()
+    cached = CachedSilences(book, clock, ttl=5.0)
+    assert cached.silences(clock.now()) == [] and book.reads == 1
+    book.add_silence("rule:bans", clock.now() + timedelta(seconds=8))
+    clock.advance(4.9)
+    assert cached.silences(clock.now()) == [] and book.reads == 1  # not yet read again
+    clock.advance(0.1)
+    (running,) = cached.silences(clock.now())
+    assert running.target == "rule:bans" and book.reads == 2
+    clock.advance(3.5)  # held since the last read, but ended: no longer muting
+    assert cached.silences(clock.now()) == [] and book.reads == 2
+    cached.forget()
+    cached.silences(clock.now())
+    assert book.reads == 3
+    with pytest.raises(ValueError, match="ttl"):
+        CachedSilences(book, clock, ttl=-1)
+
+
+def test_the_pipeline_reads_silences_through_the_port_once_per_batch(enricher, clock) -> None:
+    state, ledger, book = MemoryState(clock), MemoryLedger(), _Book()
+    after = AfterEnrichment([rule("bans", ["ban"]), rule("all", ["ban"])], 0.8, 10, clock)
+    book.add_silence("vendor:Huawei", clock.now() + timedelta(hours=1))
+    cached = CachedSilences(book, clock, ttl=5.0)
+    muted = step(after, state, ledger, article(enricher, NL), silences=cached)
+    assert muted.alerts == [] and muted.muted == 2 and book.reads == 1
+    assert after.fire([], ledger, silences=cached).muted == 0 and book.reads == 1
 
 
 def test_silence_targets_are_read_from_the_command_line() -> None:

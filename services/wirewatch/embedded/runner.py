@@ -464,7 +464,7 @@ class EmbeddedRunner:
                 articles,
                 SqliteLedger(store),
                 history=known,
-                silences=known.silences(self.after.clock.now()) if self.rules else (),
+                silences=known,
             )
             self.summary.updates += len(fired.updates)
             self.summary.alerts += len(fired.alerts) - len(fired.updates)

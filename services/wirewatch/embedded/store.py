@@ -600,6 +600,16 @@ class SqliteStore:
         out = [(t, datetime.fromisoformat(u)) for t, u in rows]
         return [(t, u) for t, u in out if now is None or u > now]
 
+    def expire_silence(self, target: str, now: datetime | None = None) -> int:
+        """End the silences of ``target`` running at ``now``: their ``until`` becomes
+        ``now``. Returns how many were running."""
+        at = (now or datetime.now(UTC)).isoformat()
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE silences SET until = ? WHERE target = ? AND until > ?", (at, target, at)
+            )
+        return cur.rowcount
+
     def add_delivery(
         self,
         rule: str,

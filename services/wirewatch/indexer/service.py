@@ -9,10 +9,11 @@ Per batch (kafka-python, manual commits):
 3. bulk-index (``_id`` = article id) through the alias; 429/5xx/transport errors are
    retried with backoff until every item has a final answer; per-item 4xx go to
    ``wirewatch.articles.enriched.dlq`` with the reason;
-4. alert rules on the indexed articles: each (rule, article) is created once in the
-   alerts index (``op_type=create``; a near-duplicate of an article a rule fired on
-   does not fire it again), then published to ``wirewatch.alerts``, logged, and
-   posted to webhooks off this thread;
+4. alert rules on the indexed articles, silences honoured (read from the silences
+   index every few seconds): each (rule, article) is created once in the alerts index
+   (``op_type=create``; a near-duplicate of an article a rule fired on does not fire
+   it again), then published to ``wirewatch.alerts``, logged, and posted to webhooks
+   off this thread;
 5. commit the offsets - only now, after Elasticsearch and Kafka acknowledged it all.
 """
 
@@ -34,9 +35,11 @@ from wirewatch.core import alerts
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
+from wirewatch.indexer.silences import EsSilenceStore
 from wirewatch.indexer.sink import EsSink
 from wirewatch.pipeline.after import AfterEnrichment
-from wirewatch.pipeline.ports import Firing
+from wirewatch.pipeline.ports import Clock, Firing
+from wirewatch.pipeline.silences import CachedSilences
 from wirewatch.settings import IndexerSettings
 from wirewatch.topics import ALERTS, ENRICHED, ENRICHED_DLQ
 from wirewatch.watcher.publisher import Publisher, dlq_headers
@@ -63,6 +66,7 @@ class Indexer:
         publisher: Publisher,
         rules: list[alerts.AlertRule],
         notifier: Any = None,
+        clock: Clock | None = None,
     ):
         self.settings = settings
         self.sink = sink
@@ -77,7 +81,14 @@ class Indexer:
         self.alerts_topic = settings.topic(ALERTS)
         self.indexed = 0
         self.after = AfterEnrichment(
-            rules, settings.duplicate_threshold, settings.caps.max_alerts_per_rule_per_minute
+            rules,
+            settings.duplicate_threshold,
+            settings.caps.max_alerts_per_rule_per_minute,
+            clock,
+        )
+        # every replica reads the same silences, at most once per silences_refresh
+        self.silences = CachedSilences(
+            EsSilenceStore(sink), self.after.clock, settings.silences_refresh
         )
 
     # -- one batch ---------------------------------------------------------------
@@ -173,6 +184,7 @@ class Indexer:
             EsLedger(self.sink),
             on_recorded=lambda f: handles.append(self._publish_alert(f)),
             history=EsStories(self.sink),
+            silences=self.silences,
         )
         failed = self.publisher.flush(timeout=60.0)
         if failed:

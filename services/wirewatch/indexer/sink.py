@@ -24,6 +24,7 @@ from wirewatch.indexer.template import (
     ALERT_STORY_FIELDS,
     ALERTS_ALIAS,
     ARTICLES_ALIAS,
+    SILENCES_ALIAS,
     STORY_FIELDS,
     alerts_mappings,
     articles_mappings,
@@ -92,6 +93,7 @@ class EsSink:
         self.stop = stop
         self.articles = settings.namespace + ARTICLES_ALIAS
         self.alerts = settings.namespace + ALERTS_ALIAS
+        self.silences = settings.namespace + SILENCES_ALIAS
         self._dirty = False
 
     # -- setup -------------------------------------------------------------------
@@ -124,7 +126,7 @@ class EsSink:
                 props = articles_mappings()["properties"]
                 added = {"search": search_mappings()} | {k: props[k] for k in STORY_FIELDS}
                 self._call(partial(self.es.indices.put_mapping, index=alias, properties=added))
-            else:
+            elif name == ALERTS_ALIAS:
                 props = alerts_mappings()["properties"]
                 self._call(
                     partial(
@@ -254,17 +256,19 @@ class EsSink:
             after = hits[-1]["sort"]
 
     def scan(
-        self, index: str, query: dict[str, Any], fields: list[str]
+        self, index: str, query: dict[str, Any], fields: list[str], key: str | None = None
     ) -> list[tuple[str, dict[str, Any]]]:
-        """(id, the source ``fields``) of every document of ``index`` matching ``query``."""
+        """(id, the source ``fields``) of every document of ``index`` matching ``query``,
+        paged in the order of the unique field ``key`` (default: the index's id field)."""
         out: list[tuple[str, dict[str, Any]]] = []
         after: list[Any] | None = None
+        key = key or ("alert_id" if index == self.alerts else "id")
         while True:
             body: dict[str, Any] = {
                 "query": query,
                 "_source": fields,
                 "size": 1000,
-                "sort": [{"alert_id" if index == self.alerts else "id": "asc"}],
+                "sort": [{key: "asc"}],
             }
             if after is not None:
                 body["search_after"] = after

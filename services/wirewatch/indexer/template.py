@@ -14,6 +14,7 @@ from typing import Any
 
 ARTICLES_ALIAS = "wirewatch-articles"
 ALERTS_ALIAS = "wirewatch-alerts"
+SILENCES_ALIAS = "wirewatch-silences"
 
 # language code -> Snowball stemmer of the per-language sub-fields' analyzers
 # (``wirewatch_<code>``: standard tokenizer, lower case, stemming, then ASCII folding).
@@ -197,6 +198,21 @@ def alerts_mappings() -> dict[str, Any]:
     }
 
 
+def silences_mappings() -> dict[str, Any]:
+    """``wirewatch alerts mute``: one document per silence (``target``: ``rule:NAME``,
+    ``vendor:NAME`` or ``country:CODE``), running until ``until``."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "silence_id": _KW,
+            "target": _KW,
+            "until": _DATE,
+            "created": _DATE,
+            "reason": {"type": "text", "index": False},
+        },
+    }
+
+
 def templates() -> dict[str, dict[str, Any]]:
     """Composable index templates by name; each pattern gets its alias on creation."""
     settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
@@ -218,6 +234,15 @@ def templates() -> dict[str, dict[str, Any]]:
                 "schema_version": 1,
             },
             "template": {"settings": settings, "mappings": alerts_mappings()},
+        },
+        SILENCES_ALIAS: {
+            "index_patterns": [f"{SILENCES_ALIAS}-*"],
+            "priority": 200,
+            "_meta": {
+                "description": "wirewatch silences: rules, vendors or countries muted for a while",
+                "schema_version": 1,
+            },
+            "template": {"settings": settings, "mappings": silences_mappings()},
         },
     }
 

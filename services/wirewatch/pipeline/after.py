@@ -42,6 +42,7 @@ from wirewatch.pipeline.ports import (
     History,
     Prior,
     Silence,
+    Silences,
     StoryIndex,
     SystemClock,
 )
@@ -166,13 +167,15 @@ class AfterEnrichment:
         ledger: AlertLedger,
         on_recorded: Callable[[Firing], None] | None = None,
         history: History | None = None,
-        silences: Sequence[Silence] = (),
+        silences: Sequence[Silence] | Silences = (),
         moments: dict[str, datetime] | None = None,
     ) -> Fired:
         """Match, record once, rate-limit; ``on_recorded`` sees every alert and update
         that is new or resent (the distributed mode publishes it to the alerts topic).
 
         ``history`` answers trend and first-seen rules (without it they do not fire);
+        ``silences`` are the silences, or the ``Silences`` port to read them from once
+        per batch (SQLite or Elasticsearch: this step does not know which);
         ``moments`` (a backtest) gives each article's time instead of now and counts
         first sightings only before it."""
         out = Fired()
@@ -180,6 +183,8 @@ class AfterEnrichment:
             return out
         now = self.clock.now()
         fired_at = now.isoformat()
+        if not isinstance(silences, Sequence):
+            silences = silences.silences(now)
         firings: list[Firing] = []
         for article in articles:
             at = (moments or {}).get(article.id) or stories.moment(article.published, now)

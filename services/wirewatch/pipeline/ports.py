@@ -92,6 +92,14 @@ class Silence:
     until: datetime
 
 
+class Silences(Protocol):
+    """The silences in force: ``wirewatch alerts mute`` on SQLite or Elasticsearch."""
+
+    def silences(self, now: datetime) -> list[Silence]:
+        """The silences still running at ``now`` (``until`` after it)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Group:
     """What a (rule, story) fired on before: its articles and their languages."""
