@@ -32,7 +32,7 @@ def test_labels_are_valid_and_split_in_halves() -> None:
 @needs_realnews
 def test_ordinary_news_rarely_carries_an_event(report) -> None:
     d = report.as_dict()["offtopic"]
-    assert d["rate"] <= 0.03, d
+    assert d["rate"] <= 0.02, d
     for lang, (flagged, total) in d["by_language"].items():
         assert flagged / total <= 0.05, (lang, flagged, total)
 
@@ -48,8 +48,8 @@ def test_publication_dates_are_rarely_wrong(report) -> None:
 @needs_realnews
 def test_labelled_events_are_found_with_precision(report) -> None:
     # floors a little under the figures in QUALITY.md (precision / F1: dev 0.89 / 0.78,
-    # held-out test 0.55 / 0.56)
-    for split, p_floor, f1_floor in (("dev", 0.85, 0.74), ("test", 0.5, 0.5)):
+    # held-out test 0.65 / 0.61)
+    for split, p_floor, f1_floor in (("dev", 0.85, 0.74), ("test", 0.6, 0.57)):
         s = report.as_dict()["splits"][split]
         assert s["articles"] >= 100
         assert s["event_type_precision"] >= p_floor, (split, s)
