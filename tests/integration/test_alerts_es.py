@@ -122,3 +122,57 @@ def test_the_indexer_honours_a_mute_within_its_refresh(es_url, namespace, sink, 
     clock.advance(5)
     replica.process(records(sv))
     assert alert_kinds(replica) == ["alert"]  # the muted one was never recorded
+
+
+# -- the first alert of a story, once across replicas ------------------------------------------
+def test_two_indexer_replicas_racing_on_one_story_raise_one_first_alert(
+    es_url, namespace, sink, enricher, monkeypatch
+):
+    from wirewatch.indexer import service
+    from wirewatch.indexer.documents import to_document
+    from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
+    from wirewatch.pipeline.after import AfterEnrichment
+
+    nl, sv = stories(enricher)
+    setup = AfterEnrichment([], 0.5, 10, ManualClock())
+    for a in (nl, sv):  # both indexed, one story: the replicas get them (again) at once
+        setup.link_duplicates([a], EsState(sink))
+        setup.assign_stories([a], EsStories(sink))
+        sink.bulk([("index", sink.articles, a.id, to_document(a, setup.clock.now()))])
+        sink.refresh_if_needed()
+    assert sv.story_id == nl.id
+
+    both_looked = threading.Barrier(2, timeout=30)
+
+    class RacingLedger(EsLedger):
+        """Each replica has looked for the story's alerts (none) before either claims."""
+
+        def claim(self, firsts):
+            both_looked.wait()
+            return super().claim(firsts)
+
+    monkeypatch.setattr(service, "EsLedger", RacingLedger)
+    rules = [AlertRule(name="bans", events=["ban"], notify=[Notify(log=True)])]
+    replicas = [indexer(es_url, namespace, rules, ManualClock()) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def run(replica: Indexer, article: EnrichedArticle) -> None:
+        try:
+            replica.process(records(article))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(r, a)) for r, a in zip(replicas, (nl, sv), strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    kinds = sorted(k for r in replicas for k in alert_kinds(r))
+    assert kinds == ["alert", "update"]
+    sink.refresh_alerts()
+    stored = sink.scan(sink.alerts, {"term": {"rule": "bans"}}, ["kind", "story_id"])
+    assert sorted(src["kind"] for _i, src in stored) == ["alert", "update"]
+    assert {src["story_id"] for _i, src in stored} == {nl.id}

@@ -91,10 +91,22 @@ class MemoryLedger:
     """Alerts by (rule, article id); ``pending`` marks a recorded alert whose
     notifications never left (as after a crash), so it is resent."""
 
-    def __init__(self) -> None:
+    def __init__(self, claims: dict[tuple[str, str], tuple[str, str]] | None = None) -> None:
+        """``claims``: (rule, group) -> (article id, language) of first alerts, shared
+        with other ledgers to play replicas racing."""
         self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: dict[tuple[str, str, str], str] = {}
         self.pending: set[tuple[str, str]] = set()
+        self.claims = {} if claims is None else claims
+
+    def claim(self, firsts: Sequence[Firing]) -> dict[tuple[str, str], Group]:
+        lost = {}
+        for f in firsts:
+            key = (f.rule.name, f.group or f.article.id)
+            winner = self.claims.setdefault(key, (f.article.id, f.article.language))
+            if winner[0] != f.article.id:
+                lost[key] = Group(frozenset([winner[0]]), frozenset([winner[1]]))
+        return lost
 
     def record(self, firings: Sequence[Firing]) -> list[Outcome]:
         out: list[Outcome] = []

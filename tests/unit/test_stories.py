@@ -114,6 +114,30 @@ def test_one_alert_per_story_then_one_update_per_batch(enricher, clock) -> None:
     assert again.alerts == [] and again.deliveries == []
 
 
+def test_of_two_replicas_racing_on_a_story_one_alerts_and_the_other_updates(
+    enricher, clock
+) -> None:
+    """Each replica's ledger sees none of the other's alerts yet (the index refresh);
+    the claims they share decide which first firing is the alert."""
+    state, claims = MemoryState(clock), {}
+    one, two = MemoryLedger(claims), MemoryLedger(claims)
+    a, b = (AfterEnrichment([rule("bans", ["ban"])], 0.8, 10, clock) for _ in range(2))
+    nl, sv = article(enricher, NL), article(enricher, SV)
+    for x in (nl, sv):
+        a.link_duplicates([x], state)
+        a.assign_stories([x], state)
+        state.store(x)
+    first = a.fire([nl], one, history=state)
+    second = b.fire([sv], two, history=state)
+    assert [f.body["kind"] for f in first.alerts] == ["alert"]
+    assert [(f.body["kind"], f.body["update"]) for f in second.alerts] == [
+        ("update", "+1 source, now also in sv")
+    ]
+    assert claims == {("bans", nl.id): (nl.id, "nl")}
+    # the winner's batch redone: its own claim is no loss, and nothing is new
+    assert a.fire([nl], one, history=state).alerts == []
+
+
 def test_articles_of_one_story_in_one_batch_make_an_alert_and_one_update(enricher, clock) -> None:
     state, ledger = MemoryState(clock), MemoryLedger()
     after = AfterEnrichment([rule("bans", ["ban"])], 0.8, 10, clock)

@@ -76,6 +76,10 @@ class SqliteLedger:
             for k, (ids, langs) in self.store.alert_groups(keys).items()
         }
 
+    def claim(self, firsts: Sequence[Firing]) -> dict[tuple[str, str], Group]:
+        # one writer, inside the batch's transaction: the first alert is its own
+        return {}
+
     def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         return self.store.alert_episodes(keys)
 

@@ -3,14 +3,18 @@
 The index is the state, so both hold across restarts and between indexer replicas:
 near-duplicate candidates come from the articles index (one query per batch), each
 (rule, article) alert is created once in the alerts index (``op_type=create``) with
-its webhook deliveries ``pending`` in the same document.
+its webhook deliveries ``pending`` in the same document, and the first alert of each
+(rule, story or trend episode) is claimed once in the claims index (``op_type=create``
+on an id derived from the pair): of two replicas racing on one story, one alerts and
+the other updates.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wirewatch.core import stories
@@ -145,7 +149,14 @@ def articles_between(
     return rows
 
 
+def claim_id(rule: str, group: str) -> str:
+    """The id of the claim on the first alert of (rule, group): the same in every replica."""
+    return hashlib.sha256(f"{rule}\n{group}".encode()).hexdigest()[:40]
+
+
 class EsLedger:
+    """``AlertLedger`` on the alerts index; first alerts claimed in the claims index."""
+
     def __init__(self, sink: EsSink) -> None:
         self.sink = sink
 
@@ -172,6 +183,45 @@ class EsLedger:
                 ids.add(src["article_id"])
                 langs.add(src.get("language") or "und")
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
+
+    def claim(self, firsts: Sequence[Firing]) -> dict[tuple[str, str], Group]:
+        if not firsts:
+            return {}
+        now = datetime.now(UTC).isoformat()
+        keyed = {}
+        for f in firsts:
+            group = f.group or f.article.id
+            cid = claim_id(f.rule.name, group)
+            keyed[cid] = ((f.rule.name, group), f)
+        actions = [
+            (
+                "create",
+                self.sink.claims,
+                cid,
+                {
+                    "claim_id": cid,
+                    "rule": key[0],
+                    "group": key[1],
+                    "article_id": f.article.id,
+                    "language": f.article.language,
+                    "claimed_at": now,
+                },
+            )
+            for cid, (key, f) in keyed.items()
+        ]
+        results = self.sink.bulk(actions)
+        taken = [a[2] for a, r in zip(actions, results, strict=True) if r.result == "exists"]
+        for action, res in zip(actions, results, strict=True):
+            if res.result == "rejected":  # a mapping problem: fail the batch, never alert twice
+                raise RuntimeError(f"alert claim {action[2]} refused: {res.error}")
+        lost: dict[tuple[str, str], Group] = {}
+        for cid, src in self.sink.existing(self.sink.claims, taken).items():
+            key, f = keyed[cid]
+            if src.get("article_id") != f.article.id:  # the same article: a batch redone
+                lost[key] = Group(
+                    frozenset([src["article_id"]]), frozenset([src.get("language") or "und"])
+                )
+        return lost
 
     def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         if not keys:

@@ -24,6 +24,7 @@ from wirewatch.indexer.template import (
     ALERT_STORY_FIELDS,
     ALERTS_ALIAS,
     ARTICLES_ALIAS,
+    CLAIMS_ALIAS,
     SILENCES_ALIAS,
     STORY_FIELDS,
     alerts_mappings,
@@ -94,6 +95,7 @@ class EsSink:
         self.articles = settings.namespace + ARTICLES_ALIAS
         self.alerts = settings.namespace + ALERTS_ALIAS
         self.silences = settings.namespace + SILENCES_ALIAS
+        self.claims = settings.namespace + CLAIMS_ALIAS
         self._dirty = False
 
     # -- setup -------------------------------------------------------------------
@@ -283,9 +285,13 @@ class EsSink:
         self._call(lambda: self.es.indices.refresh(index=self.alerts))
 
     def existing_alerts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return self.existing(self.alerts, ids)
+
+    def existing(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The documents of ``index`` among ``ids`` (a real-time get: no refresh needed)."""
         if not ids:
             return {}
-        resp = self._call(lambda: self.es.mget(index=self.alerts, ids=ids))
+        resp = self._call(lambda: self.es.mget(index=index, ids=ids))
         return {d["_id"]: d["_source"] for d in resp["docs"] if d.get("found")}
 
     def set_delivery(

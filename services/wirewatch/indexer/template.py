@@ -15,6 +15,7 @@ from typing import Any
 ARTICLES_ALIAS = "wirewatch-articles"
 ALERTS_ALIAS = "wirewatch-alerts"
 SILENCES_ALIAS = "wirewatch-silences"
+CLAIMS_ALIAS = "wirewatch-claims"
 
 # language code -> Snowball stemmer of the per-language sub-fields' analyzers
 # (``wirewatch_<code>``: standard tokenizer, lower case, stemming, then ASCII folding).
@@ -213,6 +214,22 @@ def silences_mappings() -> dict[str, Any]:
     }
 
 
+def claims_mappings() -> dict[str, Any]:
+    """The first alert of each (rule, group): one document created once (``op_type=create``,
+    ``_id`` derived from the pair), so of indexer replicas racing only one raises it."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "claim_id": _KW,
+            "rule": _KW,
+            "group": _KW,
+            "article_id": _KW,
+            "language": _KW,
+            "claimed_at": _DATE,
+        },
+    }
+
+
 def templates() -> dict[str, dict[str, Any]]:
     """Composable index templates by name; each pattern gets its alias on creation."""
     settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
@@ -243,6 +260,15 @@ def templates() -> dict[str, dict[str, Any]]:
                 "schema_version": 1,
             },
             "template": {"settings": settings, "mappings": silences_mappings()},
+        },
+        CLAIMS_ALIAS: {
+            "index_patterns": [f"{CLAIMS_ALIAS}-*"],
+            "priority": 200,
+            "_meta": {
+                "description": "wirewatch first alerts, one per (rule, story or trend episode)",
+                "schema_version": 1,
+            },
+            "template": {"settings": settings, "mappings": claims_mappings()},
         },
     }
 

@@ -294,9 +294,11 @@ class AfterEnrichment:
 
     @staticmethod
     def _updates(firings: list[Firing], ledger: AlertLedger) -> None:
-        """Per (rule, group): the first firing ever is the alert; the batch's later
-        articles join it silently but for one update, carried by the last of them,
-        that says what they add. Near-duplicates of what the group holds add nothing."""
+        """Per (rule, group): the first firing ever is the alert - claimed in the
+        ledger, so of two writers racing only one raises it; the batch's later articles
+        (and a lost claim's) join it silently but for one update, carried by the last
+        of them, that says what they add. Near-duplicates of what the group holds add
+        nothing."""
         keys = sorted({(f.rule.name, f.group) for f in firings if f.group is not None})
         before = ledger.groups(keys)
         pending: dict[tuple[str, str], list[Firing]] = {}
@@ -308,6 +310,10 @@ class AfterEnrichment:
             if prior is not None and f.article.id in prior.article_ids:
                 continue  # recorded before: the ledger says whether to resend
             pending.setdefault(key, []).append(f)
+        # another replica may be raising the first alert of the same group right now:
+        # whoever claims it first alerts, the others update it
+        lost = ledger.claim([g[0] for key, g in pending.items() if key not in before])
+        before = {**before, **lost}
         for key, group in pending.items():
             prior = before.get(key)
             if prior is None:

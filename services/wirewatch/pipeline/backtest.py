@@ -67,6 +67,9 @@ class ReplayLedger:
                 langs.add(str(body.get("language")))
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
 
+    def claim(self, firsts: Sequence[Firing]) -> dict[tuple[str, str], Group]:
+        return {}  # the only writer
+
     def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         out: dict[tuple[str, str], set[str]] = {}
         for (rule, _aid), body in self.alerts.items():

@@ -148,6 +148,14 @@ class AlertLedger(Protocol):
         """What each (rule, group) among ``keys`` fired on before (absent: never)."""
         ...
 
+    def claim(self, firsts: Sequence[Firing]) -> dict[tuple[str, str], Group]:
+        """Claim, atomically against every other writer, the first alert of each
+        (rule, group) of ``firsts`` (one firing per key, the first of its group here).
+        Returns what the winner holds - its article and language - for each key another
+        writer claimed first (absent: this one won, or had won before for the same
+        article: a batch redone). A single writer wins every claim."""
+        ...
+
     def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         """For each (rule, base) among ``keys`` (a trend rule and ``kind:target``): the
         groups the rule recorded whose key starts with ``base:`` - its episodes of that
