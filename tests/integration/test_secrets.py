@@ -52,21 +52,27 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subproces
     )
 
 
-def _subcommands() -> list[str]:
-    from wirewatch.cli.main import build_parser
+def _subcommands() -> list[list[str]]:
+    """Every command and sub-command, e.g. ``["templates", "install"]``."""
+    import click
+    from wirewatch.cli.main import cli
 
-    parser = build_parser()
-    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers here
-        if hasattr(action, "choices") and isinstance(action.choices, dict):
-            return sorted(action.choices)
-    raise AssertionError("no sub-commands found")
+    def walk(group: click.Group, path: list[str]) -> list[list[str]]:
+        found = []
+        for name, command in sorted(group.commands.items()):
+            found.append([*path, name])
+            if isinstance(command, click.Group):
+                found += walk(command, [*path, name])
+        return found
+
+    return walk(cli, [])
 
 
 def test_help_never_shows_a_secret_nor_takes_one_as_a_flag():
     env = {**SECRETS, "WIREWATCH_ES__USERNAME": "elastic"}
     texts = [_run(["--help"], env).stdout]
     for name in _subcommands():
-        proc = _run([name, "--help"], env)
+        proc = _run([*name, "--help"], env)
         assert proc.returncode == 0, (name, proc.stderr)
         texts.append(proc.stdout)
     everything = "\n".join(texts)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger("wirewatch.cli")
 
 
-def _settings(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any:
+def _settings(cls: Any, args: SimpleNamespace, names: tuple[str, ...]) -> Any:
     """Settings from the environment, overridden by the flags that were given."""
     from wirewatch.settings import build as build_settings
 
@@ -112,7 +117,7 @@ def _publisher(settings: Any, linger_ms: int) -> Any:
 
 
 # -- watcher -------------------------------------------------------------------------
-def cmd_watcher(args: argparse.Namespace) -> int:
+def cmd_watcher(args: SimpleNamespace) -> int:
     from wirewatch.settings import WatcherSettings
     from wirewatch.watcher.service import Watcher, WatcherState
 
@@ -157,7 +162,7 @@ def cmd_watcher(args: argparse.Namespace) -> int:
 
 
 # -- feeds ---------------------------------------------------------------------------
-def cmd_feeds(args: argparse.Namespace) -> int:
+def cmd_feeds(args: SimpleNamespace) -> int:
     from wirewatch.cli.main import _load_feeds
     from wirewatch.feeds.poller import FeedPoller, FeedState
     from wirewatch.feeds.service import FeedPublisher
@@ -202,7 +207,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 # -- worker --------------------------------------------------------------------------
-def cmd_worker(args: argparse.Namespace) -> int:
+def cmd_worker(args: SimpleNamespace) -> int:
     from wirewatch.settings import WorkerSettings
     from wirewatch.worker.app import build_app
 
@@ -281,7 +286,7 @@ def _es_refused(settings: Any, sink: Any) -> SystemExit | None:
     return None
 
 
-def cmd_indexer(args: argparse.Namespace) -> int:
+def cmd_indexer(args: SimpleNamespace) -> int:
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
@@ -360,7 +365,7 @@ def cmd_indexer(args: argparse.Namespace) -> int:
 
 
 # -- one-shot set-up -------------------------------------------------------------------
-def cmd_topics(args: argparse.Namespace) -> int:
+def cmd_topics(args: SimpleNamespace) -> int:
     from kafka.errors import KafkaError
 
     from wirewatch import topics
@@ -382,7 +387,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_templates(args: argparse.Namespace) -> int:
+def cmd_templates(args: SimpleNamespace) -> int:
     from wirewatch.indexer import template
 
     if args.action == "export":
@@ -414,103 +419,154 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- parsers ---------------------------------------------------------------------------
-def _common(sp: argparse.ArgumentParser, metrics_port: int | None) -> None:
-    sp.add_argument(
-        "--kafka",
-        default=None,
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers (WIREWATCH_KAFKA__BOOTSTRAP)",
-    )
-    sp.add_argument(
-        "--namespace",
-        default=None,
-        help="prefix for topics, groups and index aliases (WIREWATCH_NAMESPACE)",
-    )
-    if metrics_port is not None:
-        sp.add_argument(
-            "--metrics-host", default=None, help="metrics bind address (default 127.0.0.1)"
-        )
-        sp.add_argument(
-            "--metrics-port",
-            type=int,
-            default=None,
-            help=f"/metrics, /healthz, /readyz port (default {metrics_port}, 0 = off)",
-        )
+# -- the commands ---------------------------------------------------------------------
+def _common(metrics_port: int | None) -> Callable[[F], F]:
+    """``--kafka`` and ``--namespace`` (and the metrics endpoint of a long-running service)."""
+
+    def decorate(f: F) -> F:
+        options = [
+            click.option(
+                "--kafka",
+                metavar="HOST:PORT",
+                help="Kafka bootstrap servers (WIREWATCH_KAFKA__BOOTSTRAP)",
+            ),
+            click.option(
+                "--namespace",
+                help="prefix for topics, groups and index aliases (WIREWATCH_NAMESPACE)",
+            ),
+        ]
+        if metrics_port is not None:
+            options += [
+                click.option("--metrics-host", help="metrics bind address (default 127.0.0.1)"),
+                click.option(
+                    "--metrics-port",
+                    type=int,
+                    help=f"/metrics, /healthz, /readyz port (default {metrics_port}, 0 = off)",
+                ),
+            ]
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
 
 
-def add_commands(sub: Any) -> None:
-    w = sub.add_parser("watcher", help="publish inbox files to Kafka (distributed mode)")
-    w.add_argument(
+def add_commands(cli: click.Group) -> None:
+    """The services and set-up steps of the distributed mode, on the ``wirewatch`` group."""
+    from wirewatch.cli.help import epilog
+    from wirewatch.cli.help import run_command as _run
+
+    path = click.Path(path_type=Path)
+
+    @cli.command(
+        "watcher",
+        help="Publish inbox files to Kafka (distributed mode).",
+        epilog=epilog("watcher"),
+    )
+    @click.option(
         "--inbox",
-        nargs="+",
-        type=Path,
-        default=None,
+        type=path,
+        multiple=True,
         metavar="DIR",
-        help="inbox director(y/ies) (WIREWATCH_INBOX)",
+        help="inbox directory, repeatable (WIREWATCH_INBOX)",
     )
-    w.add_argument(
-        "--state", type=Path, default=None, help="state file (default wirewatch-watcher.db)"
+    @click.option("--state", type=path, help="state file (default wirewatch-watcher.db)")
+    @click.option("--poll-interval", type=float, help="seconds between inbox scans (default 0.5)")
+    @click.option(
+        "--settle-seconds", type=float, help="a file is complete once unchanged this long"
     )
-    w.add_argument("--poll-interval", type=float, default=None)
-    w.add_argument("--settle-seconds", type=float, default=None)
-    w.add_argument("--max-bytes", type=int, default=None)
-    _common(w, 9464)
-    w.set_defaults(func=cmd_watcher)
+    @click.option("--max-bytes", type=int, help="largest accepted file (default 5 MiB)")
+    @_common(9464)
+    def watcher_command(**params: Any) -> int:
+        return _run(cmd_watcher, params)
 
-    f = sub.add_parser("feeds", help="publish new RSS/Atom feed items to Kafka (distributed mode)")
-    f.add_argument("--config", type=Path, default=None, help="feed subscriptions (YAML)")
-    f.add_argument(
-        "--state", type=Path, default=None, help="state file (default wirewatch-feeds.db)"
+    @cli.command(
+        "feeds",
+        help="Publish new RSS/Atom feed items to Kafka (distributed mode).",
+        epilog=epilog("feeds"),
     )
-    f.add_argument("--timeout", type=float, default=None, help="seconds per request (default 20)")
-    f.add_argument("--once", action="store_true", help="poll each enabled feed once and exit")
-    _common(f, 9467)
-    f.set_defaults(func=cmd_feeds)
+    @click.option("--config", type=path, help="feed subscriptions (YAML)")
+    @click.option("--state", type=path, help="state file (default wirewatch-feeds.db)")
+    @click.option("--timeout", type=float, help="seconds per request (default 20)")
+    @click.option("--once", is_flag=True, help="poll each enabled feed once and exit")
+    @_common(9467)
+    def feeds_command(**params: Any) -> int:
+        return _run(cmd_feeds, params)
 
-    k = sub.add_parser("worker", help="the Faust enrichment worker (distributed mode)")
-    k.add_argument(
-        "--processes", type=int, default=None, help="enrichment processes (default 1; 0 = a thread)"
+    @cli.command(
+        "worker",
+        help="The Faust enrichment worker (distributed mode).",
+        epilog=epilog("worker"),
     )
-    k.add_argument("--batch-size", type=int, default=None)
-    k.add_argument(
-        "--session-timeout", type=float, default=None, help="consumer session timeout, seconds"
-    )
-    _common(k, 9465)
-    k.set_defaults(func=cmd_worker)
+    @click.option("--processes", type=int, help="enrichment processes (default 1; 0 = a thread)")
+    @click.option("--batch-size", type=int)
+    @click.option("--session-timeout", type=float, help="consumer session timeout, seconds")
+    @_common(9465)
+    def worker_command(**params: Any) -> int:
+        return _run(cmd_worker, params)
 
-    i = sub.add_parser(
-        "indexer", help="bulk-index enriched articles into Elasticsearch, fire alerts"
+    @cli.command(
+        "indexer",
+        short_help="Index enriched articles into Elasticsearch, fire alerts.",
+        help="Bulk-index enriched articles into Elasticsearch, fire alerts (distributed mode).",
+        epilog=epilog("indexer"),
     )
-    i.add_argument(
-        "--es", default=None, metavar="URL", help="Elasticsearch URL (WIREWATCH_ES__URL)"
-    )
-    i.add_argument("--rules", type=Path, default=None, help="alert rules (YAML)")
-    i.add_argument("--batch-size", type=int, default=None)
-    i.add_argument("--session-timeout", type=float, default=None)
-    i.add_argument(
+    @click.option("--es", metavar="URL", help="Elasticsearch URL (WIREWATCH_ES__URL)")
+    @click.option("--rules", type=path, help="alert rules (YAML)")
+    @click.option("--batch-size", type=int)
+    @click.option("--session-timeout", type=float, help="consumer session timeout, seconds")
+    @click.option(
         "--max-retries",
         type=int,
-        default=None,
         help="give up a batch after N failed attempts (default 0 = never)",
     )
-    _common(i, 9466)
-    i.set_defaults(func=cmd_indexer)
+    @_common(9466)
+    def indexer_command(**params: Any) -> int:
+        return _run(cmd_indexer, params)
 
-    t = sub.add_parser("topics", help="create the Kafka topics declared in schemas/topics.yaml")
-    t.add_argument("action", choices=["create"])
-    t.add_argument(
-        "--partitions", type=int, default=None, help="override every topic's partition count"
+    @cli.group(
+        "topics",
+        help="Create the Kafka topics declared in schemas/topics.yaml.",
+        epilog=epilog("topics"),
     )
-    t.add_argument("--replication-factor", type=int, default=None)
-    _common(t, None)
-    t.set_defaults(func=cmd_topics)
+    def topics_group() -> None:
+        pass
 
-    e = sub.add_parser(
-        "templates", help="install (or export/check) the Elasticsearch index templates"
+    @topics_group.command("create", help="Create the topics that do not exist yet.")
+    @click.option("--partitions", type=int, help="override every topic's partition count")
+    @click.option("--replication-factor", type=int)
+    @_common(None)
+    def topics_create_command(**params: Any) -> int:
+        return _run(cmd_topics, params)
+
+    @cli.group(
+        "templates",
+        help="Install (or export/check) the Elasticsearch index templates.",
+        epilog=epilog("templates"),
     )
-    e.add_argument("action", choices=["install", "export", "check"])
-    e.add_argument("--es", default=None, metavar="URL")
-    e.add_argument("--dir", default="deploy/elasticsearch", help="for export/check")
-    e.add_argument("--namespace", default=None)
-    e.set_defaults(func=cmd_templates)
+    def templates_group() -> None:
+        pass
+
+    @templates_group.command(
+        "install", help="Install the index templates and the first write index of each alias."
+    )
+    @click.option("--es", metavar="URL", help="Elasticsearch URL (WIREWATCH_ES__URL)")
+    @click.option("--namespace", help="prefix of the index aliases (WIREWATCH_NAMESPACE)")
+    def templates_install_command(**params: Any) -> int:
+        return _run(cmd_templates, params, action="install")
+
+    directory = click.option(
+        "--dir", default="deploy/elasticsearch", show_default=True, help="the templates' folder"
+    )
+
+    @templates_group.command("export", help="Write the index templates into --dir.")
+    @directory
+    def templates_export_command(**params: Any) -> int:
+        return _run(cmd_templates, params, action="export")
+
+    @templates_group.command(
+        "check", help="Compare the templates in --dir with the code's (exit 1 on a difference)."
+    )
+    @directory
+    def templates_check_command(**params: Any) -> int:
+        return _run(cmd_templates, params, action="check")

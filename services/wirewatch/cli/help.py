@@ -4,12 +4,13 @@ text or JSON lines."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TextIO
+from types import SimpleNamespace
+from typing import Any, TextIO
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,7 +60,7 @@ EXAMPLES: dict[str, list[str]] = {
         "wirewatch bench recovery --runs 3 --output /tmp/recovery.md",
     ],
     "watcher": ["WIREWATCH_KAFKA__BOOTSTRAP=broker:9092 wirewatch watcher --inbox /data/inbox"],
-    "feeds": ["wirewatch feeds --feeds feeds.yaml"],
+    "feeds": ["wirewatch feeds --config feeds.yaml", "wirewatch feeds --config feeds.yaml --once"],
     "worker": ["wirewatch worker --processes 2"],
     "indexer": ["WIREWATCH_ES__URL=http://es:9200 wirewatch indexer --rules rules.yaml"],
     "topics": ["wirewatch topics create"],
@@ -67,13 +68,62 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 
-def decorate(sub: argparse._SubParsersAction) -> None:
-    """Examples and the exit codes at the end of every command's ``--help``."""
-    for name, parser in sub.choices.items():
-        lines = EXAMPLES.get(name)
-        examples = "examples:\n" + "\n".join(f"  {e}" for e in lines) + "\n\n" if lines else ""
-        parser.epilog = examples + EXIT_CODES
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+def epilog(command: str | None) -> str:
+    """The end of a command's ``--help``: its examples and the exit codes, laid out as
+    written (click's ``\\b`` keeps a paragraph from being re-wrapped)."""
+    lines = EXAMPLES.get(command or "", [])
+    examples = "\b\nexamples:\n" + "\n".join(f"  {e}" for e in lines) + "\n\n" if lines else ""
+    return examples + "\b\n" + EXIT_CODES
+
+
+def run_command(
+    func: Callable[[SimpleNamespace], int | None], params: dict[str, Any], **extra: Any
+) -> int:
+    """``func`` on the parameters of the command being run, as attributes; variadic
+    arguments and repeatable options as lists (None when empty), ``command`` its path,
+    ``log_level`` and ``log_format`` the global options. A user error said in one line
+    (``SystemExit("...")``, invalid settings, a missing client of the distributed mode)
+    exits 2; a closed pipe (``| head``) ends the output quietly."""
+    import click
+
+    from wirewatch.settings import SettingsError
+
+    ctx = click.get_current_context()
+    root = ctx.find_root().params
+    values = {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in params.items()}
+    args = SimpleNamespace(
+        **values,
+        **extra,
+        command=ctx.command_path,
+        log_level=root.get("log_level", "INFO"),
+        log_format=root.get("log_format", "text"),
+    )
+    try:
+        return int(func(args) or 0)
+    except BrokenPipeError:
+        return EXIT_OK
+    except SettingsError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # a user error, said in one line: a usage error
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in _DISTRIBUTED_MODULES:
+            print(
+                f"{args.command}: the distributed mode needs the {missing} client: "
+                "pip install 'wirewatch[distributed]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        raise
+
+
+# what the [distributed] extra installs
+_DISTRIBUTED_MODULES = frozenset({"kafka", "faust", "aiokafka", "mode", "elasticsearch"})
 
 
 GLOBAL_OPTIONS = {"--log-level": "INFO", "--log-format": "text"}
@@ -98,7 +148,7 @@ def pull_global_options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
                 values[name] = argv[i + 1]
                 i += 1
             else:
-                rest.append(arg)  # argparse reports the missing value
+                rest.append(arg)  # click reports the missing value
         else:
             rest.append(arg)
         i += 1

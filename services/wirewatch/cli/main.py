@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import click
 
 from wirewatch import __version__
+from wirewatch.cli.distributed import add_commands as add_distributed_commands
+from wirewatch.cli.help import EXIT_USAGE, epilog, pull_global_options, setup_logging
+from wirewatch.cli.help import run_command as _run
+from wirewatch.cli.options import (
+    DB_HELP,
+    NON_NEGATIVE,
+    PATH,
+    POSITIVE,
+    UNIT,
+    db_option,
+    json_option,
+)
+from wirewatch.tools.bench_options import recovery_options
 
 
 def _resources(data_dir: Path | None):
@@ -61,37 +77,6 @@ def _open_existing_store(path: Path):
             "or pass --db"
         )
     return _open_store(path)
-
-
-def _whole_number(text: str, minimum: int, below: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{value} {below}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    return _whole_number(text, 1, "is less than 1")
-
-
-def _non_negative_int(text: str) -> int:
-    """An argparse type: a whole number of at least 0."""
-    return _whole_number(text, 0, "is negative")
-
-
-def _unit_interval(text: str) -> float:
-    """An argparse type: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
 
 
 _UNCUT_COLUMNS = frozenset(
@@ -164,7 +149,7 @@ def _table(
 
 
 # -- commands --------------------------------------------------------------------
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: SimpleNamespace) -> int:
     from wirewatch import metrics
     from wirewatch.embedded.runner import EmbeddedRunner
     from wirewatch.settings import EmbeddedSettings
@@ -310,7 +295,7 @@ def _start_ui(db: Path, port: int, rules: list, rules_path: Path | None):
     return ui
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
+def cmd_ui(args: SimpleNamespace) -> int:
     from wirewatch.ui.server import PortUnavailable, serve_forever
 
     rules = _load_rules(args.rules) if args.rules else None
@@ -386,14 +371,8 @@ def _vocabulary_problems(rules: list, path: Path) -> list[str]:
     return problems
 
 
-def cmd_alerts(args: argparse.Namespace) -> int:
+def cmd_alerts(args: SimpleNamespace) -> int:
     store = _open_existing_store(args.db)
-    if args.action != "list":
-        from wirewatch.cli import stories
-
-        if args.action == "mute":
-            return stories.cmd_mute(args, store)
-        return stories.cmd_silences(args, store, _table)
     rows = store.alerts(args.limit)
     if args.json:
         for r in rows:
@@ -431,13 +410,13 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_stories(args: argparse.Namespace) -> int:
+def cmd_stories(args: SimpleNamespace) -> int:
     from wirewatch.cli import stories
 
     return stories.cmd_stories(args, _open_existing_store(args.db), _table)
 
 
-def cmd_rules(args: argparse.Namespace) -> int:
+def cmd_rules(args: SimpleNamespace) -> int:
     rules = _load_rules(args.file)
     if args.action == "check":
         for r in rules:
@@ -501,7 +480,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_enrich(args: argparse.Namespace) -> int:
+def cmd_enrich(args: SimpleNamespace) -> int:
     from dataclasses import replace
 
     from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
@@ -567,7 +546,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     return 1 if unreadable else 0
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: SimpleNamespace) -> int:
     from wirewatch.search import QueryError, parse
 
     try:
@@ -644,7 +623,7 @@ def _vocabulary():
     return Vocabulary.from_resources(_resources(None))
 
 
-def _checked_filters(args: argparse.Namespace) -> None:
+def _checked_filters(args: SimpleNamespace) -> None:
     """Vendor, country and date filters against their vocabularies (exit 2 with a hint)."""
     from wirewatch.vocab import UnknownValue, date_prefix
 
@@ -662,7 +641,7 @@ def _checked_filters(args: argparse.Namespace) -> None:
         raise SystemExit(2) from None
 
 
-def cmd_events(args: argparse.Namespace) -> int:
+def cmd_events(args: SimpleNamespace) -> int:
     _checked_filters(args)
     store = _open_existing_store(args.db)
     rows = store.events(
@@ -730,7 +709,7 @@ def _fold_near_duplicates(rows: list) -> tuple[list, dict[int, int]]:
     return shown, folded
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: SimpleNamespace) -> int:
     store = _open_existing_store(args.db)
     article = store.get(args.id)
     if article is None:
@@ -764,7 +743,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rejected(args: argparse.Namespace) -> int:
+def cmd_rejected(args: SimpleNamespace) -> int:
     store = _open_existing_store(args.db)
     rows = store.rejected()
     if args.json:
@@ -787,7 +766,7 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schemas(args: argparse.Namespace) -> int:
+def cmd_schemas(args: SimpleNamespace) -> int:
     from wirewatch.schemas import check, export
 
     if args.action == "export":
@@ -800,7 +779,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: SimpleNamespace) -> int:
     if args.what == "distributed":
         from wirewatch.tools.bench_distributed import main as distributed_main
 
@@ -819,7 +798,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def cmd_evaluate(args: SimpleNamespace) -> int:
     if args.real is not None:
         from wirewatch.tools.evaluate_real import main as real_main
 
@@ -836,300 +815,398 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return evaluate_main(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from wirewatch.cli.help import EXIT_CODES
+# -- the command tree -------------------------------------------------------------------
+# Each command takes its parameters from click and hands them, as attributes, to its
+# ``cmd_*`` function above; ``_run`` turns the errors a command may end in into exit codes.
 
-    p = argparse.ArgumentParser(
-        prog="wirewatch",
-        description="Watch the news wire for technology-policy events.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--version", action="version", version=f"wirewatch {__version__}")
-    p.add_argument(
-        "--log-level",
-        default="INFO",
-        help="DEBUG, INFO, WARNING, ERROR (default INFO); anywhere on the line",
-    )
-    p.add_argument(
-        "--log-format",
-        default="text",
-        help="text or json (one JSON object per line); anywhere on the line",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-    db_help = "SQLite database of the embedded store (default wirewatch.db, env WIREWATCH_DB)"
 
-    def db_arg(sp: argparse.ArgumentParser) -> None:
-        import os
+def _inherited(params: dict[str, Any]) -> dict[str, Any]:
+    """A sub-command's parameters, with the ones it was not given taken from its group
+    (``wirewatch alerts --db X silences`` as ``wirewatch alerts silences --db X``)."""
+    parent = click.get_current_context().parent
+    given = parent.params if parent is not None else {}
+    return {k: given.get(k, v) if v is None or v is False else v for k, v in params.items()}
 
-        sp.add_argument(
-            "--db",
-            type=Path,
-            default=Path(os.environ.get("WIREWATCH_DB", "wirewatch.db")),
-            help=db_help,
-        )
 
-    r = sub.add_parser("run", help="run the embedded pipeline over inbox directories")
-    r.add_argument("inbox", nargs="+", type=Path, help="inbox director(y/ies), watched recursively")
-    r.add_argument("--db", type=Path, default=None, help=db_help)
-    r.add_argument(
-        "--once",
-        action="store_true",
-        help="process what is there now (and poll each enabled feed once) and exit",
-    )
-    r.add_argument(
-        "--feeds", type=Path, default=None, help="also poll the RSS/Atom feeds in this YAML file"
-    )
-    r.add_argument(
-        "--feeds-state",
-        type=Path,
-        default=None,
-        help="SQLite state of the feeds (default: <db name>-feeds.db next to the database)",
-    )
-    r.add_argument(
-        "--rules", type=Path, default=None, help="alert rules (YAML); see `wirewatch rules check`"
-    )
-    r.add_argument(
-        "--metrics-port",
-        type=int,
-        default=None,
-        help="/metrics, /healthz, /readyz port (default 9464, 0 = off)",
-    )
-    r.add_argument(
-        "--metrics-host",
-        default=None,
-        help="address to bind the metrics endpoint (default 127.0.0.1)",
-    )
-    r.add_argument(
-        "--workers", type=_positive_int, default=None, help="enrichment processes (default 1)"
-    )
-    r.add_argument(
-        "--max-bytes",
-        type=_positive_int,
-        default=None,
-        help="largest accepted file (default 5 MiB)",
-    )
-    r.add_argument(
-        "--poll-interval",
-        type=float,
-        default=None,
-        help="seconds between inbox scans (default 0.5)",
-    )
-    r.add_argument(
-        "--settle-seconds",
-        type=float,
-        default=None,
-        help="a file is complete once unchanged this long (default 1)",
-    )
-    r.add_argument("--ui", action="store_true", help="also serve the web UI (127.0.0.1)")
-    r.add_argument("--ui-port", type=int, default=8470, help="web UI port (default 8470)")
-    r.set_defaults(func=cmd_run)
+@click.group(
+    context_settings={"help_option_names": ["--help", "-h"], "max_content_width": 100},
+    epilog=epilog(None),
+)
+@click.version_option(__version__, prog_name="wirewatch", message="%(prog)s %(version)s")
+@click.option(
+    "--log-level",
+    default="INFO",
+    metavar="LEVEL",
+    help="DEBUG, INFO, WARNING, ERROR (default INFO); anywhere on the line",
+)
+@click.option(
+    "--log-format",
+    default="text",
+    metavar="FORMAT",
+    help="text or json (one JSON object per line); anywhere on the line",
+)
+def cli(log_level: str, log_format: str) -> None:
+    """Watch the news wire for technology-policy events."""
 
-    e = sub.add_parser("enrich", help="enrich files and print the result (no store)")
-    e.add_argument("files", nargs="+")
-    e.add_argument("--json", action="store_true", help="one JSON document per input file")
-    e.add_argument("--max-bytes", type=_positive_int, default=None)
-    e.add_argument(
-        "--data-dir", type=Path, default=None, help="alternative rule/gazetteer data directory"
-    )
-    e.set_defaults(func=cmd_enrich)
 
-    s = sub.add_parser(
-        "search",
-        help='full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
-        "prefix*, vendor: country: type: status: lang: since: until:)",
-    )
-    s.add_argument("query", nargs="+")
-    db_arg(s)
-    s.add_argument("--limit", type=_positive_int, default=20)
-    s.add_argument(
-        "--offset", type=_non_negative_int, default=0, help="skip this many hits (paging)"
-    )
-    s.add_argument("--sort", choices=["relevance", "date"], default="relevance")
-    s.add_argument(
-        "--min-relevance",
-        type=_unit_interval,
-        default=0.0,
-        help="only articles at least this much about technology policy (0-1)",
-    )
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_search)
+@cli.command(
+    "run",
+    short_help="Run the embedded pipeline over inbox directories.",
+    help="Run the embedded pipeline over inbox directories (INBOX: watched recursively).",
+    epilog=epilog("run"),
+)
+@click.argument("inbox", nargs=-1, required=True, type=PATH)
+@click.option("--db", type=PATH, default=None, help=DB_HELP)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="process what is there now (and poll each enabled feed once) and exit",
+)
+@click.option("--feeds", type=PATH, help="also poll the RSS/Atom feeds in this YAML file")
+@click.option(
+    "--feeds-state",
+    type=PATH,
+    help="SQLite state of the feeds (default: <db name>-feeds.db next to the database)",
+)
+@click.option("--rules", type=PATH, help="alert rules (YAML); see `wirewatch rules check`")
+@click.option(
+    "--metrics-port", type=int, help="/metrics, /healthz, /readyz port (default 9464, 0 = off)"
+)
+@click.option("--metrics-host", help="address to bind the metrics endpoint (default 127.0.0.1)")
+@click.option("--workers", type=POSITIVE, help="enrichment processes (default 1)")
+@click.option("--max-bytes", type=POSITIVE, help="largest accepted file (default 5 MiB)")
+@click.option("--poll-interval", type=float, help="seconds between inbox scans (default 0.5)")
+@click.option(
+    "--settle-seconds", type=float, help="a file is complete once unchanged this long (default 1)"
+)
+@click.option("--ui", is_flag=True, help="also serve the web UI (127.0.0.1)")
+@click.option("--ui-port", type=int, default=8470, show_default=True, help="web UI port")
+def run_command(**params: Any) -> int:
+    return _run(cmd_run, params)
 
-    ev = sub.add_parser("events", help="list policy events")
-    db_arg(ev)
-    ev.add_argument(
-        "--type", choices=["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"]
-    )
-    ev.add_argument("--status", choices=["reported", "proposed", "rejected"])
-    ev.add_argument("--country", help="ISO code, e.g. NL, or EU")
-    ev.add_argument("--vendor", help="e.g. Huawei")
-    ev.add_argument("--since", help="YYYY, YYYY-MM or YYYY-MM-DD (publication date)")
-    ev.add_argument("--limit", type=_positive_int, default=100)
-    ev.add_argument(
-        "--all", action="store_true", help="list near-duplicates too instead of folding them"
-    )
-    ev.add_argument(
-        "--min-relevance",
-        type=_unit_interval,
-        default=0.0,
-        help="only articles at least this much about technology policy (0-1)",
-    )
-    ev.add_argument("--json", action="store_true")
-    ev.set_defaults(func=cmd_events)
 
-    sh = sub.add_parser("show", help="show one article (id or unique id prefix)")
-    sh.add_argument("id")
-    db_arg(sh)
-    sh.add_argument("--json", action="store_true")
-    sh.set_defaults(func=cmd_show)
+@cli.command(
+    "enrich", help="Enrich files and print the result (no store).", epilog=epilog("enrich")
+)
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", is_flag=True, help="one JSON document per input file")
+@click.option("--max-bytes", type=POSITIVE, help="largest accepted file (default 5 MiB)")
+@click.option("--data-dir", type=PATH, help="alternative rule/gazetteer data directory")
+def enrich_command(**params: Any) -> int:
+    return _run(cmd_enrich, params)
 
-    rj = sub.add_parser("rejected", help="list rejected files and why")
-    db_arg(rj)
-    rj.add_argument("--json", action="store_true")
-    rj.set_defaults(func=cmd_rejected)
 
-    al = sub.add_parser("alerts", help="list fired alerts and their deliveries")
-    db_arg(al)
-    al.add_argument("--limit", type=_positive_int, default=100)
-    al.add_argument("--json", action="store_true")
-    al.add_argument(
-        "action", nargs="?", choices=["list", "mute", "silences"], default="list",
-        help="list (default); mute TARGET --for DURATION; silences (the running ones)",
-    )  # fmt: skip
-    al.add_argument("target", nargs="?", help="mute: RULE, vendor:NAME or country:CODE")
-    al.add_argument("--for", dest="duration", help="mute: how long, e.g. 30m, 2h, 7d")
-    al.add_argument("--reason", default=None, help="mute: why (kept with the silence)")
-    al.set_defaults(func=cmd_alerts)
+@cli.command(
+    "search",
+    short_help="Full-text search over title and body (see --help for the syntax).",
+    help='Full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
+    "prefix*, vendor: country: type: status: lang: since: until:).",
+    epilog=epilog("search"),
+)
+@click.argument("query", nargs=-1, required=True)
+@db_option
+@click.option("--limit", type=POSITIVE, default=20, show_default=True)
+@click.option("--offset", type=NON_NEGATIVE, default=0, help="skip this many hits (paging)")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True
+)
+@click.option(
+    "--min-relevance",
+    type=UNIT,
+    default=0.0,
+    help="only articles at least this much about technology policy (0-1)",
+)
+@json_option
+def search_command(**params: Any) -> int:
+    return _run(cmd_search, params)
 
-    st = sub.add_parser("stories", help="list stories (articles on the same event), or one")
-    db_arg(st)
-    st.add_argument("story", nargs="?", help="a story id: list its articles")
-    st.add_argument("--limit", type=_positive_int, default=50)
-    st.add_argument("--min-articles", type=int, default=1)
-    st.add_argument("--since", default=None, help="last seen on or after YYYY[-MM[-DD]]")
-    st.add_argument("--json", action="store_true")
-    st.set_defaults(func=cmd_stories)
 
-    ui = sub.add_parser("ui", help="serve the read-only web UI over the database")
-    db_arg(ui)
-    ui.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)"
-    )
-    ui.add_argument("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
-    ui.add_argument("--rules", type=Path, default=None, help="alert rules to list on /alerts")
-    ui.set_defaults(func=cmd_ui)
+@cli.command("events", help="List policy events.", epilog=epilog("events"))
+@db_option
+@click.option(
+    "--type",
+    type=click.Choice(["ban", "sanction", "warning", "regulation", "deal", "licensing", "legal"]),
+)
+@click.option("--status", type=click.Choice(["reported", "proposed", "rejected"]))
+@click.option("--country", help="ISO code, e.g. NL, or EU")
+@click.option("--vendor", help="e.g. Huawei")
+@click.option("--since", help="YYYY, YYYY-MM or YYYY-MM-DD (publication date)")
+@click.option("--limit", type=POSITIVE, default=100, show_default=True)
+@click.option("--all", is_flag=True, help="list near-duplicates too instead of folding them")
+@click.option(
+    "--min-relevance",
+    type=UNIT,
+    default=0.0,
+    help="only articles at least this much about technology policy (0-1)",
+)
+@json_option
+def events_command(**params: Any) -> int:
+    return _run(cmd_events, params)
 
-    ru = sub.add_parser("rules", help="check alert rules, or test which rules fire on articles")
-    ru.add_argument("action", choices=["check", "test"])
-    ru.add_argument("file", type=Path)
-    ru.add_argument("articles", nargs="*")
-    db_arg(ru)
-    ru.add_argument("--since", default=None, help="test: replay stored articles from this date")
-    ru.add_argument("--until", default=None, help="test: ... to this date (inclusive)")
-    ru.add_argument("--json", action="store_true", help="test: one JSON line per alert")
-    ru.add_argument(
-        "--es", default=None, metavar="URL", help="test: replay the Elasticsearch index instead"
-    )
-    ru.set_defaults(func=cmd_rules)
 
-    sc = sub.add_parser("schemas", help="export or check the JSON Schemas in schemas/")
-    sc.add_argument("action", choices=["export", "check"])
-    sc.add_argument("--dir", type=Path, default=Path("schemas"))
-    sc.set_defaults(func=cmd_schemas)
+@cli.command(
+    "show", help="Show one article (ID: an id or a unique id prefix).", epilog=epilog("show")
+)
+@click.argument("id")
+@db_option
+@click.option("--json", is_flag=True, help="the whole article as JSON")
+def show_command(**params: Any) -> int:
+    return _run(cmd_show, params)
 
-    q = sub.add_parser(
-        "evaluate",
-        help="score the core against a hand-annotated gold file, or on labelled real news",
-    )
-    q.add_argument("gold", type=Path, nargs="?", help="YAML gold file, e.g. examples/expected.yaml")
-    q.add_argument(
-        "--real",
-        metavar="DIR",
-        help="a real-news folder (offtopic/, candidates/, manifest.jsonl), e.g. "
-        "../shared/realnews-dev: per-type F1 on the labels, false alarms, dates",
-    )
-    q.add_argument(
-        "--labels",
-        metavar="DIR",
-        help="labels for --real (default tests/data/realnews/labels)",
-    )
-    q.add_argument("--split", choices=["dev", "test"], help="only this half of the labels")
-    q.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        help="directory of the articles (default: inbox/ next to the gold file, else its directory)",
-    )
-    q.add_argument("--json", action="store_true")
-    q.add_argument("--misses", action="store_true", help="list every difference")
-    q.set_defaults(func=cmd_evaluate)
 
-    b = sub.add_parser(
-        "bench",
-        help="measure throughput and latency (embedded, distributed), an inbox scan (scan) "
-        "or recovery after kill -9 (recovery); embedded and scan write BENCHMARKS.md, "
-        "distributed and recovery print their section (--output FILE, --write)",
-    )
-    b.add_argument(
-        "what",
-        nargs="?",
-        choices=["embedded", "distributed", "scan", "recovery"],
-        default="embedded",
-    )
-    b.add_argument("--files", type=int, default=100_000, help="scan: files in the generated inbox")
-    b.add_argument("--inbox", type=Path, default=Path("examples/inbox"))
-    b.add_argument(
-        "--real",
-        default="../shared/realnews-dev",
-        help="core: also measure on this real-news folder when it exists",
-    )
-    b.add_argument("--kafka", default=None, help="distributed: a broker (default: start Tansu)")
-    b.add_argument(
-        "--es", default=None, help="distributed: Elasticsearch (default: start noida-db)"
-    )
-    b.add_argument("--count", type=int, default=1000, help="distributed: articles in the burst")
-    b.add_argument("--trickle", type=int, default=100, help="distributed: files for latency")
-    b.add_argument(
-        "--rate", type=float, default=None, help="trickle files/s (distributed 10, recovery 4)"
-    )
-    b.add_argument("--processes", type=int, default=1, help="distributed: per worker")
-    b.add_argument(
-        "--copies",
-        type=int,
-        default=150,
-        help="copies of the inbox (distinct texts) for the end-to-end run",
-    )
-    b.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="write the section into this file (embedded, scan: default BENCHMARKS.md)",
-    )
-    b.add_argument(
-        "--write",
-        action="store_true",
-        help="distributed: update BENCHMARKS.md; recovery: update RELIABILITY.md",
-    )
-    b.add_argument(
-        "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
-    )
-    from wirewatch.tools.bench_options import add_recovery_arguments
+@cli.command("rejected", help="List rejected files and why.", epilog=epilog("rejected"))
+@db_option
+@json_option
+def rejected_command(**params: Any) -> int:
+    return _run(cmd_rejected, params)
 
-    add_recovery_arguments(b)
-    b.set_defaults(func=cmd_bench)
 
-    from wirewatch.cli.distributed import add_commands
+@cli.group(
+    "alerts",
+    invoke_without_command=True,
+    short_help="List fired alerts; mute them for a while, list the silences.",
+    help="List fired alerts and their deliveries (and digests); mute rules, vendors or "
+    "countries for a while.",
+    epilog=epilog("alerts"),
+)
+@db_option
+@click.option("--limit", type=POSITIVE, default=100, show_default=True)
+@json_option
+@click.pass_context
+def alerts_group(ctx: click.Context, **params: Any) -> int:
+    if ctx.invoked_subcommand is not None:
+        return 0
+    return _run(cmd_alerts, params)
 
-    add_commands(sub)
-    from wirewatch.cli.help import decorate
 
-    decorate(sub)
-    return p
+@alerts_group.command("list", help="List fired alerts (what `wirewatch alerts` does).")
+@click.option("--db", type=PATH, default=None, help=DB_HELP)
+@click.option("--limit", type=POSITIVE, default=None, help="(default 100)")
+@json_option
+def alerts_list_command(**params: Any) -> int:
+    return _run(cmd_alerts, _inherited(params))
+
+
+@alerts_group.command(
+    "mute",
+    help="Silence alerts of a rule, a vendor or a country for a while (TARGET: RULE, "
+    "vendor:NAME or country:CODE).",
+    epilog=epilog("alerts mute"),
+)
+@click.argument("target")
+@click.option(
+    "--for", "duration", required=True, metavar="DURATION", help="how long, e.g. 30m, 2h, 7d"
+)
+@click.option("--reason", help="why (kept with the silence)")
+@click.option("--db", type=PATH, default=None, help=DB_HELP)
+def alerts_mute_command(**params: Any) -> int:
+    from wirewatch.cli import stories
+
+    params = _inherited(params)
+    return _run(lambda args: stories.cmd_mute(args, _open_existing_store(args.db)), params)
+
+
+@alerts_group.command("silences", help="List the running silences.")
+@click.option("--db", type=PATH, default=None, help=DB_HELP)
+@json_option
+def alerts_silences_command(**params: Any) -> int:
+    from wirewatch.cli import stories
+
+    return _run(
+        lambda args: stories.cmd_silences(args, _open_existing_store(args.db), _table),
+        _inherited(params),
+    )
+
+
+@cli.command(
+    "stories",
+    short_help="List stories (articles on the same event), or one.",
+    help="List stories (articles on the same event), or the articles of one (STORY: its id).",
+    epilog=epilog("stories"),
+)
+@click.argument("story", required=False)
+@db_option
+@click.option("--limit", type=POSITIVE, default=50, show_default=True)
+@click.option("--min-articles", type=int, default=1, show_default=True)
+@click.option("--since", help="last seen on or after YYYY[-MM[-DD]]")
+@json_option
+def stories_command(**params: Any) -> int:
+    return _run(cmd_stories, params)
+
+
+@cli.command("ui", help="Serve the read-only web UI over the database.", epilog=epilog("ui"))
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback)")
+@click.option("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
+@click.option("--rules", type=PATH, help="alert rules to list on /alerts")
+def ui_command(**params: Any) -> int:
+    return _run(cmd_ui, params)
+
+
+@cli.group(
+    "rules",
+    help="Check alert rules, or test which rules fire on articles.",
+    epilog=epilog("rules"),
+)
+def rules_group() -> None:
+    pass
+
+
+@rules_group.command(
+    "check",
+    help="Validate an alert rules file: errors name the file, the rule and the field.",
+    epilog=epilog("rules check"),
+)
+@click.argument("file", type=PATH)
+def rules_check_command(**params: Any) -> int:
+    return _run(cmd_rules, params, action="check", articles=None)
+
+
+@rules_group.command(
+    "test",
+    help="Which rules fire on these ARTICLES, and why; without articles (or with --since, "
+    "--until) replay the stored ones: nothing is sent or recorded.",
+    epilog=epilog("rules test"),
+)
+@click.argument("file", type=PATH)
+@click.argument("articles", nargs=-1)
+@db_option
+@click.option("--since", help="replay stored articles from this date")
+@click.option("--until", help="... to this date (inclusive)")
+@click.option("--json", is_flag=True, help="one JSON line per alert")
+@click.option("--es", metavar="URL", help="replay the Elasticsearch index instead")
+def rules_test_command(**params: Any) -> int:
+    return _run(cmd_rules, params, action="test")
+
+
+@cli.group(
+    "schemas",
+    help="Export or check the JSON Schemas in schemas/.",
+    epilog=epilog("schemas"),
+)
+def schemas_group() -> None:
+    pass
+
+
+@schemas_group.command("export", help="Write the JSON Schemas of the event models.")
+@click.option("--dir", type=PATH, default=Path("schemas"), show_default=True)
+def schemas_export_command(**params: Any) -> int:
+    return _run(cmd_schemas, params, action="export")
+
+
+@schemas_group.command(
+    "check", help="Compare the committed JSON Schemas with the models (exit 1 on drift)."
+)
+@click.option("--dir", type=PATH, default=Path("schemas"), show_default=True)
+def schemas_check_command(**params: Any) -> int:
+    return _run(cmd_schemas, params, action="check")
+
+
+@cli.command(
+    "evaluate",
+    short_help="Score the core against annotations or labelled real news.",
+    help="Score the core against a hand-annotated GOLD file (e.g. examples/expected.yaml), "
+    "or on labelled real news (--real).",
+    epilog=epilog("evaluate"),
+)
+@click.argument("gold", type=PATH, required=False)
+@click.option(
+    "--real",
+    metavar="DIR",
+    help="a real-news folder (offtopic/, candidates/, manifest.jsonl), e.g. "
+    "../shared/realnews-dev: per-type F1 on the labels, false alarms, dates",
+)
+@click.option(
+    "--labels", metavar="DIR", help="labels for --real (default tests/data/realnews/labels)"
+)
+@click.option("--split", type=click.Choice(["dev", "test"]), help="only this half of the labels")
+@click.option(
+    "--dir",
+    type=PATH,
+    help="directory of the articles (default: inbox/ next to the gold file, else its directory)",
+)
+@json_option
+@click.option("--misses", is_flag=True, help="list every difference")
+def evaluate_command(**params: Any) -> int:
+    return _run(cmd_evaluate, params)
+
+
+@cli.command(
+    "bench",
+    short_help="Measure throughput, latency, an inbox scan or recovery.",
+    help="Measure throughput and latency (WHAT: embedded, the default, or distributed), an "
+    "inbox scan (scan) or recovery after kill -9 (recovery). Embedded and scan write "
+    "BENCHMARKS.md; distributed and recovery print their section (--output FILE, --write).",
+    epilog=epilog("bench"),
+)
+@click.argument(
+    "what",
+    type=click.Choice(["embedded", "distributed", "scan", "recovery"]),
+    default="embedded",
+    required=False,
+)
+@click.option("--files", type=int, default=100_000, help="scan: files in the generated inbox")
+@click.option("--inbox", type=PATH, default=Path("examples/inbox"), show_default=True)
+@click.option(
+    "--real",
+    default="../shared/realnews-dev",
+    show_default=True,
+    help="core: also measure on this real-news folder when it exists",
+)
+@click.option("--kafka", help="distributed: a broker (default: start Tansu)")
+@click.option("--es", help="distributed: Elasticsearch (default: start noida-db)")
+@click.option("--count", type=int, default=1000, help="distributed: articles in the burst")
+@click.option("--trickle", type=int, default=100, help="distributed: files for latency")
+@click.option("--rate", type=float, help="trickle files/s (distributed 10, recovery 4)")
+@click.option("--processes", type=int, default=1, help="distributed: per worker")
+@click.option(
+    "--copies",
+    type=int,
+    default=150,
+    help="copies of the inbox (distinct texts) for the end-to-end run",
+)
+@click.option(
+    "--output",
+    type=PATH,
+    help="write the section into this file (embedded, scan: default BENCHMARKS.md)",
+)
+@click.option(
+    "--write",
+    is_flag=True,
+    help="distributed: update BENCHMARKS.md; recovery: update RELIABILITY.md",
+)
+@click.option(
+    "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
+)
+@recovery_options
+def bench_command(**params: Any) -> int:
+    return _run(cmd_bench, params)
+
+
+add_distributed_commands(cli)
+
+
+def parse_args(argv: list[str]) -> SimpleNamespace:
+    """What ``main(argv)`` would run, without running it: ``command`` (its path) and the
+    parameters of the command and of its groups; a usage error raises click's."""
+    ctx = cli.make_context("wirewatch", list(argv))
+    params = dict(ctx.params)
+    path = ["wirewatch"]
+    group = ctx.command
+    while isinstance(group, click.Group):
+        rest = [*ctx._protected_args, *ctx.args]  # noqa: SLF001 - where click keeps them
+        if not rest:
+            break
+        name, command, rest = group.resolve_command(ctx, rest)
+        assert name is not None and command is not None
+        ctx = command.make_context(name, rest, parent=ctx)
+        path.append(name)
+        params.update({k: v for k, v in ctx.params.items() if v is not None or k not in params})
+        group = command
+    return SimpleNamespace(command=" ".join(path), **params)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from wirewatch.cli.help import EXIT_USAGE, pull_global_options, setup_logging
-
     rest, options = pull_global_options(list(sys.argv[1:] if argv is None else argv))
     level, fmt = options["--log-level"], options["--log-format"]
     if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -1138,38 +1215,25 @@ def main(argv: list[str] | None = None) -> int:
     if fmt not in ("text", "json"):
         print(f"wirewatch: --log-format {fmt}: use text or json", file=sys.stderr)
         return EXIT_USAGE
-    parser = build_parser()
-    args = parser.parse_args(rest)
-    args.log_level, args.log_format = level, fmt
     setup_logging(level, fmt)
-    from wirewatch.settings import SettingsError
-
     try:
-        return int(args.func(args) or 0)
-    except BrokenPipeError:
-        return 0
-    except SettingsError as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        code = cli.main(
+            ["--log-level", level, "--log-format", fmt, *rest],
+            prog_name="wirewatch",
+            standalone_mode=False,
+        )
+    except click.ClickException as exc:  # a usage error (exit 2)
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("wirewatch: aborted", file=sys.stderr)
+        return 1
     except SystemExit as exc:
-        if isinstance(exc.code, str):  # a user error, said in one line: a usage error
+        if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
             return EXIT_USAGE
-        raise
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing in _DISTRIBUTED_MODULES:
-            print(
-                f"wirewatch {args.command}: the distributed mode needs the {missing} client: "
-                "pip install 'wirewatch[distributed]'",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        raise
-
-
-# what the [distributed] extra installs
-_DISTRIBUTED_MODULES = frozenset({"kafka", "faust", "aiokafka", "mode", "elasticsearch"})
+        return int(exc.code or 0)
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -25,7 +25,7 @@ def _date_bound(name: str, value: str | None) -> str | None:
     return search.Filter(name, (value,)).bound
 
 
-def cmd_stories(args: argparse.Namespace, store: Any, table: Any) -> int:
+def cmd_stories(args: SimpleNamespace, store: Any, table: Any) -> int:
     if args.story:
         articles = store.story_articles(args.story)
         if not articles:
@@ -82,7 +82,7 @@ def _brief(a: Any) -> dict[str, Any]:
     }
 
 
-def cmd_mute(args: argparse.Namespace, store: Any) -> int:
+def cmd_mute(args: SimpleNamespace, store: Any) -> int:
     from wirewatch.core.alerts import parse_duration
     from wirewatch.pipeline.conditions import silence_target
 
@@ -111,7 +111,7 @@ def cmd_mute(args: argparse.Namespace, store: Any) -> int:
     return 0
 
 
-def cmd_silences(args: argparse.Namespace, store: Any, table: Any) -> int:
+def cmd_silences(args: SimpleNamespace, store: Any, table: Any) -> int:
     now = datetime.now(UTC)
     rows = store.silences(now)
     if args.json:
@@ -124,7 +124,7 @@ def cmd_silences(args: argparse.Namespace, store: Any, table: Any) -> int:
 
 
 def cmd_backtest(
-    args: argparse.Namespace,
+    args: SimpleNamespace,
     rules: list[Any],
     store: Callable[[], Any],
     table: Any,
@@ -175,5 +175,5 @@ def cmd_backtest(
     return 0
 
 
-def db_path(args: argparse.Namespace) -> Path:
+def db_path(args: SimpleNamespace) -> Path:
     return Path(args.db)

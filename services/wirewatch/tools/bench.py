@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import platform
@@ -25,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from wirewatch.core.logic import DATA_DIR, Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, Source
@@ -173,7 +173,7 @@ def bench_embedded(
     }
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: SimpleNamespace) -> int:
     resources = Resources.load()
     enricher = Enricher(resources)
     inputs = _inputs(args.inbox)
@@ -381,7 +381,7 @@ def bench_scan(count: int) -> dict:
     return {"files": count, "created": created, **cases}
 
 
-def main_scan(args: argparse.Namespace) -> int:
+def main_scan(args: SimpleNamespace) -> int:
     figures = bench_scan(args.files)
     n = figures["files"]
     for case in ("new", "known"):

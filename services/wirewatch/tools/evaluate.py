@@ -12,11 +12,11 @@ events[{type, status}], near_duplicate_of}`` (see examples/expected.yaml). Score
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from wirewatch.core import yamlio
 from wirewatch.core.logic import (
@@ -149,7 +149,7 @@ def render(report: Report, title: str) -> str:
     return "\n".join(lines)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: SimpleNamespace) -> int:
     enricher = Enricher(Resources.load())
     directory = args.dir
     if directory is None:

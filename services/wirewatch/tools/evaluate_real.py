@@ -18,13 +18,13 @@ split is fixed by a hash of its name):
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from wirewatch.core import yamlio
 from wirewatch.core.logic import Enricher, Resources
@@ -265,7 +265,7 @@ def render(report: RealReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: SimpleNamespace) -> int:
     root = Path(args.real)
     if not root.is_dir():
         print(
