@@ -176,3 +176,108 @@ def test_two_indexer_replicas_racing_on_one_story_raise_one_first_alert(
     stored = sink.scan(sink.alerts, {"term": {"rule": "bans"}}, ["kind", "story_id"])
     assert sorted(src["kind"] for _i, src in stored) == ["alert", "update"]
     assert {src["story_id"] for _i, src in stored} == {nl.id}
+
+
+# -- digests ---------------------------------------------------------------------------------
+class DigestNotifier:
+    """Takes digest jobs as ``WebhookNotifier.submit_job`` does."""
+
+    def __init__(self, declared: dict[str, Any], jobs: list[Any] | None = None) -> None:
+        self.channels = declared
+        self.jobs: list[Any] = [] if jobs is None else jobs  # shared: in the order sent
+
+    def submit_job(self, channel: str, job: Any) -> None:
+        self.jobs.append(job)
+
+
+def _ban(enricher, country: str, n: int) -> EnrichedArticle:
+    text = (
+        f"{country} bans ZTE gear, case {n}\n\n"
+        f"The telecoms regulator of {country} banned ZTE equipment from the country's 5G "
+        f"networks on {n + 1} March 2021, citing national security. Operators must remove "
+        f"the gear. Ref {n} {n * 7919} {n * 104729}."
+    )
+    a = enricher.analyse(text.encode(), Source(path=f"{n}.txt"))
+    assert isinstance(a, EnrichedArticle) and a.events, a
+    return a
+
+
+def test_digests_on_elasticsearch_list_each_alert_once_across_replicas(
+    es_url, namespace, sink, enricher
+):
+    from datetime import UTC, datetime
+
+    from wirewatch.core import alerts, channels
+    from wirewatch.embedded.digests import DigestScheduler
+    from wirewatch.indexer.digests import LEASE, EsDigests
+    from wirewatch.indexer.ledger import EsLedger
+    from wirewatch.pipeline.after import AfterEnrichment
+    from wirewatch.pipeline.digests import digest_channels
+
+    declared = channels.load_channels(
+        "channels:\n  mail: {type: email, host: h, from: a@b, to: [c@d]}\n", "c.yaml"
+    )
+    rules = alerts.load_rules(
+        "rules:\n  - name: bans\n    events: [ban]\n    min_relevance: 0\n"
+        "    notify: [{channel: mail, digest: hourly}]\n",
+        "r.yaml",
+    )
+    clock = ManualClock(datetime(2026, 6, 10, 8, 10, tzinfo=UTC))
+    replicas = []
+    sent: list[Any] = []
+    for _ in range(2):
+        s = settings_for(es_url, namespace)
+        own = EsSink(s, client(s), threading.Event())
+        notifier = DigestNotifier(declared, sent)
+        replicas.append((DigestScheduler(EsDigests(own), rules, notifier, clock), notifier))
+    after = AfterEnrichment(rules, 0.5, 100, clock)
+    ledger = EsLedger(sink, digest_channels(rules))
+
+    def fire(*ns: int) -> int:
+        countries = ["Denmark", "Norway", "Iceland"][: len(ns)]
+        arts = [_ban(enricher, c, n) for n, c in zip(ns, countries, strict=True)]
+        return len(after.fire(arts, ledger).alerts)
+
+    def tick_all() -> list[Any]:
+        got: list[Any] = []
+        threads = [threading.Thread(target=lambda s=s: got.extend(s.tick())) for s, _ in replicas]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return got
+
+    assert tick_all() == []  # the cursors begin
+    assert fire(1, 2, 3) == 3
+    assert fire(1) == 0  # a batch redone: nothing new, no second item
+    clock.advance(55 * 60)  # 09:05: the hour is over
+    (digest,) = tick_all()
+    (job,) = sent
+    assert job.key == digest == "digest:bans:mail:20260610T090000Z"
+    assert len(job.bodies) == 3 and len({b["alert_id"] for b in job.bodies}) == 3
+    assert tick_all() == [], "leased while it is being sent"
+    assert fire(14) == 1  # after the boundary: the next digest's
+    job.done(False, 3, "HTTP 503")
+    row = replicas[0][0].ledger.get(digest)
+    assert (row.status, row.rounds, row.error) == ("pending", 1, "HTTP 503")
+    assert tick_all() == [], "a failed digest waits before it is tried again"
+    clock.advance(2 * 60)
+    assert tick_all() == [digest]
+    again = sent[-1]
+    assert again.key == job.key and again.bodies == job.bodies
+    again.done(True, 1, None)
+    assert replicas[1][0].ledger.get(digest).status == "sent"
+    clock.advance(60 * 60)  # 10:07
+    (second,) = tick_all()
+    nxt = sent[-1]
+    assert [b["article_id"] for b in nxt.bodies] == [_ban(enricher, "Denmark", 14).id]
+    # the replica sending it stops before recording the outcome: another round resends
+    # it, with the same id, once the lease is over
+    restarted = DigestScheduler(EsDigests(sink), rules, DigestNotifier(declared, sent), clock)
+    assert restarted.tick() == []
+    clock.advance(LEASE.total_seconds())
+    assert restarted.tick() == [second]
+    assert sent[-1].key == nxt.key and sent[-1].bodies == nxt.bodies
+    sent[-1].done(True, 1, None)
+    clock.advance(60 * 60)
+    assert tick_all() == [], "no alert in the period: no message"

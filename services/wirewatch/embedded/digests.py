@@ -18,17 +18,33 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from wirewatch import metrics
 from wirewatch.core import channels
 from wirewatch.core.alerts import AlertRule
-from wirewatch.core.channels import Channel, Digest, Period
+from wirewatch.core.channels import Channel, Period
 from wirewatch.embedded.notify import Job, WebhookNotifier
 from wirewatch.embedded.store import SqliteStore
+from wirewatch.pipeline.digests import (
+    RETRY_CAP,
+    DigestLedger,
+    DigestRow,
+    Plan,
+    digest_plans,
+    retry_wait,
+)
 from wirewatch.pipeline.ports import Clock, SystemClock
+
+__all__ = [
+    "RETRY_CAP",
+    "DigestRow",
+    "DigestScheduler",
+    "Plan",
+    "SqliteDigests",
+    "digest_plans",
+]
 
 log = logging.getLogger("wirewatch.alerts")
 
@@ -46,19 +62,6 @@ CREATE TABLE IF NOT EXISTS digests (
 );
 CREATE INDEX IF NOT EXISTS digests_status ON digests(status, next_try);
 """
-RETRY_CAP = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class DigestRow:
-    id: int
-    rule: str
-    channel: str
-    period: Period
-    alerts: int
-    status: str
-    rounds: int
-    error: str | None
 
 
 def _ts(moment: datetime) -> str:
@@ -182,7 +185,7 @@ class SqliteDigests:
             (rounds,) = s._db.execute(
                 "SELECT rounds FROM digests WHERE id = ?", (digest_id,)
             ).fetchone()
-            wait = min(RETRY_CAP, timedelta(minutes=2**rounds))
+            wait = retry_wait(rounds)
             s._db.execute(
                 "UPDATE digests SET rounds = rounds + 1, attempts = attempts + ?, error = ?, "
                 "next_try = ? WHERE id = ?",
@@ -202,23 +205,6 @@ class SqliteDigests:
         return [d for (i,) in ids if (d := self.get(i)) is not None]
 
 
-@dataclass(frozen=True)
-class Plan:
-    rule: str
-    channel: str
-    every: Digest
-
-
-def digest_plans(rules: Sequence[AlertRule]) -> list[Plan]:
-    """The (rule, channel, period) of every digest entry in ``rules``."""
-    return [
-        Plan(r.name, n.channel, n.digest)
-        for r in rules
-        for n in r.notify
-        if n.channel is not None and n.digest != "immediate"
-    ]
-
-
 class DigestScheduler:
     """Opens digests at their boundaries and hands due ones to the channel workers.
 
@@ -227,7 +213,7 @@ class DigestScheduler:
 
     def __init__(
         self,
-        ledger: SqliteDigests,
+        ledger: DigestLedger,
         rules: Sequence[AlertRule],
         notifier: WebhookNotifier,
         clock: Clock | None = None,
@@ -238,7 +224,7 @@ class DigestScheduler:
         self.notifier = notifier
         self.clock: Clock = clock or SystemClock()
         self.interval = interval
-        self._in_flight: set[int] = set()
+        self._in_flight: set[Any] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="digests", daemon=True)

@@ -21,6 +21,7 @@ from wirewatch.core import stories
 from wirewatch.core.alerts import alert_id
 from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent
 from wirewatch.core.stories import Member
+from wirewatch.indexer.digests import item_actions
 from wirewatch.indexer.sink import EsSink
 from wirewatch.pipeline.ports import Firing, Group, Outcome, Prior
 
@@ -157,8 +158,11 @@ def claim_id(rule: str, group: str) -> str:
 class EsLedger:
     """``AlertLedger`` on the alerts index; first alerts claimed in the claims index."""
 
-    def __init__(self, sink: EsSink) -> None:
+    def __init__(self, sink: EsSink, digests: dict[str, list[str]] | None = None) -> None:
+        """``digests``: rule -> the channels it sends digests to
+        (``pipeline.digests.digest_channels``); each alert of such a rule waits there."""
         self.sink = sink
+        self.digests = digests or {}
 
     def groups(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Group]:
         if not keys:
@@ -269,7 +273,23 @@ class EsLedger:
                 "updated_at": body.get("fired_at"),
             }
             actions.append(("create", self.sink.alerts, body["alert_id"], doc))
-        results = self.sink.bulk(actions)
+        # each alert's digest items, created once (a redone batch finds them: 409)
+        items = [
+            action
+            for k in keep
+            for action in item_actions(
+                self.sink,
+                firings[k].rule.name,
+                self.digests.get(firings[k].rule.name, []),
+                firings[k].body["alert_id"],
+                firings[k].body.get("fired_at"),
+            )
+        ]
+        results = self.sink.bulk(actions + items)
+        for res in results[len(actions) :]:
+            if res.result == "rejected":
+                raise RuntimeError(f"digest item refused: {res.error}")
+        results = results[: len(actions)]
         existing = self.sink.existing_alerts(
             [
                 firings[k].body["alert_id"]

@@ -15,6 +15,10 @@ Per batch (kafka-python, manual commits):
    it again), then published to ``wirewatch.alerts``, logged, and posted to webhooks
    off this thread;
 5. commit the offsets - only now, after Elasticsearch and Kafka acknowledged it all.
+
+Digest rules: each alert of a rule with ``digest: hourly|daily`` also waits in the
+digests index; a thread opens the digests at their boundaries and sends them through
+the channels (``indexer.digests``: each alert in one digest, across replicas).
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ from pydantic import ValidationError
 from wirewatch import metrics
 from wirewatch.core import alerts
 from wirewatch.core.models import EnrichedArticle
+from wirewatch.indexer.digests import EsDigests
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
 from wirewatch.indexer.silences import EsSilenceStore
 from wirewatch.indexer.sink import EsSink
 from wirewatch.pipeline.after import AfterEnrichment
+from wirewatch.pipeline.digests import digest_channels
 from wirewatch.pipeline.ports import Clock, Firing
 from wirewatch.pipeline.silences import CachedSilences
 from wirewatch.settings import IndexerSettings
@@ -90,6 +96,14 @@ class Indexer:
         self.silences = CachedSilences(
             EsSilenceStore(sink), self.after.clock, settings.silences_refresh
         )
+        # digest rules: their alerts wait in the digests index; the embedded mode's
+        # scheduler opens and sends the digests (claimed there, so replicas share them)
+        self.digest_channels = digest_channels(rules)
+        self.digests = None
+        if self.digest_channels and notifier is not None:
+            from wirewatch.embedded.digests import DigestScheduler
+
+            self.digests = DigestScheduler(EsDigests(sink), rules, notifier, self.after.clock)
 
     # -- one batch ---------------------------------------------------------------
     def _validate(self, records: list[Any]) -> list[_Item]:
@@ -181,7 +195,7 @@ class Indexer:
         )
         fired = self.after.fire(
             [i.article for i in indexed if i.article is not None],
-            EsLedger(self.sink),
+            EsLedger(self.sink, self.digest_channels),
             on_recorded=lambda f: handles.append(self._publish_alert(f)),
             history=EsStories(self.sink),
             silences=self.silences,
@@ -237,6 +251,15 @@ class Indexer:
         log.info("index templates installed; writing through %s", ", ".join(installed))
         if self.notifier is not None:
             self.notifier.start()
+        if self.digests is not None:
+            self.digests.start()
+        try:
+            self._loop()
+        finally:
+            if self.digests is not None:
+                self.digests.close()
+
+    def _loop(self) -> None:
         self.consumer.subscribe([self.topic])
         self.ready.set()
         while not self.stop.is_set():

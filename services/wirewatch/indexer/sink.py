@@ -25,6 +25,7 @@ from wirewatch.indexer.template import (
     ALERTS_ALIAS,
     ARTICLES_ALIAS,
     CLAIMS_ALIAS,
+    DIGESTS_ALIAS,
     SILENCES_ALIAS,
     STORY_FIELDS,
     alerts_mappings,
@@ -96,6 +97,7 @@ class EsSink:
         self.alerts = settings.namespace + ALERTS_ALIAS
         self.silences = settings.namespace + SILENCES_ALIAS
         self.claims = settings.namespace + CLAIMS_ALIAS
+        self.digests = settings.namespace + DIGESTS_ALIAS
         self._dirty = False
 
     # -- setup -------------------------------------------------------------------

@@ -16,6 +16,7 @@ ARTICLES_ALIAS = "wirewatch-articles"
 ALERTS_ALIAS = "wirewatch-alerts"
 SILENCES_ALIAS = "wirewatch-silences"
 CLAIMS_ALIAS = "wirewatch-claims"
+DIGESTS_ALIAS = "wirewatch-digests"
 
 # language code -> Snowball stemmer of the per-language sub-fields' analyzers
 # (``wirewatch_<code>``: standard tokenizer, lower case, stemming, then ASCII folding).
@@ -230,6 +231,33 @@ def claims_mappings() -> dict[str, Any]:
     }
 
 
+def digests_mappings() -> dict[str, Any]:
+    """Digests of the distributed mode (``indexer.digests``): ``doc_type`` ``item`` (an
+    alert waiting for or claimed by a digest), ``digest`` or ``cursor``."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "key": _KW,
+            "doc_type": _KW,
+            "rule": _KW,
+            "channel": _KW,
+            "alert_id": _KW,
+            "fired_at": _DATE,
+            "state": _KW,
+            "digest_id": _KW,
+            "period_start": _DATE,
+            "period_end": _DATE,
+            "boundary": _DATE,
+            "alerts": {"type": "integer"},
+            "rounds": {"type": "integer"},
+            "attempts": {"type": "integer"},
+            "error": {"type": "text", "index": False},
+            "next_try": _DATE,
+            "sent_at": _DATE,
+        },
+    }
+
+
 def templates() -> dict[str, dict[str, Any]]:
     """Composable index templates by name; each pattern gets its alias on creation."""
     settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
@@ -269,6 +297,15 @@ def templates() -> dict[str, dict[str, Any]]:
                 "schema_version": 1,
             },
             "template": {"settings": settings, "mappings": claims_mappings()},
+        },
+        DIGESTS_ALIAS: {
+            "index_patterns": [f"{DIGESTS_ALIAS}-*"],
+            "priority": 200,
+            "_meta": {
+                "description": "wirewatch digests: their alerts, state and cursors",
+                "schema_version": 1,
+            },
+            "template": {"settings": settings, "mappings": digests_mappings()},
         },
     }
 
