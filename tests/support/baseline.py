@@ -6,6 +6,11 @@ modules those live in are read from that commit (``git show``) into a private pa
 everything else the core imports (models, decode, relevance, yamlio) is today's module
 itself, so the two enrichments differ only where the fast path could make them differ.
 Both load the same data directory, so a change to a rule file applies to both sides.
+The word lists the baseline held in code (captions, credits, bylines, abbreviations, name
+particles, "not only", legal forms) are data files now: ``give_word_lists`` hands the
+baseline modules those of the data directory, so an edit to them applies to both sides
+too (all but the month spellings and ordinal suffixes of dates.yaml, which the baseline's
+date patterns build in).
 """
 
 from __future__ import annotations
@@ -86,7 +91,43 @@ def load_baseline() -> types.ModuleType:
         sys.modules[full] = module
         exec(compile(sources[name], module.__file__, "exec"), module.__dict__)  # noqa: S102
         setattr(package, name, module)
+    from wirewatch.core.logic import Resources
+
+    give_word_lists(Resources.load(current_data_dir()))
     return sys.modules[f"{_PACKAGE}.logic"]
+
+
+def give_word_lists(resources: Any) -> None:
+    """Make the baseline modules use the word lists of ``resources`` (today's
+    ``Resources``) in place of the lists they held in code."""
+    mods = {name: sys.modules[f"{_PACKAGE}.{name}"] for name in REWRITTEN}
+    text, cues = resources.text, resources.date_cues
+    _replace(mods["text"], "_ABBREV", text.abbreviations)
+    for old, new in (
+        ("_CREDIT", text.credit),
+        ("_CAPTION_START", text.caption_start),
+        ("_PHOTO_WORDS", text.photo_words),
+        ("_COPYRIGHT", text.copyright),
+        ("_PHOTO_CREDIT_LINE", text.credit_line),
+        ("_READ_ALSO", text.read_also),
+        ("_BYLINE_LABEL", text.byline_label),
+        ("_BYLINE_UPDATED", cues.updated),
+        ("_BYLINE_PUBLISHED", cues.published),
+    ):
+        _replace(mods["parse"], old, new)
+    _replace(mods["dates"], "_CREDIT", cues.credit)
+    _replace(mods["entities"], "_PARTICLES", resources.gazetteer.particles)
+    _replace(mods["entities"], "_AMBIGUOUS_NAMES", resources.gazetteer.ambiguous_names)
+    any_rules = next(iter(resources.rules.values()), None)
+    if any_rules is not None:
+        _replace(mods["events"], "_NOT_ONLY", any_rules.not_only)
+        _replace(mods["events"], "FIRM_RE", any_rules.firm)
+
+
+def _replace(module: types.ModuleType, name: str, value: object) -> None:
+    if not hasattr(module, name):
+        raise BaselineUnavailable(f"the baseline {module.__name__} has no {name} to replace")
+    setattr(module, name, value)
 
 
 def current_data_dir() -> Path:
@@ -108,7 +149,9 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
 
     data_dir = data_dir or current_data_dir()
     base = load_baseline()
-    now = Enricher(Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
+    resources = Resources.load(data_dir)
+    give_word_lists(resources)
+    now = Enricher(resources, clock=lambda: FIXED_CLOCK)
     old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
     return now, old
 

@@ -1,5 +1,17 @@
-from wirewatch.core.parse import parse
-from wirewatch.core.text import split_sentences
+from wirewatch.core import parse as parse_module
+from wirewatch.core import text
+from wirewatch.core.logic import bundled_text_rules
+from wirewatch.core.parse import ParsedArticle
+
+RULES = bundled_text_rules()
+
+
+def parse(raw: str) -> ParsedArticle:
+    return parse_module.parse(raw, RULES)
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    return text.split_sentences(paragraph, RULES.abbreviations)
 
 
 def test_date_header_and_first_sentence_on_one_line():

@@ -22,7 +22,7 @@ from typing import Any
 
 from babel.dates import get_day_names, get_month_names
 
-from .parse import is_update_line
+from . import wordlists
 from .text import TOKEN_RE
 
 SUPPORTED = ("en", "nl", "de", "fr", "sv", "da", "nb")
@@ -41,24 +41,70 @@ class DateCues:
     # Words that, right before a month-and-year date, make it a modifier of a noun
     # ("a July 1986 pact", "die März-2019-Regel"): background, not the news.
     determiners: dict[str, frozenset[str]] = field(default_factory=dict)
+    # month names Babel does not list, per language: (spelling, month number)
+    month_spellings: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    # letters after the day number ("1st", "1er"), lower case
+    ordinal_suffixes: tuple[str, ...] = ()
+    # a byline with an ``updated`` word and no ``published`` word only dates an update
+    updated: re.Pattern[str] = re.compile(wordlists.NOTHING)
+    published: re.Pattern[str] = re.compile(wordlists.NOTHING)
+    # a photo or agency credit: a date in it is when the picture was taken or filed
+    credit: re.Pattern[str] = re.compile(wordlists.NOTHING)
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> DateCues:
+    def from_mapping(cls, data: dict[str, Any], where: str = "dates.yaml") -> DateCues:
+        """Build from the parsed dates.yaml; raises ``wordlists.WordListError`` for a
+        malformed word list (a month spelling must map to a number 1-12)."""
+
         def conv(section: dict[str, Any]) -> dict[str, tuple[tuple[str, ...], ...]]:
             return {
                 lang: tuple(tuple(TOKEN_RE.findall(str(p).lower())) for p in phrases if p)
                 for lang, phrases in (section or {}).items()
             }
 
+        def alt(path: str) -> str:
+            return wordlists.alternation(wordlists.words(data, path, where))
+
         dets = {
             lang: frozenset(str(w).lower() for w in words or [])
             for lang, words in (data.get("determiners") or {}).items()
         }
-        return cls(conv(data.get("deadline", {})), conv(data.get("background", {})), dets)
+        spellings: dict[str, tuple[tuple[str, int], ...]] = {}
+        for lang, table in (data.get("month_spellings") or {}).items():
+            if not isinstance(table, dict) or not all(
+                isinstance(n, int) and 1 <= n <= 12 for n in table.values()
+            ):
+                raise wordlists.WordListError(
+                    f"{where}: month_spellings.{lang}: expected spelling: month number (1-12)"
+                )
+            spellings[str(lang)] = tuple((str(k).lower(), n) for k, n in table.items())
+        # A credit: an agency before "/", "|" or "via", or after "/"; a photo label
+        # (with a plural s) before ":"; a photo word after "(".
+        credit = (
+            rf"\b{alt('credits.agencies')}\b\s*(?:/|\||via\b)|"
+            rf"/\s*{alt('credits.agencies_after_slash')}\b|"
+            rf"\b{alt('credits.labels')}s?\s*:|"
+            rf"\({alt('credits.opening')}\b"
+        )
+        return cls(
+            conv(data.get("deadline", {})),
+            conv(data.get("background", {})),
+            dets,
+            spellings,
+            tuple(w.lower() for w in wordlists.words(data, "ordinal_suffixes", where)),
+            re.compile(alt("bylines.updated"), re.IGNORECASE),
+            re.compile(alt("bylines.published"), re.IGNORECASE),
+            re.compile(credit),
+        )
+
+    def is_update_line(self, block: str) -> bool:
+        """A byline that only says when the article was updated (not when it was
+        published)."""
+        return bool(self.updated.search(block)) and not self.published.search(block)
 
 
 @lru_cache(maxsize=32)
-def _month_table(language: str) -> dict[str, int]:
+def _month_table(language: str, spellings: tuple[tuple[str, int], ...]) -> dict[str, int]:
     table: dict[str, int] = {}
     for loc in {language if language in SUPPORTED else "en", "en"}:
         for width in ("wide", "abbreviated"):
@@ -67,18 +113,19 @@ def _month_table(language: str) -> dict[str, int]:
                     key = name.lower().rstrip(".")
                     if len(key) >= 3:
                         table[key] = num
-    if language == "de":
-        table["maerz"] = 3
-    if language == "fr":
-        table["fevrier"], table["aout"], table["decembre"] = 2, 8, 12
+    table.update(spellings)
     return table
 
 
 @lru_cache(maxsize=32)
-def _patterns(language: str) -> tuple[re.Pattern[str], ...]:
-    months = sorted(_month_table(language), key=len, reverse=True)
+def _patterns(
+    language: str, spellings: tuple[tuple[str, int], ...], ordinals: tuple[str, ...]
+) -> tuple[re.Pattern[str], ...]:
+    months = sorted(_month_table(language, spellings), key=len, reverse=True)
     alt = "|".join(re.escape(m) for m in months)
-    day = r"(?P<d>[0-3]?\d)(?:\.|er|st|nd|rd|th|e)?"
+    # (the empty alternative, when there are no suffixes, leaves the period alone)
+    suffixes = "".join("|" + re.escape(w) for w in ordinals)
+    day = rf"(?P<d>[0-3]?\d)(?:\.{suffixes})?"
     year = r"(?P<y>(?:19|20)\d\d)"
     month = rf"(?P<m>{alt})\.?"
     flags = re.IGNORECASE
@@ -142,7 +189,8 @@ def _tokens_before(sentence: str, pos: int, weekdays: frozenset[str]) -> list[st
 
 def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, int]]:
     """All usable date mentions in one sentence as (value, precision 2=day 1=month)."""
-    table = _month_table(language)
+    spellings = cues.month_spellings.get(language, ())
+    table = _month_table(language, spellings)
     # Spans already taken by a date, sorted and disjoint (so their ends are sorted too).
     taken_starts: list[int] = []
     taken_ends: list[int] = []
@@ -155,7 +203,7 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     determiners = cues.determiners.get(language, frozenset()) | cues.determiners.get(
         "en", frozenset()
     )
-    for pat in _patterns(language):
+    for pat in _patterns(language, spellings, cues.ordinal_suffixes):
         for m in pat.finditer(sentence):
             k = bisect_left(taken_starts, m.end())
             if k and taken_ends[k - 1] > m.start():
@@ -187,15 +235,6 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
 
 # Every date form carries a four-digit year: a sentence without one has no date.
 _HAS_YEAR = re.compile(r"(?:19|20)\d\d")
-# A photo or agency credit: a date in it is when the picture was taken or filed.
-_CREDIT = re.compile(
-    r"\b(?:REUTERS|AFP|Getty(?: Images)?|Xinhua|EPA|AP Photo|File Photo|ANP|NTB|Scanpix|"
-    r"Ritzau|Belga|dpa|TT|APA|Keystone|Imago|Shutterstock)\b\s*(?:/|\||via\b)|"
-    r"/\s*(?:REUTERS|AFP|Getty|Xinhua|EPA|AP|ANP|NTB|dpa|APA)\b|"
-    r"\b(?:Photo|Foto|Bild|Billede|Bilde|Image|Picture|Illustration|Archivbild|Arkivbild|"
-    r"Credit|Crédit|Photographie)s?\s*:|"
-    r"\((?:Photo|Foto|Bild|Image|Picture)\b"
-)
 
 
 def byline_date(bylines: list[str], language: str, cues: DateCues) -> str | None:
@@ -206,7 +245,7 @@ def byline_date(bylines: list[str], language: str, cues: DateCues) -> str | None
         if not found:
             continue
         value = max(found, key=lambda f: f[1])[0]
-        if is_update_line(line):
+        if cues.is_update_line(line):
             first_update = first_update or value
             continue
         return value
@@ -236,7 +275,7 @@ def extract_date(
     for index, sentence in enumerate(sentences):
         if not _HAS_YEAR.search(sentence):
             continue
-        if _CREDIT.search(sentence):
+        if cues.credit.search(sentence):
             continue
         for value, precision in find_dates(sentence, language, cues):
             if precision == 1 and index >= LEAD_SENTENCES:

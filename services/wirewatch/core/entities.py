@@ -18,11 +18,6 @@ from typing import Any, NamedTuple
 from .text import TOKEN_RE, Token, Tokens, positions
 
 KINDS = ("vendors", "operators", "countries", "organisations", "people")
-_PARTICLES = frozenset(
-    {"van", "von", "de", "der", "den", "le", "la", "af", "zu", "di", "da", "ter"}
-)
-# Localized country names that are far more often something else in news text.
-_AMBIGUOUS_NAMES = frozenset({"Jordan", "Chad", "Georgia", "Jersey", "Man", "Guernsey", "Dominica"})
 _DEMONYM_KEY = 4
 
 
@@ -116,6 +111,10 @@ class Gazetteer:
         default_factory=lambda: defaultdict(list)
     )
     first_names: frozenset[str] = frozenset()
+    # words inside a person's name ("von der", "van"): a name may run on over them
+    particles: frozenset[str] = frozenset()
+    # localized country names that are far more often something else in news text
+    ambiguous_names: frozenset[str] = frozenset()
     # lower-case first word -> phrases (token tuples) inside which nothing is an entity
     blocked: dict[str, list[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(list))
     # lookups memoised by ``find``: first words of names per language, demonym per word
@@ -151,7 +150,7 @@ class Gazetteer:
         self._add(self.common, alias, kind, value, country, state)
 
     def add_language_name(self, language: str, code: str, name: str) -> None:
-        if name in _AMBIGUOUS_NAMES:
+        if name in self.ambiguous_names:
             return
         index = self.by_language.setdefault(language, defaultdict(list))
         self._add(index, name, "countries", code, None)
@@ -218,14 +217,18 @@ class Gazetteer:
         localized_names: Mapping[str, Mapping[str, str]],
         first_names: Iterable[str],
         blocked: Iterable[str] = (),
+        particles: Iterable[str] = (),
+        ambiguous_names: Iterable[str] = (),
     ) -> Gazetteer:
         """Build from parsed gazetteer files.
 
         ``lists`` maps a kind (vendors, operators, organisations, people) to entries
         ``{name, aliases?, country?}``; ``countries`` maps a code to ``{names, demonyms,
-        places}``; ``localized_names`` maps a language to ``{code: country name}``.
+        places}``; ``localized_names`` maps a language to ``{code: country name}``;
+        ``particles`` are the words that may stand inside a person's name ("von");
+        ``ambiguous_names`` the localized country names never read as the country.
         """
-        gaz = cls()
+        gaz = cls(particles=frozenset(particles), ambiguous_names=frozenset(ambiguous_names))
         for kind, entries in lists.items():
             for item in entries:
                 name = str(item["name"])
@@ -492,7 +495,7 @@ class Gazetteer:
             if starts[j] - ends[j - 1] != 1:
                 break
             word = texts[j]
-            if word in _PARTICLES and j + 1 < len(texts):
+            if word in self.particles and j + 1 < len(texts):
                 j += 1
                 continue
             if not (len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()):

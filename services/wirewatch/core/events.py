@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE, positions
+from .wordlists import alternation
 
 GAP = 8
 # A negation or a rejection cue governs the first trigger after it (verb-final
@@ -31,9 +32,6 @@ REJECT_BEFORE = 15
 # ... or a trigger just before it ("verbiedt niet", "a ban was rejected").
 NEG_AFTER = 3
 REJECT_AFTER = 2
-_NOT_ONLY = frozenset(
-    {"only", "alleen", "enkel", "nur", "seulement", "bara", "endast", "kun", "bare", "blot"}
-)
 # Only these types are reported as explicitly declined; elsewhere a negated or
 # declined match ("will not disclose the value of the deal") is no event at all.
 REJECTABLE = frozenset({"ban", "sanction"})
@@ -58,14 +56,18 @@ MAX_EVIDENCE_CHARS = 600
 BUILTIN_TERMS = frozenset(
     {"target", "vendor", "actor", "operator", "anchor", "tech", "company", "firm"}
 )
-_LEGAL_FORM = (
-    r"Inc|Corp|Corporation|Co|Ltd|Limited|Plc|PLC|plc|LLC|AG|GmbH|SA|S\.A|NV|N\.V|BV|B\.V|"
-    r"AB|ASA|A/S|Oyj|SpA|KK"
-)
-FIRM_RE = re.compile(
-    r"\b[A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&|and|of))*\s+(?:" + _LEGAL_FORM + r")(?![\w/])"
-    r"|<[A-Z][A-Z.]{0,7}>"
-)
+
+
+def firm_pattern(legal_forms: Iterable[str], joiners: Iterable[str]) -> re.Pattern[str]:
+    """A company named with its legal form: capitalised words (or ``joiners``, or "&")
+    before one of ``legal_forms`` ("Gould Inc", "Bank of Kontron AG"), or a stock ticker
+    ("<GLD>"). Both lists are matched literally, in exact case (text.yaml ``companies``)."""
+    return re.compile(
+        rf"\b[A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&|{alternation(joiners)}))*"
+        rf"\s+{alternation(legal_forms)}(?![\w/])|<[A-Z][A-Z.]{{0,7}}>"
+    )
+
+
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
 # Entity kinds that tie a sentence to technology by being named.
@@ -342,9 +344,21 @@ class LanguageRules:
     proposed: PatternSet
     rejected: PatternSet
     rules: list[Rule] = field(default_factory=list)
+    # a negation word followed by one of these does not negate ("not only ... but also")
+    not_only: frozenset[str] = frozenset()
+    # the built-in term ``firm`` (see ``firm_pattern``)
+    firm: re.Pattern[str] = field(default_factory=lambda: firm_pattern((), ()))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], where: str) -> LanguageRules:
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        where: str,
+        not_only: Iterable[str] = (),
+        firm: re.Pattern[str] | None = None,
+    ) -> LanguageRules:
+        """Build from one parsed rule file; ``not_only`` and ``firm`` come from the word
+        lists of text.yaml. Raises ``RuleError`` naming the file and field."""
         if not isinstance(data, Mapping):
             raise RuleError(f"{where}: expected a mapping at the top level")
         unknown = set(data) - {"language", "terms", "cues", "rules"}
@@ -420,6 +434,8 @@ class LanguageRules:
                 ]
             ),
             rules=rules,
+            not_only=frozenset(w.lower() for w in not_only),
+            firm=firm or firm_pattern((), ()),
         )
 
 
@@ -519,7 +535,7 @@ def _status(
             continue
         if clauses is not None and clauses[p] != clauses[min(start, len(clauses) - 1)]:
             continue  # "X is not a member, but joined the sanctions"
-        if p + 1 < len(tokens) and tokens[p + 1] in _NOT_ONLY:
+        if p + 1 < len(tokens) and tokens[p + 1] in rules.not_only:
             continue  # "not only ... but also"
         if (p < start and _governs(p + 1, start, starts, NEG_BEFORE)) or 0 <= p - end < NEG_AFTER:
             return "rejected"
@@ -602,7 +618,7 @@ class _Facts:
             return True
         if req == "firm":
             if req not in self.cache:
-                self.cache[req] = FIRM_RE.search(self.text) is not None
+                self.cache[req] = self.rules.firm.search(self.text) is not None
             return self.cache[req]
         if req not in self.cache:
             terms = self.rules.terms.get(req)

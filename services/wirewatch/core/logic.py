@@ -15,12 +15,24 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from babel import Locale
 
-from . import dates, entities, events, fingerprint, keywords, language, parse, relevance, yamlio
+from . import (
+    dates,
+    entities,
+    events,
+    fingerprint,
+    keywords,
+    language,
+    parse,
+    relevance,
+    wordlists,
+    yamlio,
+)
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import TOKEN_RE, Tokens, tokens_of
@@ -69,6 +81,7 @@ class Resources:
     rules: dict[str, events.LanguageRules]
     date_cues: dates.DateCues
     stopwords: dict[str, frozenset[str]]
+    text: parse.TextRules
 
     @classmethod
     def load(cls, data_dir: Path = DATA_DIR, cache_dir: Path | None = None) -> Resources:
@@ -105,6 +118,18 @@ class Resources:
 
     @classmethod
     def _parse(cls, data_dir: Path = DATA_DIR) -> Resources:
+        tpath = data_dir / "text.yaml"
+        text_data = _load_yaml(tpath) if tpath.exists() else {}
+        try:
+            text_rules = parse.TextRules.from_mapping(text_data, str(tpath))
+            particles = wordlists.words(text_data, "name_particles", str(tpath))
+            not_only = wordlists.words(text_data, "not_only", str(tpath))
+            firm = events.firm_pattern(
+                wordlists.words(text_data, "companies.legal_forms", str(tpath)),
+                wordlists.words(text_data, "companies.name_joiners", str(tpath)),
+            )
+        except wordlists.WordListError as exc:
+            raise DataError(str(exc)) from exc
         gdir = data_dir / "gazetteer"
         lists: dict[str, list[Mapping[str, Any]]] = {}
         for kind in ("vendors", "operators", "organisations", "people"):
@@ -134,31 +159,65 @@ class Resources:
         braw = _load_yaml(bpath) if bpath.exists() else {}
         if not isinstance(braw, Mapping) or not isinstance(braw.get("phrases") or [], list):
             raise DataError(f"{bpath}: expected a mapping with a list 'phrases'")
+        try:
+            ambiguous = wordlists.words(braw, "country_names", str(bpath))
+        except wordlists.WordListError as exc:
+            raise DataError(str(exc)) from exc
         gaz = entities.Gazetteer.from_data(
             lists,
             countries,
             localized,
             (n for n in first if not n.startswith("#")),
             (str(p) for p in braw.get("phrases") or []),
+            particles,
+            ambiguous,
         )
         rules: dict[str, events.LanguageRules] = {}
         for path in sorted((data_dir / "events").glob("*.yaml")):
             data = _load_yaml(path)
             try:
-                lr = events.LanguageRules.from_mapping(data, str(path))  # type: ignore[arg-type]
+                lr = events.LanguageRules.from_mapping(
+                    data,  # type: ignore[arg-type]
+                    str(path),
+                    not_only,
+                    firm,
+                )
             except events.RuleError as exc:
                 raise DataError(str(exc)) from exc
             rules[lr.language or path.stem] = lr
         dpath = data_dir / "dates.yaml"
-        cues = dates.DateCues.from_mapping(_load_yaml(dpath) or {})  # type: ignore[arg-type]
+        try:
+            cues = dates.DateCues.from_mapping(_load_yaml(dpath) or {}, str(dpath))  # type: ignore[arg-type]
+        except wordlists.WordListError as exc:
+            raise DataError(str(exc)) from exc
         stop: dict[str, frozenset[str]] = {}
         for path in (data_dir / "stopwords").glob("*.txt"):
             words = path.read_text(encoding="utf-8").splitlines()
             stop[path.stem] = frozenset(w.strip().lower() for w in words if w and w[0] != "#")
-        return cls(gaz, rules, cues, stop)
+        return cls(gaz, rules, cues, stop, text_rules)
 
 
-_CODE_FILES = ("logic.py", "events.py", "entities.py", "dates.py", "text.py", "models.py")
+_CODE_FILES = (
+    "logic.py",
+    "events.py",
+    "entities.py",
+    "dates.py",
+    "text.py",
+    "parse.py",
+    "wordlists.py",
+    "models.py",
+)
+
+
+@cache
+def bundled_text_rules() -> parse.TextRules:
+    """The ``TextRules`` of the bundled text.yaml, read once: what ``article_key`` parses
+    with when it is given none (sources that key articles without ``Resources``)."""
+    path = DATA_DIR / "text.yaml"
+    try:
+        return parse.TextRules.from_mapping(_load_yaml(path), str(path))
+    except wordlists.WordListError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def _cache_key(data_dir: Path) -> str:
@@ -236,17 +295,20 @@ def register(article: EnrichedArticle, index: DuplicateIndex) -> None:
     index.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
 
 
-def article_key(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+def article_key(
+    data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, text_rules: parse.TextRules | None = None
+) -> str:
     """The id ``Enricher.analyse`` will give these bytes, without the rest of the work.
 
     Sources use it as the message key, so a re-sent file lands on the same partition
     and overwrites the same document. Bytes that do not decode get ``raw-`` + a hash
-    of the bytes (the worker will reject them with the reason).
+    of the bytes (the worker will reject them with the reason). ``text_rules`` are
+    those of the enricher's ``Resources`` (default: the bundled ones).
     """
     decoded = decode(data, max_bytes)
     if isinstance(decoded, RejectReason):
         return "raw-" + hashlib.sha256(data).hexdigest()[:16]
-    parsed = parse.parse(decoded.text)
+    parsed = parse.parse(decoded.text, text_rules or bundled_text_rules())
     return fingerprint.article_id("\n".join(filter(None, [parsed.title or "", parsed.body])))
 
 
@@ -361,7 +423,8 @@ class Enricher:
         decoded = decode(data, self.config.max_bytes)
         if isinstance(decoded, RejectReason):
             return Rejection(source=source, rejected=decoded)
-        parsed = parse.parse(decoded.text)
+        res = self.resources
+        parsed = parse.parse(decoded.text, res.text)
         body_sentences = parsed.sentences()
         body = parsed.body
         all_text = "\n".join(filter(None, [parsed.title or "", body]))
@@ -390,7 +453,6 @@ class Enricher:
             )
         lang, lang_conf = language.detect_language(all_text, language_hint)
 
-        res = self.resources
         sentence_inputs: list[events.SentenceInput] = []
         mentions: list[entities.Mention] = []
         founds = res.gazetteer.find_all([(toks, text) for toks, text, _ in units], lang)

@@ -1,7 +1,7 @@
 """The raw wire format: optional date header, optional title, body, boilerplate.
 
-Contract: ``parse(text)`` accepts any decoded string and never raises. The raw
-format it understands:
+Contract: ``parse(text, rules)`` accepts any decoded string and never raises. The
+raw format it understands:
 
 * a first line that starts with `` date YYYY-MM `` (or ``YYYY-MM-DD``), followed on
   the same line by the first sentence of the article;
@@ -12,6 +12,9 @@ format it understands:
   "(AP Photo/...)" or starting "Foto:"), copyright/agency lines and "read also"
   pointers. In a multi-sentence caption only the first sentence describes the
   photo; the sentences after it summarise the story and stay in the body.
+
+The words that make a line a caption, credit, byline or boilerplate, and the
+abbreviations, are data (text.yaml), given as ``TextRules``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from . import wordlists
 from .text import split_sentences
 
 MAX_LINE_CHARS = 20000
@@ -30,76 +34,84 @@ MAX_MARKS = 30
 _NON_ASCII_RUN = re.compile(rf"[^\x00-\x7f]{{{MAX_MARKS + 1},}}")
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4})-(\d{2})(?:-(\d{2}))?(?=\s|$)\s*", re.IGNORECASE)
-_CREDIT = re.compile(
-    r"\((?:[^()]{0,100}?\b(?:Photo|Foto|Bild|Billede|Bilde|Image|Illustration|Pic|Archives?)\b"
-    r"[^()]{0,100}|(?:AP|AFP|Reuters|ANP|EPA|Getty Images|NTB|TT|Ritzau(?: Scanpix)?|Scanpix|dpa|"
-    r"Belga|Hollandse Hoogte)(?:\s*/[^()]{0,80})?)\)\s*$"
-)
-_CAPTION_START = re.compile(r"^(?:Foto|Photo|Bild|Billede|Bilde|Image|Fotó|Afbeelding)\s*:", re.I)
-_COPYRIGHT = re.compile(
-    r"^\s*(?:©|\(c\)\s|copyright\b)|all rights reserved|alla rättigheter förbehållna|"
-    r"alle rechten voorbehouden|alle rechte vorbehalten|tous droits réservés|"
-    r"alle rettigheder forbeholdes|alle rettigheter (?:reservert|forbeholdt)",
-    re.IGNORECASE,
-)
-_READ_ALSO = re.compile(
-    r"^(?:Lees ook|Lees meer|Read more|Read also|Also read|Läs också|Läs mer|Lesen Sie auch|"
-    r"Mehr zum Thema|Lire aussi|À lire aussi|A lire aussi|Læs også|Les også|Les mer)\b\s*:?",
-    re.IGNORECASE,
-)
 # (a regular expression finds these far faster than str.translate looks up every character)
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _TERMINAL = '.!?:;"”’»…)'
-# Words that make a caption sentence describe the photo rather than the story.
-_PHOTO_WORDS = re.compile(
-    r"\b(?:photo|picture|image|bild(?:en)?|filbild|arkivbild(?:en)?|foto(?:et|t)?|"
-    r"archiefbeeld|archieffoto|archivbild|archivfoto|billede(?:t)?|arkivfoto|bilde(?:t)?)\b",
-    re.IGNORECASE,
-)
-
-
-# A byline or dateline: a short line that gives when the article was published or
-# updated, as news sites and wires print it above or below the text.
-_BYLINE_LABEL = re.compile(
-    r"^\W{0,3}(?:(?:first |last )?(?:published|updated|posted|modified)(?: on| at)?|"
-    r"(?:zuletzt )?(?:veröffentlicht|aktualisiert|erstellt|geändert)(?: am)?|stand|"
-    r"publié(?: le)?|mis à jour(?: le)?|modifié(?: le)?|"
-    r"gepubliceerd(?: op)?|bijgewerkt(?: op)?|laatste update|geplaatst(?: op)?|"
-    r"publicerad|uppdaterad|publiceret|(?:sidst )?opdateret|publisert|(?:sist )?oppdatert)"
-    r"\b\s*:?",
-    re.IGNORECASE,
-)
-_BYLINE_UPDATED = re.compile(
-    r"updated|modified|aktualisiert|geändert|mis à jour|modifié|bijgewerkt|laatste update|"
-    r"uppdaterad|opdateret|oppdatert",
-    re.IGNORECASE,
-)
+# A line opening with the copyright sign or its spellings: the same in every language.
+_COPYRIGHT_MARK = r"^\s*(?:©|\(c\)\s|copyright\b)"
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# A clock time, as bylines print it: "10:32", "9.15 Uhr", "03.13 GMT", "T14:05".
 _CLOCK = re.compile(
     r"(?<!\d)[0-2]?\d[:.h][0-5]\d(?!\d)(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|"
     r"bst|cet|cest|mez|mesz|est|edt|pst|pdt|et|uhr|h|z)?\b|t[0-2]\d:[0-5]\d",
     re.IGNORECASE,
 )
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """The patterns that tell captions, credits, bylines and boilerplate from article
+    text, and the abbreviations that do not end a sentence: built from the word lists
+    of text.yaml (see ``from_mapping``) by ``Resources.load``."""
+
+    abbreviations: frozenset[str]
+    # a caption: a credit in parentheses closing the line, or "Foto:" opening it
+    credit: re.Pattern[str]
+    caption_start: re.Pattern[str]
+    # words that make a caption sentence describe the photo rather than the story
+    photo_words: re.Pattern[str]
+    copyright: re.Pattern[str]
+    # wire-photo credit lines as news sites print them under a picture
+    credit_line: re.Pattern[str]
+    read_also: re.Pattern[str]
+    # a byline or dateline: a short line that gives when the article was published or
+    # updated, as news sites and wires print it above or below the text
+    byline_label: re.Pattern[str]
+
+    @classmethod
+    def from_mapping(cls, data: object, where: str = "text.yaml") -> TextRules:
+        """Build from the parsed text.yaml; a missing list matches nothing. Raises
+        ``wordlists.WordListError`` for a malformed list."""
+
+        def alt(path: str) -> str:
+            return wordlists.alternation(wordlists.words(data, path, where))
+
+        agencies = wordlists.words(data, "agencies.caption", where)
+        return cls(
+            abbreviations=frozenset(
+                w.lower() for w in wordlists.words(data, "abbreviations", where)
+            ),
+            credit=re.compile(
+                rf"\((?:[^()]{{0,100}}?\b{alt('captions.credit_words')}\b[^()]{{0,100}}|"
+                rf"{wordlists.alternation(agencies)}(?:\s*/[^()]{{0,80}})?)\)\s*$"
+            ),
+            caption_start=re.compile(rf"^{alt('captions.start_words')}\s*:", re.IGNORECASE),
+            photo_words=re.compile(rf"\b{alt('captions.photo_words')}\b", re.IGNORECASE),
+            copyright=re.compile(
+                rf"{_COPYRIGHT_MARK}|{alt('boilerplate.copyright')}", re.IGNORECASE
+            ),
+            credit_line=re.compile(
+                rf"{alt('boilerplate.credit_line_phrases')}|\b{alt('agencies.credit_line')}/"
+                rf"[^/\n]{{0,60}}(?:/{alt('boilerplate.credit_line_endings')})?\s*$",
+                re.IGNORECASE,
+            ),
+            read_also=re.compile(rf"^{alt('boilerplate.read_also')}\b\s*:?", re.IGNORECASE),
+            byline_label=re.compile(rf"^\W{{0,3}}{alt('byline_labels')}\b\s*:?", re.IGNORECASE),
+        )
+
+
 MAX_BYLINE_CHARS = 160
 BYLINE_BLOCKS = 8
 
 
-def is_byline(block: str) -> bool:
+def is_byline(block: str, rules: TextRules) -> bool:
     """A short line that dates the article: a label ("Published:", "Aktualisiert am",
     "Publié le" ...) or a clock time next to a year, or a bare date line."""
     if len(block) > MAX_BYLINE_CHARS or not _YEAR.search(block):
         return False
-    if _BYLINE_LABEL.match(block) or _CLOCK.search(block):
+    if rules.byline_label.match(block) or _CLOCK.search(block):
         return True
     return len(block.split()) <= 6 and block[-1] not in ".!?"
-
-
-_BYLINE_PUBLISHED = re.compile(r"publi|veröffentlicht|erstellt", re.IGNORECASE)
-
-
-def is_update_line(block: str) -> bool:
-    """A byline that only says when the article was updated (not when it was published)."""
-    return bool(_BYLINE_UPDATED.search(block)) and not _BYLINE_PUBLISHED.search(block)
 
 
 @dataclass
@@ -162,22 +174,14 @@ def normalise(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def _is_caption(line: str) -> bool:
-    return bool(_CREDIT.search(line) or _CAPTION_START.match(line))
+def _is_caption(line: str, rules: TextRules) -> bool:
+    return bool(rules.credit.search(line) or rules.caption_start.match(line))
 
 
-# Wire-photo credit lines as news sites print them under a picture.
-_PHOTO_CREDIT_LINE = re.compile(
-    r"Purchase Licensing Rights|opens new tab|\b(?:REUTERS|AFP|Getty Images|EPA|Xinhua)/[^/\n]{0,60}"
-    r"(?:/File Photo)?\s*$",
-    re.IGNORECASE,
-)
-
-
-def _is_boilerplate(line: str) -> bool:
+def _is_boilerplate(line: str, rules: TextRules) -> bool:
     return bool(
-        (len(line) < 300 and (_COPYRIGHT.search(line) or _PHOTO_CREDIT_LINE.search(line)))
-        or _READ_ALSO.match(line)
+        (len(line) < 300 and (rules.copyright.search(line) or rules.credit_line.search(line)))
+        or rules.read_also.match(line)
     )
 
 
@@ -210,8 +214,9 @@ def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
-def parse(text: str) -> ParsedArticle:
-    """Parse normalised article text into title, body paragraphs and boilerplate."""
+def parse(text: str, rules: TextRules) -> ParsedArticle:
+    """Parse normalised article text into title, body paragraphs and boilerplate, with
+    the caption, credit, byline and boilerplate patterns and abbreviations of ``rules``."""
     text = normalise(text)
     header_date: str | None = None
     m = _HEADER.match(text)
@@ -226,7 +231,7 @@ def parse(text: str) -> ParsedArticle:
     bylines: list[str] = []
     kept: list[tuple[str, bool]] = []
     for n, (block, blank_after) in enumerate(blocks):
-        if n < BYLINE_BLOCKS and is_byline(block):
+        if n < BYLINE_BLOCKS and is_byline(block, rules):
             bylines.append(block)
         else:
             kept.append((block, blank_after))
@@ -237,30 +242,34 @@ def parse(text: str) -> ParsedArticle:
     title: str | None = None
     if header_date is None and len(blocks) > 1:
         first, blank_after = blocks[0]
-        if blank_after and _looks_like_heading(first.rstrip("?!")) and not _is_caption(first):
+        if (
+            blank_after
+            and _looks_like_heading(first.rstrip("?!"))
+            and not _is_caption(first, rules)
+        ):
             title = first
             blocks = blocks[1:]
 
     paragraphs: list[Paragraph] = []
     boilerplate: list[str] = []
     for block, _ in blocks:
-        if _is_boilerplate(block):
+        if _is_boilerplate(block, rules):
             boilerplate.append(block)
             continue
-        if _is_caption(block):
-            credit = _CREDIT.search(block)
+        if _is_caption(block, rules):
+            credit = rules.credit.search(block)
             core = block[: credit.start()].strip() if credit else block
-            sentences = split_sentences(core)
+            sentences = split_sentences(core, rules.abbreviations)
             # The first sentence describes the photo, as does any that speaks of the
             # picture; the others summarise the story and are article text.
             boilerplate.append(block)
-            story = [s for s in sentences[1:] if not _PHOTO_WORDS.search(s)]
+            story = [s for s in sentences[1:] if not rules.photo_words.search(s)]
             if story:
                 paragraphs.append(Paragraph(" ".join(story), "body", story))
             continue
         if _looks_like_heading(block) and paragraphs:
             paragraphs.append(Paragraph(block, "heading", [block]))
             continue
-        paragraphs.append(Paragraph(block, "body", split_sentences(block)))
+        paragraphs.append(Paragraph(block, "body", split_sentences(block, rules.abbreviations)))
 
     return ParsedArticle(header_date, title, paragraphs, boilerplate + bylines, bylines)

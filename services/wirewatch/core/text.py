@@ -24,91 +24,6 @@ _BOUNDARY = re.compile(
     # stay whole
     r"|(?<=[a-zß-öø-ÿ]{3}[.!?])(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]))"
 )
-# Words after which a period does not end a sentence.
-_ABBREV = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "sr",
-        "jr",
-        "no",
-        "nr",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "jan",
-        "feb",
-        "febr",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "okt",
-        "oct",
-        "nov",
-        "dec",
-        "dhr",
-        "mevr",
-        "drs",
-        "ir",
-        "ing",
-        "mw",
-        "bijv",
-        "bv",
-        "ca",
-        "resp",
-        "blz",
-        "evt",
-        "mlrd",
-        "mln",
-        "mrd",
-        "zgn",
-        "bl",
-        "ev",
-        "osv",
-        "dvs",
-        "mfl",
-        "t",
-        "ex",
-        "resp",
-        "d",
-        "v",
-        "s",
-        "kl",
-        "ca",
-        "z",
-        "b",
-        "bzw",
-        "ca",
-        "ggf",
-        "usw",
-        "vgl",
-        "sog",
-        "dt",
-        "inkl",
-        "mio",
-        "mrd",
-        "m",
-        "mme",
-        "mlle",
-        "env",
-        "cf",
-        "etc",
-        "f",
-        "eks",
-        "jf",
-        "mv",
-        "ca",
-    ]
-)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -245,8 +160,12 @@ def tokenize(text: str) -> list[Token]:
     return tokens_of(text).as_list()
 
 
-def split_sentences(paragraph: str) -> list[str]:
-    """Split one paragraph into sentences; never returns empty strings."""
+def split_sentences(paragraph: str, abbreviations: AbstractSet[str]) -> list[str]:
+    """Split one paragraph into sentences; never returns empty strings.
+
+    A period after a word of ``abbreviations`` (lower case: "dr", "bzw", the
+    ``abbreviations`` of text.yaml), after a single letter or after a number of at most
+    two digits does not end a sentence."""
     out: list[str] = []
     start = 0
     previous = 0  # end of the previous boundary, kept or skipped
@@ -263,7 +182,7 @@ def split_sentences(paragraph: str) -> list[str]:
             if paragraph[end] == "." and (
                 (word.isdigit() and len(word) <= 2)
                 or (len(word) == 1 and word.isalpha())
-                or word.lower() in _ABBREV
+                or word.lower() in abbreviations
             ):
                 continue
         sentence = paragraph[start : m.end()].strip()
