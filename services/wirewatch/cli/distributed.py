@@ -453,7 +453,6 @@ def _common(metrics_port: int | None) -> Callable[[F], F]:
 
 def add_commands(cli: click.Group) -> None:
     """The services and set-up steps of the distributed mode, on the ``wirewatch`` group."""
-    from wirewatch.cli.help import epilog
     from wirewatch.cli.help import run_command as _run
 
     path = click.Path(path_type=Path)
@@ -461,7 +460,6 @@ def add_commands(cli: click.Group) -> None:
     @cli.command(
         "watcher",
         help="Publish inbox files to Kafka (distributed mode).",
-        epilog=epilog("watcher"),
     )
     @click.option(
         "--inbox",
@@ -483,7 +481,6 @@ def add_commands(cli: click.Group) -> None:
     @cli.command(
         "feeds",
         help="Publish new RSS/Atom feed items to Kafka (distributed mode).",
-        epilog=epilog("feeds"),
     )
     @click.option("--config", type=path, help="feed subscriptions (YAML)")
     @click.option("--state", type=path, help="state file (default wirewatch-feeds.db)")
@@ -496,7 +493,6 @@ def add_commands(cli: click.Group) -> None:
     @cli.command(
         "worker",
         help="The Faust enrichment worker (distributed mode).",
-        epilog=epilog("worker"),
     )
     @click.option("--processes", type=int, help="enrichment processes (default 1; 0 = a thread)")
     @click.option("--batch-size", type=int)
@@ -509,7 +505,6 @@ def add_commands(cli: click.Group) -> None:
         "indexer",
         short_help="Index enriched articles into Elasticsearch, fire alerts.",
         help="Bulk-index enriched articles into Elasticsearch, fire alerts (distributed mode).",
-        epilog=epilog("indexer"),
     )
     @click.option("--es", metavar="URL", help="Elasticsearch URL (WIREWATCH_ES__URL)")
     @click.option("--rules", type=path, help="alert rules (YAML)")
@@ -527,7 +522,6 @@ def add_commands(cli: click.Group) -> None:
     @cli.group(
         "topics",
         help="Create the Kafka topics declared in schemas/topics.yaml.",
-        epilog=epilog("topics"),
     )
     def topics_group() -> None:
         pass
@@ -542,7 +536,6 @@ def add_commands(cli: click.Group) -> None:
     @cli.group(
         "templates",
         help="Install (or export/check) the Elasticsearch index templates.",
-        epilog=epilog("templates"),
     )
     def templates_group() -> None:
         pass

@@ -28,6 +28,7 @@ EXAMPLES: dict[str, list[str]] = {
     "enrich": [
         "wirewatch enrich examples/inbox/en_01_fcc_huawei_zte.txt",
         "wirewatch enrich --json article.txt | jq .events",
+        "wirewatch enrich --csv examples/inbox/*.txt > enriched.csv",
     ],
     "search": [
         'wirewatch search huawei verbod                 # stems: also "verboden"',
@@ -37,10 +38,32 @@ EXAMPLES: dict[str, list[str]] = {
     "events": [
         "wirewatch events --type ban --country NL",
         "wirewatch events --vendor Huawei --since 2019-06 --min-relevance 0.3",
+        "wirewatch events --type sanction --csv > sanctions.csv",
     ],
-    "show": ["wirewatch show 3f9c2a1b     # an id or an unambiguous prefix of one"],
-    "rejected": ["wirewatch rejected --db /data/wirewatch.db"],
-    "alerts": ["wirewatch alerts              # fired alerts and their deliveries"],
+    "show": [
+        "wirewatch show 3f9c2a1b     # an id or an unambiguous prefix of one",
+        "wirewatch show 3f9c2a1b --json | jq .events",
+    ],
+    "rejected": [
+        "wirewatch rejected --db /data/wirewatch.db",
+        "wirewatch rejected --csv > rejected.csv",
+    ],
+    "alerts": [
+        "wirewatch alerts              # fired alerts and their deliveries",
+        "wirewatch alerts --limit 20 --csv",
+        "wirewatch alerts mute vendor:Huawei --for 2h --reason 'known story'",
+    ],
+    "alerts list": ["wirewatch alerts list --limit 20 --json", "wirewatch alerts list --csv"],
+    "alerts mute": [
+        "wirewatch alerts mute vendor-ban-europe --for 30m",
+        "wirewatch alerts mute country:NL --for 7d --reason 'election week'",
+    ],
+    "alerts silences": ["wirewatch alerts silences", "wirewatch alerts silences --csv"],
+    "stories": [
+        "wirewatch stories --min-articles 2            # stories told more than once",
+        "wirewatch stories 8c940d5aefa4a840           # the articles of one story",
+        "wirewatch stories --since 2019-06 --csv",
+    ],
     "ui": [
         "wirewatch ui                                   # http://127.0.0.1:8470/",
         "wirewatch ui --db /data/wirewatch.db --port 9000",
@@ -48,8 +71,20 @@ EXAMPLES: dict[str, list[str]] = {
     "rules": [
         "wirewatch rules check examples/rules.yaml",
         "wirewatch rules test examples/rules.yaml examples/inbox/*.txt",
+        "wirewatch rules test examples/rules.yaml --since 2019-01 --until 2019-12",
+    ],
+    "rules check": [
+        "wirewatch rules check examples/rules.yaml",
+        "WIREWATCH_WEBHOOKS__ALLOWED_HOSTS=hooks.slack.com wirewatch rules check rules.yaml",
+    ],
+    "rules test": [
+        "wirewatch rules test examples/rules.yaml examples/inbox/*.txt",
+        "wirewatch rules test examples/rules.yaml --since 2019-01 --until 2019-12 --csv",
+        "wirewatch rules test rules.yaml --es http://localhost:9200 --since 2019-01",
     ],
     "schemas": ["wirewatch schemas check", "wirewatch schemas export"],
+    "schemas check": ["wirewatch schemas check", "wirewatch schemas check --dir /tmp/schemas"],
+    "schemas export": ["wirewatch schemas export", "wirewatch schemas export --dir /tmp/schemas"],
     "evaluate": [
         "wirewatch evaluate examples/expected.yaml --misses",
         "wirewatch evaluate --real ../shared/realnews-dev --split test",
@@ -59,12 +94,43 @@ EXAMPLES: dict[str, list[str]] = {
         "wirewatch bench distributed --count 2000 --write",
         "wirewatch bench recovery --runs 3 --output /tmp/recovery.md",
     ],
-    "watcher": ["WIREWATCH_KAFKA__BOOTSTRAP=broker:9092 wirewatch watcher --inbox /data/inbox"],
-    "feeds": ["wirewatch feeds --config feeds.yaml", "wirewatch feeds --config feeds.yaml --once"],
-    "worker": ["wirewatch worker --processes 2"],
-    "indexer": ["WIREWATCH_ES__URL=http://es:9200 wirewatch indexer --rules rules.yaml"],
-    "topics": ["wirewatch topics create"],
+    "watcher": [
+        "WIREWATCH_KAFKA__BOOTSTRAP=broker:9092 wirewatch watcher --inbox /data/inbox",
+        "wirewatch watcher --inbox /data/a --inbox /data/b --kafka broker:9092",
+    ],
+    "feeds": [
+        "wirewatch feeds --config feeds.yaml",
+        "wirewatch feeds --config feeds.yaml --once",
+    ],
+    "worker": [
+        "wirewatch worker --processes 2",
+        "wirewatch worker --kafka broker:9092 --metrics-port 9465",
+    ],
+    "indexer": [
+        "WIREWATCH_ES__URL=http://es:9200 wirewatch indexer --rules rules.yaml",
+        "wirewatch indexer --kafka broker:9092 --es http://es:9200 --max-retries 5",
+    ],
+    "topics": [
+        "wirewatch topics create",
+        "wirewatch topics create --kafka broker:9092 --partitions 6",
+    ],
+    "topics create": [
+        "wirewatch topics create --kafka broker:9092",
+        "WIREWATCH_NAMESPACE=test- wirewatch topics create --replication-factor 3",
+    ],
     "templates": ["wirewatch templates install", "wirewatch templates check"],
+    "templates install": [
+        "wirewatch templates install --es http://es:9200",
+        "WIREWATCH_NAMESPACE=test- wirewatch templates install",
+    ],
+    "templates export": [
+        "wirewatch templates export",
+        "wirewatch templates export --dir /tmp/templates",
+    ],
+    "templates check": [
+        "wirewatch templates check",
+        "wirewatch templates check --dir /tmp/templates",
+    ],
 }
 
 
@@ -74,6 +140,18 @@ def epilog(command: str | None) -> str:
     lines = EXAMPLES.get(command or "", [])
     examples = "\b\nexamples:\n" + "\n".join(f"  {e}" for e in lines) + "\n\n" if lines else ""
     return examples + "\b\n" + EXIT_CODES
+
+
+def decorate(group: Any, path: str = "") -> None:
+    """Examples and the exit codes at the end of the ``--help`` of ``group`` (a click
+    group) and of every command under it."""
+    group.epilog = epilog(path or None)
+    for name, command in group.commands.items():
+        key = f"{path} {name}".strip()
+        if hasattr(command, "commands"):
+            decorate(command, key)
+        else:
+            command.epilog = epilog(key)
 
 
 def run_command(
@@ -98,6 +176,8 @@ def run_command(
         log_level=root.get("log_level", "INFO"),
         log_format=root.get("log_format", "text"),
     )
+    if values.get("json") and values.get("csv"):
+        raise click.UsageError("--json and --csv exclude each other: pick one", ctx)
     try:
         return int(func(args) or 0)
     except BrokenPipeError:

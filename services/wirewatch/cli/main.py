@@ -15,7 +15,7 @@ import click
 
 from wirewatch import __version__
 from wirewatch.cli.distributed import add_commands as add_distributed_commands
-from wirewatch.cli.help import EXIT_USAGE, epilog, pull_global_options, setup_logging
+from wirewatch.cli.help import EXIT_USAGE, decorate, pull_global_options, setup_logging
 from wirewatch.cli.help import run_command as _run
 from wirewatch.cli.options import (
     DB_HELP,
@@ -24,8 +24,10 @@ from wirewatch.cli.options import (
     POSITIVE,
     UNIT,
     db_option,
-    json_option,
+    listing_options,
 )
+from wirewatch.cli.output import cell as csv_cell
+from wirewatch.cli.output import write_csv
 from wirewatch.tools.bench_options import recovery_options
 
 
@@ -378,6 +380,23 @@ def cmd_alerts(args: SimpleNamespace) -> int:
         for r in rows:
             print(json.dumps(r, ensure_ascii=False))
         return 0
+    if args.csv:
+        write_csv(
+            ["fired_at", "rule", "article_id", "events", "deliveries", "title", "alert_id"],
+            (
+                [
+                    r["fired_at"],
+                    r["rule"],
+                    r["article_id"],
+                    [f"{e['type']}:{e['status']}" for e in r["events"]],
+                    r["deliveries"],
+                    r["title"],
+                    r.get("alert_id"),
+                ]
+                for r in rows
+            ),
+        )
+        return 0
     table = [
         [
             r["fired_at"],
@@ -452,6 +471,13 @@ def cmd_rules(args: SimpleNamespace) -> int:
     # the same core settings (WIREWATCH_CORE__*) as `wirewatch run`
     enricher = _enricher(build_settings(EmbeddedSettings).core)
     failed = 0
+    machine = args.json or args.csv
+    header = ["path", "article_id", "rule", "type", "status", "confidence", "targets", "evidence"]
+    if args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
     for name in args.articles:
         path = Path(name)
         try:
@@ -462,9 +488,22 @@ def cmd_rules(args: SimpleNamespace) -> int:
             continue
         result = enricher.analyse(data, Source(path=str(path)))
         if isinstance(result, Rejection):
-            print(f"{path}: rejected ({result.rejected.reason}); no rule can fire")
+            print(
+                f"{path}: rejected ({result.rejected.reason}); no rule can fire",
+                file=sys.stderr if machine else sys.stdout,
+            )
             continue
         fired = alerts.explain(rules, result)
+        if machine:
+            for rule_name, evs in fired:
+                for e in evs:
+                    row = [str(path), result.id, rule_name, e.type, e.status]
+                    row += [round(e.confidence, 2), e.targets, e.evidence[0]]
+                    if args.json:
+                        print(json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False))
+                    else:
+                        writer.writerow([csv_cell(v) for v in row])
+            continue
         if not fired:
             kinds = (
                 ", ".join(f"{e.type}/{e.status} {e.confidence:.2f}" for e in result.events)
@@ -498,6 +537,11 @@ def cmd_enrich(args: SimpleNamespace) -> int:
         enricher.config = replace(enricher.config, max_bytes=args.max_bytes)
     index = MemoryDuplicateIndex()
     unreadable = 0
+    if args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(_ENRICH_COLUMNS)
     for name in args.files:
         path = Path(name)
         read = read_article(str(path), enricher.config.max_bytes)
@@ -515,6 +559,9 @@ def cmd_enrich(args: SimpleNamespace) -> int:
                         ensure_ascii=False,
                     )
                 )
+            elif args.csv:
+                rejected = [result.rejected.code, result.rejected.reason]
+                writer.writerow([str(path)] + [""] * 9 + rejected)
             else:
                 print(f"{path}: REJECTED ({result.rejected.code}) {result.rejected.reason}")
             continue
@@ -524,6 +571,12 @@ def cmd_enrich(args: SimpleNamespace) -> int:
         register(result, index)
         if args.json:
             print(result.model_dump_json())
+        elif args.csv:
+            ents = result.entities
+            row: list[Any] = [str(path), result.id, result.language, result.published]
+            row += [result.title, ents.vendors, ents.operators, ents.countries]
+            row += [sorted({e.type for e in result.events}), result.near_duplicate_of, "", ""]
+            writer.writerow([csv_cell(v) for v in row])
         else:
             ents = result.entities
             print(
@@ -544,6 +597,22 @@ def cmd_enrich(args: SimpleNamespace) -> int:
             if result.near_duplicate_of:
                 print(f"  near-duplicate of {result.near_duplicate_of}")
     return 1 if unreadable else 0
+
+
+_ENRICH_COLUMNS = [
+    "path",
+    "article_id",
+    "language",
+    "published",
+    "title",
+    "vendors",
+    "operators",
+    "countries",
+    "events",
+    "near_duplicate_of",
+    "rejected",
+    "reason",
+]
 
 
 def cmd_search(args: SimpleNamespace) -> int:
@@ -573,6 +642,24 @@ def cmd_search(args: SimpleNamespace) -> int:
                 "total": result.total,
             }
             print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    if args.csv:
+        write_csv(
+            ["id", "language", "published", "events", "title", "rank", "score", "snippet"],
+            (
+                [
+                    h.article.id,
+                    h.article.language,
+                    h.article.published,
+                    sorted({e.type for e in h.article.events}),
+                    h.article.title,
+                    rank,
+                    h.score,
+                    h.snippet,
+                ]
+                for rank, h in enumerate(result.hits, start=args.offset + 1)
+            ),
+        )
         return 0
     header = ["id", "lang", "published", "events", "title"]
     rows = [
@@ -656,6 +743,11 @@ def cmd_events(args: SimpleNamespace) -> int:
     if args.json:
         for r in rows:
             print(json.dumps(r.__dict__, ensure_ascii=False))
+        return 0
+    if args.csv:  # every event, as --json: near_duplicate_of says which ones the table folds
+        columns = ["published", "type", "status", "confidence", "actors", "targets"]
+        columns += ["article_id", "title", "language", "near_duplicate_of"]
+        write_csv(columns, ([getattr(r, c) for c in columns] for r in rows))
         return 0
     shown, folded = _fold_near_duplicates(rows) if not args.all else (rows, {})
     table = [
@@ -755,6 +847,12 @@ def cmd_rejected(args: SimpleNamespace) -> int:
                 )
             )
         return 0
+    if args.csv:
+        write_csv(
+            ["at", "code", "path", "reason", "size"],
+            ([at, code, path, reason, size] for path, code, reason, size, at in rows),
+        )
+        return 0
     print(
         _table(
             [[at, code, path, reason] for path, code, reason, _, at in rows],
@@ -830,7 +928,6 @@ def _inherited(params: dict[str, Any]) -> dict[str, Any]:
 
 @click.group(
     context_settings={"help_option_names": ["--help", "-h"], "max_content_width": 100},
-    epilog=epilog(None),
 )
 @click.version_option(__version__, prog_name="wirewatch", message="%(prog)s %(version)s")
 @click.option(
@@ -853,7 +950,6 @@ def cli(log_level: str, log_format: str) -> None:
     "run",
     short_help="Run the embedded pipeline over inbox directories.",
     help="Run the embedded pipeline over inbox directories (INBOX: watched recursively).",
-    epilog=epilog("run"),
 )
 @click.argument("inbox", nargs=-1, required=True, type=PATH)
 @click.option("--db", type=PATH, default=None, help=DB_HELP)
@@ -885,11 +981,9 @@ def run_command(**params: Any) -> int:
     return _run(cmd_run, params)
 
 
-@cli.command(
-    "enrich", help="Enrich files and print the result (no store).", epilog=epilog("enrich")
-)
+@cli.command("enrich", help="Enrich files and print the result (no store).")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--json", is_flag=True, help="one JSON document per input file")
+@listing_options
 @click.option("--max-bytes", type=POSITIVE, help="largest accepted file (default 5 MiB)")
 @click.option("--data-dir", type=PATH, help="alternative rule/gazetteer data directory")
 def enrich_command(**params: Any) -> int:
@@ -901,7 +995,6 @@ def enrich_command(**params: Any) -> int:
     short_help="Full-text search over title and body (see --help for the syntax).",
     help='Full-text search over title and body (words, AND/OR/NOT, -word, "phrase", '
     "prefix*, vendor: country: type: status: lang: since: until:).",
-    epilog=epilog("search"),
 )
 @click.argument("query", nargs=-1, required=True)
 @db_option
@@ -916,12 +1009,12 @@ def enrich_command(**params: Any) -> int:
     default=0.0,
     help="only articles at least this much about technology policy (0-1)",
 )
-@json_option
+@listing_options
 def search_command(**params: Any) -> int:
     return _run(cmd_search, params)
 
 
-@cli.command("events", help="List policy events.", epilog=epilog("events"))
+@cli.command("events", help="List policy events.")
 @db_option
 @click.option(
     "--type",
@@ -939,14 +1032,12 @@ def search_command(**params: Any) -> int:
     default=0.0,
     help="only articles at least this much about technology policy (0-1)",
 )
-@json_option
+@listing_options
 def events_command(**params: Any) -> int:
     return _run(cmd_events, params)
 
 
-@cli.command(
-    "show", help="Show one article (ID: an id or a unique id prefix).", epilog=epilog("show")
-)
+@cli.command("show", help="Show one article (ID: an id or a unique id prefix).")
 @click.argument("id")
 @db_option
 @click.option("--json", is_flag=True, help="the whole article as JSON")
@@ -954,9 +1045,9 @@ def show_command(**params: Any) -> int:
     return _run(cmd_show, params)
 
 
-@cli.command("rejected", help="List rejected files and why.", epilog=epilog("rejected"))
+@cli.command("rejected", help="List rejected files and why.")
 @db_option
-@json_option
+@listing_options
 def rejected_command(**params: Any) -> int:
     return _run(cmd_rejected, params)
 
@@ -967,11 +1058,10 @@ def rejected_command(**params: Any) -> int:
     short_help="List fired alerts; mute them for a while, list the silences.",
     help="List fired alerts and their deliveries (and digests); mute rules, vendors or "
     "countries for a while.",
-    epilog=epilog("alerts"),
 )
 @db_option
 @click.option("--limit", type=POSITIVE, default=100, show_default=True)
-@json_option
+@listing_options
 @click.pass_context
 def alerts_group(ctx: click.Context, **params: Any) -> int:
     if ctx.invoked_subcommand is not None:
@@ -982,7 +1072,7 @@ def alerts_group(ctx: click.Context, **params: Any) -> int:
 @alerts_group.command("list", help="List fired alerts (what `wirewatch alerts` does).")
 @click.option("--db", type=PATH, default=None, help=DB_HELP)
 @click.option("--limit", type=POSITIVE, default=None, help="(default 100)")
-@json_option
+@listing_options
 def alerts_list_command(**params: Any) -> int:
     return _run(cmd_alerts, _inherited(params))
 
@@ -991,7 +1081,6 @@ def alerts_list_command(**params: Any) -> int:
     "mute",
     help="Silence alerts of a rule, a vendor or a country for a while (TARGET: RULE, "
     "vendor:NAME or country:CODE).",
-    epilog=epilog("alerts mute"),
 )
 @click.argument("target")
 @click.option(
@@ -1008,7 +1097,7 @@ def alerts_mute_command(**params: Any) -> int:
 
 @alerts_group.command("silences", help="List the running silences.")
 @click.option("--db", type=PATH, default=None, help=DB_HELP)
-@json_option
+@listing_options
 def alerts_silences_command(**params: Any) -> int:
     from wirewatch.cli import stories
 
@@ -1022,19 +1111,18 @@ def alerts_silences_command(**params: Any) -> int:
     "stories",
     short_help="List stories (articles on the same event), or one.",
     help="List stories (articles on the same event), or the articles of one (STORY: its id).",
-    epilog=epilog("stories"),
 )
 @click.argument("story", required=False)
 @db_option
 @click.option("--limit", type=POSITIVE, default=50, show_default=True)
 @click.option("--min-articles", type=int, default=1, show_default=True)
 @click.option("--since", help="last seen on or after YYYY[-MM[-DD]]")
-@json_option
+@listing_options
 def stories_command(**params: Any) -> int:
     return _run(cmd_stories, params)
 
 
-@cli.command("ui", help="Serve the read-only web UI over the database.", epilog=epilog("ui"))
+@cli.command("ui", help="Serve the read-only web UI over the database.")
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback)")
 @click.option("--port", type=int, default=8470, help="port (default 8470, 0 = any free)")
@@ -1046,7 +1134,6 @@ def ui_command(**params: Any) -> int:
 @cli.group(
     "rules",
     help="Check alert rules, or test which rules fire on articles.",
-    epilog=epilog("rules"),
 )
 def rules_group() -> None:
     pass
@@ -1054,8 +1141,8 @@ def rules_group() -> None:
 
 @rules_group.command(
     "check",
+    short_help="Validate an alert rules file.",
     help="Validate an alert rules file: errors name the file, the rule and the field.",
-    epilog=epilog("rules check"),
 )
 @click.argument("file", type=PATH)
 def rules_check_command(**params: Any) -> int:
@@ -1064,16 +1151,16 @@ def rules_check_command(**params: Any) -> int:
 
 @rules_group.command(
     "test",
+    short_help="Which rules fire on articles; a backtest on the stored ones.",
     help="Which rules fire on these ARTICLES, and why; without articles (or with --since, "
     "--until) replay the stored ones: nothing is sent or recorded.",
-    epilog=epilog("rules test"),
 )
 @click.argument("file", type=PATH)
 @click.argument("articles", nargs=-1)
 @db_option
 @click.option("--since", help="replay stored articles from this date")
 @click.option("--until", help="... to this date (inclusive)")
-@click.option("--json", is_flag=True, help="one JSON line per alert")
+@listing_options
 @click.option("--es", metavar="URL", help="replay the Elasticsearch index instead")
 def rules_test_command(**params: Any) -> int:
     return _run(cmd_rules, params, action="test")
@@ -1082,7 +1169,6 @@ def rules_test_command(**params: Any) -> int:
 @cli.group(
     "schemas",
     help="Export or check the JSON Schemas in schemas/.",
-    epilog=epilog("schemas"),
 )
 def schemas_group() -> None:
     pass
@@ -1107,7 +1193,6 @@ def schemas_check_command(**params: Any) -> int:
     short_help="Score the core against annotations or labelled real news.",
     help="Score the core against a hand-annotated GOLD file (e.g. examples/expected.yaml), "
     "or on labelled real news (--real).",
-    epilog=epilog("evaluate"),
 )
 @click.argument("gold", type=PATH, required=False)
 @click.option(
@@ -1125,7 +1210,7 @@ def schemas_check_command(**params: Any) -> int:
     type=PATH,
     help="directory of the articles (default: inbox/ next to the gold file, else its directory)",
 )
-@json_option
+@click.option("--json", is_flag=True, help="the report as one JSON document")
 @click.option("--misses", is_flag=True, help="list every difference")
 def evaluate_command(**params: Any) -> int:
     return _run(cmd_evaluate, params)
@@ -1137,7 +1222,6 @@ def evaluate_command(**params: Any) -> int:
     help="Measure throughput and latency (WHAT: embedded, the default, or distributed), an "
     "inbox scan (scan) or recovery after kill -9 (recovery). Embedded and scan write "
     "BENCHMARKS.md; distributed and recovery print their section (--output FILE, --write).",
-    epilog=epilog("bench"),
 )
 @click.argument(
     "what",
@@ -1184,6 +1268,7 @@ def bench_command(**params: Any) -> int:
 
 
 add_distributed_commands(cli)
+decorate(cli)
 
 
 def parse_args(argv: list[str]) -> SimpleNamespace:

@@ -69,6 +69,8 @@ def db_option(f: F) -> F:
     )(f)
 
 
-def json_option(f: F) -> F:
-    """``--json``: one JSON object a line, for scripts."""
+def listing_options(f: F) -> F:
+    """``--json`` and ``--csv``, for scripts: one JSON object a line, or CSV with a header
+    row; not both (checked when the command runs)."""
+    f = click.option("--csv", is_flag=True, help="CSV with a header row (not with --json)")(f)
     return click.option("--json", is_flag=True, help="one JSON object per line")(f)

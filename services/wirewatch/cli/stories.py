@@ -11,6 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from wirewatch.cli.output import write_csv
+
 
 def _date_bound(name: str, value: str | None) -> str | None:
     """``--since``/``--until`` as the search syntax takes them; ``until`` inclusive."""
@@ -34,6 +36,12 @@ def cmd_stories(args: SimpleNamespace, store: Any, table: Any) -> int:
             for a in articles:
                 print(json.dumps({"story_id": args.story, **_brief(a)}, ensure_ascii=False))
             return 0
+        if args.csv:
+            columns = ["story_id", "article_id", "language", "published", "events"]
+            columns += ["source", "title"]
+            briefs = ({"story_id": args.story, **_brief(a)} for a in articles)
+            write_csv(columns, ([b[c] for c in columns] for b in briefs))
+            return 0
         rows = [
             [
                 a.id,
@@ -52,6 +60,11 @@ def cmd_stories(args: SimpleNamespace, store: Any, table: Any) -> int:
     if args.json:
         for s in found:
             print(json.dumps(s.__dict__, ensure_ascii=False))
+        return 0
+    if args.csv:
+        columns = ["id", "articles", "languages", "first_seen", "last_seen", "event_types"]
+        columns += ["title"]
+        write_csv(columns, ([getattr(s, c) for c in columns] for s in found))
         return 0
     rows = [
         [
@@ -118,6 +131,9 @@ def cmd_silences(args: SimpleNamespace, store: Any, table: Any) -> int:
         for target, until in rows:
             print(json.dumps({"target": target, "until": until.isoformat()}))
         return 0
+    if args.csv:
+        write_csv(["target", "until"], ([t, u.isoformat()] for t, u in rows))
+        return 0
     print(table([[t, u.isoformat(timespec="minutes")] for t, u in rows], ["muted", "until"]))
     print(f"{len(rows)} silence(s) running")
     return 0
@@ -157,6 +173,14 @@ def cmd_backtest(
     if args.json:
         for w in found:
             print(json.dumps({**w.__dict__, "day": w.day.isoformat()}, ensure_ascii=False))
+        return 0
+    if args.csv:  # one row per alert or update, as --json; the table sums them per day
+        from dataclasses import fields
+
+        from wirewatch.pipeline.backtest import Would
+
+        columns = [f.name for f in fields(Would)]
+        write_csv(columns, ([getattr(w, c) for c in columns] for w in found))
         return 0
     rows = [[r, d.isoformat(), str(a), str(u)] for r, d, a, u in per_rule_and_day(found)]
     print(table(rows, ["rule", "day", "alerts", "updates"]))
