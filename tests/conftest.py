@@ -77,8 +77,17 @@ _LAYERS = ("unit", "contract", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test carries its layer's marker (its folder): ``pytest -m unit``."""
+    """Each test carries its layer's marker (its folder): ``pytest -m unit``.
+
+    The suite runs on several pytest-xdist workers (``-n``, see pyproject.toml) with
+    ``--dist loadgroup``: tests are handed out one by one, except that the tests of a
+    module using a module-scoped fixture (a built store, a wheel, a browser, a report on
+    all the real news) stay together on one worker, which builds that fixture once."""
     for item in items:
         parts = item.path.relative_to(ROOT / "tests").parts
         if parts and parts[0] in _LAYERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d and d[-1].scope == "module" for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

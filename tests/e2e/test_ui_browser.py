@@ -293,7 +293,9 @@ def test_live_list_follows_run_without_reload(browser: Browser, tmp_path: Path) 
     try:
         page, problems = watched_page(browser)
         page.goto(run.url + "live")
-        page.wait_for_function("document.querySelectorAll('.live-list li').length >= 4")
+        # a locator wait, not wait_for_function: the page's CSP forbids the eval that
+        # polling a JavaScript expression needs once it is not true at the first look
+        page.locator(".live-list li").nth(3).wait_for(timeout=30_000)
         page.evaluate("window.__sameDocument = true")
         (inbox / "en_late.txt").write_text(LATE, encoding="utf-8")
         page.locator(".live-list li", has_text="Freedonia").wait_for(timeout=30_000)

@@ -156,11 +156,14 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     return now, old
 
 
-def differences(paths: list[Path], data_dir: Path | None = None) -> tuple[int, list[str]]:
-    """Enrich every file with both cores: (files compared, a line per differing file)."""
+def differences(
+    paths: list[Path], data_dir: Path | None = None, pair: tuple[Any, Any] | None = None
+) -> tuple[int, list[str]]:
+    """Enrich every file with both cores (``pair``, else ``enrichers(data_dir)``):
+    (files compared, a line per differing file naming the fields)."""
     from wirewatch.core.models import Source
 
-    now, old = enrichers(data_dir)
+    now, old = pair or enrichers(data_dir)
     out: list[str] = []
     for path in paths:
         data = path.read_bytes()
@@ -168,5 +171,11 @@ def differences(paths: list[Path], data_dir: Path | None = None) -> tuple[int, l
         a, b = comparable(now.analyse(data, src)), comparable(old.analyse(data, src))
         if a != b:
             keys = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            out.append(f"{path}: {', '.join(keys)} differ")
+            out.append(f"{path.name}: {', '.join(keys)}")
     return len(paths), out
+
+
+def check_same(pair: tuple[Any, Any], paths: list[Path]) -> None:
+    """Every file of ``paths`` enriches the same with both cores of ``pair``."""
+    compared, differing = differences(paths, pair=pair)
+    assert not differing, f"{len(differing)} of {compared} differ:\n" + "\n".join(differing)

@@ -4,7 +4,8 @@ Every article of the example inbox, of tests/data and the seeds is enriched twic
 same data files: by today's core and by the baseline core (the modules as they were
 before the fast path, read from git - see tests/support/baseline.py). The whole
 ``EnrichedArticle`` (or ``Rejection``) must be equal, field for field, except the clock.
-The slow variant does the same on every article of the real-news folder.
+The same on every article of the real-news folder is in
+tests/integration/test_fast_path_real_news.py (it reads ../shared).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, REALNEWS, ROOT, SEEDS
+from tests.conftest import EXAMPLES, ROOT, SEEDS
 from tests.support import baseline
 
 pytestmark = pytest.mark.unit
@@ -36,20 +37,7 @@ def pair():
         pytest.skip(f"no baseline to compare with: {exc}")
 
 
-def _check(pair, paths: list[Path]) -> None:
-    from wirewatch.core.models import Source
-
-    now, old = pair
-    differing = []
-    for path in paths:
-        data = path.read_bytes()
-        src = Source(path=str(path))
-        a = baseline.comparable(now.analyse(data, src))
-        b = baseline.comparable(old.analyse(data, src))
-        if a != b:
-            fields = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            differing.append(f"{path.name}: {', '.join(fields)}")
-    assert not differing, f"{len(differing)} of {len(paths)} differ:\n" + "\n".join(differing)
+_check = baseline.check_same
 
 
 def test_sample_articles_enrich_as_before(pair) -> None:
@@ -85,14 +73,6 @@ def test_edge_cases_enrich_as_before(pair) -> None:
         assert baseline.comparable(now.analyse(data, src)) == baseline.comparable(
             old.analyse(data, src)
         ), f"edge case {n} differs"
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not REALNEWS.is_dir(), reason=f"{REALNEWS} not present")
-def test_real_news_enriches_as_before(pair) -> None:
-    files = sorted(REALNEWS.glob("*/*.txt"))
-    assert len(files) > 1000
-    _check(pair, files)
 
 
 # -- the rewritten primitives, on generated text -------------------------------------
