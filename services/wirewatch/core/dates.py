@@ -17,10 +17,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
-
-from babel.dates import get_day_names, get_month_names
 
 from . import wordlists
 from .text import TOKEN_RE
@@ -50,6 +47,18 @@ class DateCues:
     published: re.Pattern[str] = re.compile(wordlists.NOTHING)
     # a photo or agency credit: a date in it is when the picture was taken or filed
     credit: re.Pattern[str] = re.compile(wordlists.NOTHING)
+    # Babel's month names per supported locale as (lower-case name, number), in the order
+    # of (wide, abbreviated) x (format, stand-alone), and its weekday names: worked out
+    # once when the data files are compiled, so no locale data is loaded per process
+    month_names: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    weekday_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # per-language month tables and patterns, built at first use (never pickled)
+    _memo: dict[tuple[str, str], Any] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_memo": {}}
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], where: str = "dates.yaml") -> DateCues:
@@ -95,6 +104,7 @@ class DateCues:
             re.compile(alt("bylines.updated"), re.IGNORECASE),
             re.compile(alt("bylines.published"), re.IGNORECASE),
             re.compile(credit),
+            *babel_names(),
         )
 
     def is_update_line(self, block: str) -> bool:
@@ -102,26 +112,53 @@ class DateCues:
         published)."""
         return bool(self.updated.search(block)) and not self.published.search(block)
 
+    def month_table(self, language: str) -> dict[str, int]:
+        """Month name (lower case, no trailing period) -> number for ``language``: its
+        own names and the English ones, then the spellings of dates.yaml."""
+        table = self._memo.get(("months", language))
+        if table is None:
+            spellings = self.month_spellings.get(language, ())
+            table = {}
+            for loc in {language if language in SUPPORTED else "en", "en"}:
+                table.update(self.month_names.get(loc, ()))
+            table.update(spellings)
+            self._memo[("months", language)] = table
+        return table
 
-@lru_cache(maxsize=32)
-def _month_table(language: str, spellings: tuple[tuple[str, int], ...]) -> dict[str, int]:
-    table: dict[str, int] = {}
-    for loc in {language if language in SUPPORTED else "en", "en"}:
+    def patterns(self, language: str) -> tuple[re.Pattern[str], ...]:
+        found = self._memo.get(("patterns", language))
+        if found is None:
+            found = self._memo[("patterns", language)] = _patterns(
+                self.month_table(language), self.ordinal_suffixes
+            )
+        return found
+
+    def weekdays(self, language: str) -> frozenset[str]:
+        return self.weekday_names.get(language if language in SUPPORTED else "en", frozenset())
+
+
+def babel_names() -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, frozenset[str]]]:
+    """Babel's month names (wide and abbreviated, format and stand-alone, three letters
+    or more) and wide weekday names of every supported locale, lower case."""
+    from babel.dates import get_day_names, get_month_names
+
+    months: dict[str, tuple[tuple[str, int], ...]] = {}
+    weekdays: dict[str, frozenset[str]] = {}
+    for loc in SUPPORTED:
+        names = []
         for width in ("wide", "abbreviated"):
             for ctx in ("format", "stand-alone"):
                 for num, name in get_month_names(width, ctx, locale=loc).items():
                     key = name.lower().rstrip(".")
                     if len(key) >= 3:
-                        table[key] = num
-    table.update(spellings)
-    return table
+                        names.append((key, int(num)))
+        months[loc] = tuple(names)
+        weekdays[loc] = frozenset(n.lower() for n in get_day_names("wide", locale=loc).values())
+    return months, weekdays
 
 
-@lru_cache(maxsize=32)
-def _patterns(
-    language: str, spellings: tuple[tuple[str, int], ...], ordinals: tuple[str, ...]
-) -> tuple[re.Pattern[str], ...]:
-    months = sorted(_month_table(language, spellings), key=len, reverse=True)
+def _patterns(table: dict[str, int], ordinals: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    months = sorted(table, key=len, reverse=True)
     alt = "|".join(re.escape(m) for m in months)
     # (the empty alternative, when there are no suffixes, leaves the period alone)
     suffixes = "".join("|" + re.escape(w) for w in ordinals)
@@ -136,12 +173,6 @@ def _patterns(
         re.compile(rf"\b{month}\s+{day},?\s+{year}\b", flags),
         re.compile(rf"\b{month},?\s+{year}\b", flags),
     )
-
-
-@lru_cache(maxsize=32)
-def _weekday_words(language: str) -> frozenset[str]:
-    loc = language if language in SUPPORTED else "en"
-    return frozenset(n.lower() for n in get_day_names("wide", locale=loc).values())
 
 
 def _valid(y: int, m: int, d: int | None) -> bool:
@@ -189,8 +220,7 @@ def _tokens_before(sentence: str, pos: int, weekdays: frozenset[str]) -> list[st
 
 def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, int]]:
     """All usable date mentions in one sentence as (value, precision 2=day 1=month)."""
-    spellings = cues.month_spellings.get(language, ())
-    table = _month_table(language, spellings)
+    table = cues.month_table(language)
     # Spans already taken by a date, sorted and disjoint (so their ends are sorted too).
     taken_starts: list[int] = []
     taken_ends: list[int] = []
@@ -199,11 +229,11 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     background = cues.background.get(language, ()) + cues.background.get("en", ())
     if language == "en":
         deadline, background = cues.deadline.get("en", ()), cues.background.get("en", ())
-    weekdays = _weekday_words(language)
+    weekdays = cues.weekdays(language)
     determiners = cues.determiners.get(language, frozenset()) | cues.determiners.get(
         "en", frozenset()
     )
-    for pat in _patterns(language, spellings, cues.ordinal_suffixes):
+    for pat in cues.patterns(language):
         for m in pat.finditer(sentence):
             k = bisect_left(taken_starts, m.end())
             if k and taken_ends[k - 1] > m.start():
