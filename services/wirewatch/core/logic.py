@@ -19,8 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from babel import Locale
-
 from . import (
     dates,
     entities,
@@ -31,7 +29,6 @@ from . import (
     parse,
     relevance,
     wordlists,
-    yamlio,
 )
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
@@ -49,6 +46,8 @@ class DataError(ValueError):
 
 
 def _load_yaml(path: Path) -> object:
+    from . import yamlio  # only when the data files are compiled, not from the cache
+
     try:
         return yamlio.load(path.read_text(encoding="utf-8"))
     except yamlio.YAMLError as exc:
@@ -118,6 +117,8 @@ class Resources:
 
     @classmethod
     def _parse(cls, data_dir: Path = DATA_DIR) -> Resources:
+        import babel  # country names in every language; only when compiling the data
+
         tpath = data_dir / "text.yaml"
         text_data = _load_yaml(tpath) if tpath.exists() else {}
         try:
@@ -147,7 +148,7 @@ class Resources:
             raise DataError(f"{cpath}: expected a mapping of country code -> names/demonyms/places")
         localized: dict[str, dict[str, str]] = {}
         for lang in (*LANGUAGES, "en"):
-            names = Locale.parse(lang).territories
+            names = babel.Locale.parse(lang).territories
             localized[lang] = {
                 code: name
                 for code, name in names.items()
