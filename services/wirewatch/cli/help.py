@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import Any
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -266,30 +266,3 @@ def setup_logging(level: str, fmt: str) -> None:
     # the clients' own INFO lines (every connection, every request) drown ours
     for noisy in ("kafka", "aiokafka", "elastic_transport", "elasticsearch"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-class Progress:
-    """``label 120/1524`` rewritten in place on a terminal (stderr); silent in pipes and
-    files, so scripts and logs see only the result."""
-
-    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
-        self.label, self.total = label, total
-        self.stream: TextIO = stream if stream is not None else sys.stderr
-        self.on = self.stream.isatty()
-        self.done = 0
-        self._last = 0.0
-
-    def step(self, n: int = 1) -> None:
-        import time
-
-        self.done += n
-        now = time.monotonic()
-        if self.on and (now - self._last > 0.1 or self.done == self.total):
-            self._last = now
-            self.stream.write(f"\r{self.label} {self.done}/{self.total}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.on:
-            self.stream.write("\r" + " " * (len(self.label) + 24) + "\r")
-            self.stream.flush()

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +28,7 @@ from wirewatch.cli.options import (
     listing_options,
 )
 from wirewatch.cli.output import cell as csv_cell
-from wirewatch.cli.output import write_csv
+from wirewatch.cli.output import render_table, write_csv
 from wirewatch.tools.bench_options import recovery_options
 
 
@@ -79,75 +80,6 @@ def _open_existing_store(path: Path):
             "or pass --db"
         )
     return _open_store(path)
-
-
-_UNCUT_COLUMNS = frozenset(
-    {
-        "id",
-        "article",
-        "story",
-        "published",
-        "fired",
-        "at",
-        "first",
-        "last",
-        "conf",
-        "lang",
-        "type",
-        "status",
-        "code",
-        "articles",
-    }
-)
-
-
-def _terminal_width() -> int | None:
-    """Columns of the terminal; None when the output is not a terminal: pipes and files
-    get whole cells."""
-    import shutil
-
-    if sys.stdout.isatty():
-        return max(40, shutil.get_terminal_size((120, 24)).columns)
-    return None
-
-
-def _table(
-    rows: list[list[str]],
-    headers: list[str],
-    keep_end: tuple[int, ...] = (),
-    width: int | None = None,
-) -> str:
-    """Aligned columns that fit ``width`` (the terminal): the widest text columns give way
-    first and long cells are cut with an ellipsis (from the left for ``keep_end`` columns,
-    e.g. paths); ids, dates and codes are never cut (people copy them)."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = min(max(widths[i], len(cell)), 60)
-    width = width or _terminal_width()
-    room = (width or 10**6) - 2 * (len(widths) - 1)
-    flexible = [i for i, h in enumerate(headers) if h not in _UNCUT_COLUMNS]
-    while sum(widths) > room and flexible:
-        widest = max(flexible, key=lambda i: widths[i])
-        floor = max(len(headers[widest]), 12)
-        if widths[widest] <= floor:
-            flexible.remove(widest)
-            continue
-        widths[widest] = max(floor, widths[widest] - (sum(widths) - room))
-
-    def fmt(row: list[str]) -> str:
-        cells = []
-        for i, cell in enumerate(row):
-            if len(cell) > widths[i]:
-                cell = (
-                    "…" + cell[-widths[i] + 1 :] if i in keep_end else cell[: widths[i] - 1] + "…"
-                )
-            cells.append(cell.ljust(widths[i]))
-        return "  ".join(cells).rstrip()
-
-    lines = [fmt(headers), "  ".join("-" * w for w in widths)]
-    lines.extend(fmt(r) for r in rows)
-    return "\n".join(lines)
 
 
 # -- commands --------------------------------------------------------------------
@@ -246,9 +178,12 @@ def cmd_run(args: SimpleNamespace) -> int:
             settings.feeds,
             settings.feeds_state_path(),
         )
+    end_progress = _backlog_progress(runner) if sys.stderr.isatty() else None
     try:
         summary = runner.run()
     finally:
+        if end_progress is not None:
+            end_progress()
         if ui is not None:
             ui.stop()
         if server is not None:
@@ -281,6 +216,41 @@ def cmd_run(args: SimpleNamespace) -> int:
         f"{counts['rejected']} rejected files. Try: wirewatch events --db {settings.db}"
     )
     return 0
+
+
+def _backlog_progress(runner) -> Callable[[], None]:
+    """A progress bar over the files already in the inbox when ``run`` starts (stderr, a
+    terminal), until they are done or the returned function is called; a handful of
+    files get none."""
+    done = threading.Event()
+
+    def show() -> None:
+        from wirewatch.cli.output import Progress
+
+        while not done.wait(0.25):
+            processed, total, listed = runner.backlog()
+            if listed and total < 200:
+                return
+            if total:
+                break
+        else:
+            return
+        with Progress("backlog", None) as progress:
+            while not done.wait(0.25):
+                processed, total, listed = runner.backlog()
+                label = "backlog" if listed else "backlog (still listing)"
+                progress.update(processed, total if listed else None, label)
+                if listed and processed >= total:
+                    return
+
+    thread = threading.Thread(target=show, name="progress", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        done.set()
+        thread.join(timeout=2)
+
+    return stop
 
 
 def _start_ui(db: Path, port: int, rules: list, rules_path: Path | None):
@@ -408,7 +378,7 @@ def cmd_alerts(args: SimpleNamespace) -> int:
         ]
         for r in rows
     ]
-    print(_table(table, ["fired", "rule", "article", "events", "deliveries", "title"]))
+    print(render_table(table, ["fired", "rule", "article", "events", "deliveries", "title"]))
     print(f"{len(rows)} alert(s)")
     from wirewatch.embedded.digests import SqliteDigests
 
@@ -416,7 +386,7 @@ def cmd_alerts(args: SimpleNamespace) -> int:
     if made:
         print()
         print(
-            _table(
+            render_table(
                 [
                     [d.period.end.isoformat(), d.rule, d.channel, str(d.alerts), d.status,
                      str(d.rounds), d.error or ""]
@@ -432,7 +402,7 @@ def cmd_alerts(args: SimpleNamespace) -> int:
 def cmd_stories(args: SimpleNamespace) -> int:
     from wirewatch.cli import stories
 
-    return stories.cmd_stories(args, _open_existing_store(args.db), _table)
+    return stories.cmd_stories(args, _open_existing_store(args.db), render_table)
 
 
 def cmd_rules(args: SimpleNamespace) -> int:
@@ -460,7 +430,7 @@ def cmd_rules(args: SimpleNamespace) -> int:
             args,
             rules,
             lambda: _open_existing_store(args.db),
-            _table,
+            render_table,
             CoreSettings().duplicate_threshold,
         )
     from wirewatch.core import alerts
@@ -668,15 +638,11 @@ def cmd_search(args: SimpleNamespace) -> int:
             h.article.language,
             h.article.published or "-",
             ",".join(sorted({e.type for e in h.article.events})) or "-",
-            h.article.title or "",
+            f"{h.article.title or ''}\n{h.snippet}",  # the snippet under the title
         ]
         for h in result.hits
     ]
-    lines = _table(rows, header).split("\n")
-    print("\n".join(lines[:2]))
-    for line, hit in zip(lines[2:], result.hits, strict=True):
-        print(line)
-        print(f"    {hit.snippet}")
+    print(render_table(rows, header))
     shown = (
         f"{args.offset + 1}-{args.offset + len(result.hits)}" if args.offset else len(result.hits)
     )
@@ -769,7 +735,7 @@ def cmd_events(args: SimpleNamespace) -> int:
         for r in shown
     ]
     print(
-        _table(
+        render_table(
             table, ["published", "type", "status", "conf", "actors", "targets", "article", "title"]
         )
     )
@@ -854,10 +820,9 @@ def cmd_rejected(args: SimpleNamespace) -> int:
         )
         return 0
     print(
-        _table(
+        render_table(
             [[at, code, path, reason] for path, code, reason, _, at in rows],
             ["at", "code", "path", "reason"],
-            keep_end=(2,),
         )
     )
     print(f"{len(rows)} rejected file(s)")
@@ -1102,7 +1067,7 @@ def alerts_silences_command(**params: Any) -> int:
     from wirewatch.cli import stories
 
     return _run(
-        lambda args: stories.cmd_silences(args, _open_existing_store(args.db), _table),
+        lambda args: stories.cmd_silences(args, _open_existing_store(args.db), render_table),
         _inherited(params),
     )
 

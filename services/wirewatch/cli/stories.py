@@ -53,7 +53,7 @@ def cmd_stories(args: SimpleNamespace, store: Any, table: Any) -> int:
             ]
             for a in articles
         ]
-        print(table(rows, ["article", "lang", "published", "events", "source", "title"], (4,)))
+        print(table(rows, ["article", "lang", "published", "events", "source", "title"]))
         print(f"story {args.story}: {len(articles)} article(s)")
         return 0
     found = store.stories(args.limit, _date_bound("since", args.since), args.min_articles)

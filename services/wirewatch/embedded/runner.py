@@ -261,6 +261,12 @@ class EmbeddedRunner:
         self._watch_error: BaseException | None = None
         self._feeds_error: BaseException | None = None
 
+    def backlog(self) -> tuple[int, int, bool]:
+        """The first scan's files processed so far, the files it found (so far), and
+        whether it has finished listing them; (0, 0, ...) once an inbox had nothing."""
+        total = self._backlog_total
+        return min(self.summary.files, total), total, self._backlog_listed
+
     # -- watcher thread ---------------------------------------------------------
     def _watch(self) -> None:
         try:

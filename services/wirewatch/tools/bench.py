@@ -22,6 +22,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -106,14 +107,20 @@ def bench_startup(article: Path, cache: Path, runs: int = 5) -> dict:
 
 
 def core_rounds(
-    enricher: Enricher, sets: dict[str, list[tuple[bytes, Source]]], rounds: int, seconds: float
+    enricher: Enricher,
+    sets: dict[str, list[tuple[bytes, Source]]],
+    rounds: int,
+    seconds: float,
+    done: Callable[[str], object] = lambda _name: None,
 ) -> dict[str, dict]:
     """``bench_core`` on each input set, ``rounds`` times in turn (other work on the
-    machine then weighs on every set alike); per set the round of median rate."""
+    machine then weighs on every set alike); per set the round of median rate. ``done``
+    hears the name of each set measured."""
     runs: dict[str, list[dict]] = {name: [] for name in sets}
     for _ in range(rounds):
         for name, inputs in sets.items():
             runs[name].append(bench_core(enricher, inputs, seconds))
+            done(name)
     out = {}
     for name, results in runs.items():
         results.sort(key=lambda r: r["rate"])
@@ -195,17 +202,27 @@ def main(args: SimpleNamespace) -> int:
         ]
         if real_inputs:
             sets["real"] = real_inputs
-    rounds = core_rounds(enricher, sets, ROUNDS, seconds=5.0)
-    core = rounds["examples"]
-    real = rounds.get("real")
-    if real is not None:
-        real["count"] = len(sets["real"])
-    with tempfile.TemporaryDirectory() as cache:
-        startup = bench_startup(Path(inputs[0][1].path), Path(cache))
-    rss_core = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    runs = [bench_embedded(resources, inputs, args.copies, 1)]
-    if args.workers > 1:
-        runs.append(bench_embedded(resources, inputs, args.copies, args.workers))
+    from wirewatch.cli.output import Progress
+
+    embedded = [1, args.workers] if args.workers > 1 else [1]
+    with Progress("core rounds", ROUNDS * len(sets) + 1 + len(embedded)) as progress:
+        rounds = core_rounds(
+            enricher, sets, ROUNDS, seconds=5.0, done=lambda name: progress.step(label=name)
+        )
+        core = rounds["examples"]
+        real = rounds.get("real")
+        if real is not None:
+            real["count"] = len(sets["real"])
+        progress.step(0, "start-up")
+        with tempfile.TemporaryDirectory() as cache:
+            startup = bench_startup(Path(inputs[0][1].path), Path(cache))
+        progress.step(label="embedded, 1 worker")
+        rss_core = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        runs = []
+        for workers in embedded:
+            progress.step(0, f"embedded, {workers} worker(s)")
+            runs.append(bench_embedded(resources, inputs, args.copies, workers))
+            progress.step()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -370,14 +387,22 @@ def _in_child(inbox: Path, db: Path, traced: bool) -> dict:
 
 
 def bench_scan(count: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-scan-") as tmp:
+    from wirewatch.cli.output import Progress
+
+    with (
+        tempfile.TemporaryDirectory(prefix="wirewatch-bench-scan-") as tmp,
+        Progress(f"creating {count} files", 5) as progress,
+    ):
         inbox = Path(tmp) / "inbox"
         created = _make_files(inbox, count)
         cases = {}
         for traced, suffix in ((False, ""), (True, "-traced")):
             db = Path(tmp) / f"scan{suffix}.db"
+            progress.step(label=f"scan: new{suffix}")
             cases["new" + suffix] = _in_child(inbox, db, traced)  # records every file
+            progress.step(label=f"scan: known{suffix}")
             cases["known" + suffix] = _in_child(inbox, db, traced)
+        progress.step()
     return {"files": count, "created": created, **cases}
 
 

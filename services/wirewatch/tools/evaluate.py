@@ -86,48 +86,52 @@ def evaluate(gold_path: Path, directory: Path, enricher: Enricher) -> Report:
     index = MemoryDuplicateIndex()
     ids: dict[str, str] = {}
     items = gold if isinstance(gold, list) else []
-    for item in sorted(items, key=lambda g: g["file"]):
-        path = directory / item["file"]
-        result = enricher.enrich(path.read_bytes(), Source(path=str(path)), index)
-        report.articles += 1
-        if not isinstance(result, EnrichedArticle):
-            report.misses.append(f"{item['file']}: rejected: {result.rejected.reason}")
-            continue
-        ids[result.id] = item["file"]
-        name = item["file"]
-        if result.language == item["language"]:
-            report.language_ok += 1
-        else:
-            report.misses.append(f"{name}: language {result.language} != {item['language']}")
-        want_date = item.get("published")
-        if result.published == (str(want_date) if want_date else None):
-            report.date_ok += 1
-        else:
-            report.misses.append(f"{name}: published {result.published} != {want_date}")
-        got_dup = ids.get(result.near_duplicate_of) if result.near_duplicate_of else None
-        if got_dup == item.get("near_duplicate_of"):
-            report.duplicate_ok += 1
-        else:
-            report.misses.append(
-                f"{name}: near_duplicate_of {got_dup} != {item.get('near_duplicate_of')}"
-            )
-        ents = result.entities.model_dump()
-        for kind in KINDS:
-            want = set((item.get("entities") or {}).get(kind) or [])
-            got = set(ents[kind])
-            report.entities[kind].add(got, want)
-            report.entities_all.add({(kind, v) for v in got}, {(kind, v) for v in want})
-            if got != want:
-                extra, missing = sorted(got - want), sorted(want - got)
-                report.misses.append(f"{name}: {kind} +{extra} -{missing}")
-        want_events = {(e["type"], e["status"]) for e in item.get("events") or []}
-        got_events = {(e.type, e.status) for e in result.events}
-        report.event_types.add({t for t, _ in got_events}, {t for t, _ in want_events})
-        report.event_pairs.add(got_events, want_events)
-        if got_events != want_events:
-            report.misses.append(
-                f"{name}: events +{sorted(got_events - want_events)} -{sorted(want_events - got_events)}"
-            )
+    from wirewatch.cli.output import Progress
+
+    with Progress("evaluating", len(items)) as progress:
+        for item in sorted(items, key=lambda g: g["file"]):
+            progress.step()
+            path = directory / item["file"]
+            result = enricher.enrich(path.read_bytes(), Source(path=str(path)), index)
+            report.articles += 1
+            if not isinstance(result, EnrichedArticle):
+                report.misses.append(f"{item['file']}: rejected: {result.rejected.reason}")
+                continue
+            ids[result.id] = item["file"]
+            name = item["file"]
+            if result.language == item["language"]:
+                report.language_ok += 1
+            else:
+                report.misses.append(f"{name}: language {result.language} != {item['language']}")
+            want_date = item.get("published")
+            if result.published == (str(want_date) if want_date else None):
+                report.date_ok += 1
+            else:
+                report.misses.append(f"{name}: published {result.published} != {want_date}")
+            got_dup = ids.get(result.near_duplicate_of) if result.near_duplicate_of else None
+            if got_dup == item.get("near_duplicate_of"):
+                report.duplicate_ok += 1
+            else:
+                report.misses.append(
+                    f"{name}: near_duplicate_of {got_dup} != {item.get('near_duplicate_of')}"
+                )
+            ents = result.entities.model_dump()
+            for kind in KINDS:
+                want = set((item.get("entities") or {}).get(kind) or [])
+                got = set(ents[kind])
+                report.entities[kind].add(got, want)
+                report.entities_all.add({(kind, v) for v in got}, {(kind, v) for v in want})
+                if got != want:
+                    extra, missing = sorted(got - want), sorted(want - got)
+                    report.misses.append(f"{name}: {kind} +{extra} -{missing}")
+            want_events = {(e["type"], e["status"]) for e in item.get("events") or []}
+            got_events = {(e.type, e.status) for e in result.events}
+            report.event_types.add({t for t, _ in got_events}, {t for t, _ in want_events})
+            report.event_pairs.add(got_events, want_events)
+            if got_events != want_events:
+                report.misses.append(
+                    f"{name}: events +{sorted(got_events - want_events)} -{sorted(want_events - got_events)}"
+                )
     return report
 
 

@@ -157,7 +157,7 @@ def evaluate(
         raise EvaluationError(
             f"{root}: no articles under offtopic/ or candidates/; pass the realnews-dev folder"
         )
-    from wirewatch.cli.help import Progress
+    from wirewatch.cli.output import Progress
 
     progress = Progress("evaluating", len(files))
     for name in files:
