@@ -72,6 +72,8 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["evaluate", "--real", "missing_dir"], 2, ["missing_dir", "absent"]),
     (["bench", "--inbox", "emptydir"], 2, ["emptydir", "no files"]),
     (["bench", "nosuchmode"], 2, ["nosuchmode", "is not one of", "recovery"]),
+    (["bench", "--write", "distributed"], 2, ["bench distributed --write"]),
+    (["bench", "--write", "a.md", "--output", "b.md"], 2, ["--write PATH", "--output PATH"]),
     # the distributed services
     (["watcher"], 2, ["no inbox", "--inbox"]),
     (["watcher", "--inbox", "missing_dir"], 2, ["missing_dir", "not a directory"]),

@@ -90,9 +90,9 @@ EXAMPLES: dict[str, list[str]] = {
         "wirewatch evaluate --real ../shared/realnews-dev --split test",
     ],
     "bench": [
-        "wirewatch bench --output /tmp/bench.md         # core and embedded figures",
-        "wirewatch bench distributed --count 2000 --write",
-        "wirewatch bench recovery --runs 3 --output /tmp/recovery.md",
+        "wirewatch bench                                # core and embedded figures, printed",
+        "wirewatch bench distributed --count 2000 --write   # and into BENCHMARKS.md",
+        "wirewatch bench recovery --runs 3 --write /tmp/recovery.md",
     ],
     "watcher": [
         "WIREWATCH_KAFKA__BOOTSTRAP=broker:9092 wirewatch watcher --inbox /data/inbox",

@@ -842,7 +842,30 @@ def cmd_schemas(args: SimpleNamespace) -> int:
     return 1 if drift else 0
 
 
+_BENCH_FILES = {
+    "embedded": "BENCHMARKS.md",
+    "scan": "BENCHMARKS.md",
+    "distributed": "BENCHMARKS.md",
+    "recovery": "RELIABILITY.md",
+}
+
+
+def _bench_target(what: str, write: str | None, output: Path | None) -> Path | None:
+    """Where ``bench WHAT`` writes its figures: nowhere unless asked - ``--write`` (the
+    tracked file of WHAT), ``--write PATH`` or ``--output PATH``."""
+    if write in _BENCH_FILES:
+        raise click.UsageError(
+            f"--write took {write!r} as the file to write; put WHAT first: "
+            f"`wirewatch bench {write} --write`"
+        )
+    path = Path(write or _BENCH_FILES[what]) if write is not None else None
+    if path is not None and output is not None and path != output:
+        raise click.UsageError("--write PATH and --output PATH name the same thing: give one")
+    return output or path
+
+
 def cmd_bench(args: SimpleNamespace) -> int:
+    args.output = _bench_target(args.what, args.write, args.output)
     if args.what == "distributed":
         from wirewatch.tools.bench_distributed import main as distributed_main
 
@@ -851,7 +874,6 @@ def cmd_bench(args: SimpleNamespace) -> int:
         from wirewatch.tools.bench_recovery import main as recovery_main
 
         return recovery_main(args)
-    args.output = args.output or Path("BENCHMARKS.md")  # embedded, scan: always written
     if args.what == "scan":
         from wirewatch.tools.bench import main_scan
 
@@ -1185,14 +1207,16 @@ def evaluate_command(**params: Any) -> int:
     "bench",
     short_help="Measure throughput, latency, an inbox scan or recovery.",
     help="Measure throughput and latency (WHAT: embedded, the default, or distributed), an "
-    "inbox scan (scan) or recovery after kill -9 (recovery). Embedded and scan write "
-    "BENCHMARKS.md; distributed and recovery print their section (--output FILE, --write).",
+    "inbox scan (scan) or recovery after kill -9 (recovery). Every mode prints its figures "
+    "and writes no file unless asked: --write updates its section of BENCHMARKS.md "
+    "(recovery: RELIABILITY.md), --write PATH or --output PATH that of PATH.",
 )
 @click.argument(
     "what",
     type=click.Choice(["embedded", "distributed", "scan", "recovery"]),
     default="embedded",
     required=False,
+    metavar="[WHAT]",
 )
 @click.option("--files", type=int, default=100_000, help="scan: files in the generated inbox")
 @click.option("--inbox", type=PATH, default=Path("examples/inbox"), show_default=True)
@@ -1215,15 +1239,15 @@ def evaluate_command(**params: Any) -> int:
     help="copies of the inbox (distinct texts) for the end-to-end run",
 )
 @click.option(
-    "--output",
-    type=PATH,
-    help="write the section into this file (embedded, scan: default BENCHMARKS.md)",
-)
-@click.option(
     "--write",
-    is_flag=True,
-    help="distributed: update BENCHMARKS.md; recovery: update RELIABILITY.md",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[PATH]",
+    help="write the figures into their section of PATH (default BENCHMARKS.md; "
+    "recovery: RELIABILITY.md)",
 )
+@click.option("--output", type=PATH, metavar="PATH", help="the same as --write PATH")
 @click.option(
     "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
 )

@@ -1,4 +1,5 @@
-"""``wirewatch bench``: core and embedded throughput, written to BENCHMARKS.md.
+"""``wirewatch bench``: core and embedded throughput, printed as BENCHMARKS.md (written
+there with ``--write``).
 
 * core: the whole enrichment (decode, parse, language, dates, entities, events,
   keywords, fingerprint) on the example inbox in one process, repeated for a few
@@ -9,8 +10,11 @@
   lookup, store, commit).
 * scan (``wirewatch bench scan``): one inbox directory of ``--files`` small files
   scanned when none and when all of them are already recorded in the embedded
-  store -> seconds, Python heap peak (tracemalloc) and peak RSS per case; written
-  to its own section of BENCHMARKS.md.
+  store -> seconds, Python heap peak (tracemalloc) and peak RSS per case; its own
+  section of BENCHMARKS.md.
+
+Each prints its figures; ``args.output`` (``--write [PATH]``, ``--output PATH``) is the
+file to write them into, None for none.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -228,7 +233,7 @@ def main(args: SimpleNamespace) -> int:
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `wirewatch bench` (re-run it to refresh this file). Figures are from one",
+        "Produced by `wirewatch bench --write` (re-run it to refresh this file). Figures are from one",
         "run on the machine described below; compare runs on the same machine only.",
         "",
         f"- when: {when}",
@@ -290,6 +295,10 @@ def main(args: SimpleNamespace) -> int:
     text = "\n".join(lines)
     from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
 
+    if args.output is None:
+        print(text)
+        print("(not written: --write updates BENCHMARKS.md)", file=sys.stderr)
+        return 0
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
     # keep the figures of the separate commands (distributed, scan), the profile notes and
     # the before/after comparison of the core's fast path
@@ -449,9 +458,12 @@ def main_scan(args: SimpleNamespace) -> int:
         "the imports and SQLite's page cache.",
     ]
     text = "\n".join(lines)
+    print(text)
+    if args.output is None:
+        print("(not written: --write updates BENCHMARKS.md)", file=sys.stderr)
+        return 0
     from wirewatch.tools.bench_distributed import write_section
 
     write_section(args.output, text, SCAN_START, SCAN_END)
-    print(text)
     print(f"wrote {args.output}")
     return 0

@@ -12,8 +12,8 @@ Measured in one run, on one broker:
 * the embedded runner (``wirewatch run --once --workers N``, N = the number of worker
   services) on the same burst files, for the ratio distributed / embedded.
 
-It prints its section of BENCHMARKS.md; ``--output FILE`` writes it into FILE and
-``--write`` into BENCHMARKS.md.
+It prints its section of BENCHMARKS.md; ``--write`` writes it there, ``--write PATH``
+(or ``--output PATH``) into PATH.
 
 Without ``--kafka``/``--es`` it starts the local Tansu broker and the noida-db
 Elasticsearch EMULATOR (``devstack``); the figures then describe those, on this
@@ -380,9 +380,7 @@ one on the same cores; its point is scaling out to more machines. Wall-clock fig
 move with whatever else runs on the machine.
 """
     print(text)
-    for path in ([args.output] if args.output else []) + (
-        [Path("BENCHMARKS.md")] if args.write else []
-    ):
-        write_section(path, text)
-        print(f"wrote {path}")
+    if args.output is not None:
+        write_section(args.output, text)
+        print(f"wrote {args.output}")
     return 0

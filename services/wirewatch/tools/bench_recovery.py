@@ -752,9 +752,7 @@ def main(args) -> int:
     }
     text = render_section(runs, meta)
     print(text)
-    for path in ([args.output] if args.output else []) + (
-        [Path("RELIABILITY.md")] if args.write else []
-    ):
-        write_section(path, text, START, END)
-        print(f"wrote {path}")
+    if args.output is not None:
+        write_section(args.output, text, START, END)
+        print(f"wrote {args.output}")
     return 0 if all(r.ok for r in runs) else 1
