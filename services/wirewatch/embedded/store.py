@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS story_keys (
     at TEXT NOT NULL, PRIMARY KEY (key, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS story_keys_at ON story_keys(key, at);
+-- an article's keys are replaced when it is stored again: found by article, not by a scan
+CREATE INDEX IF NOT EXISTS story_keys_article ON story_keys(article_id);
 CREATE TABLE IF NOT EXISTS silences (
     target TEXT NOT NULL, until TEXT NOT NULL, created TEXT NOT NULL, reason TEXT
 );
