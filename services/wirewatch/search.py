@@ -109,7 +109,7 @@ def fold(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """The lower-case words of ``text`` (letters and digits; any other character splits)."""
-    return [m.group().lower() for m in _TOKEN.finditer(text)]
+    return [w.lower() for w in _TOKEN.findall(text)]
 
 
 @lru_cache(maxsize=16)
@@ -143,9 +143,20 @@ class Analysed:
     words: str
 
 
+@lru_cache(maxsize=64)
+def _stem_of(language: str | None) -> Callable[[str], str]:
+    """``stem`` with the language fixed, memoised by word alone (the key a word is)."""
+
+    @lru_cache(maxsize=262144)
+    def of(word: str) -> str:
+        return stem(word, language)
+
+    return of
+
+
 def analyse(text: str, language: str | None) -> Analysed:
     toks = words(text)
-    return Analysed(" ".join(stem(t, language) for t in toks), " ".join(fold(t) for t in toks))
+    return Analysed(" ".join(map(_stem_of(language), toks)), " ".join(map(fold, toks)))
 
 
 # -- the parsed query ---------------------------------------------------------------
