@@ -86,6 +86,7 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     # global options
     (["--log-level", "LOUD", "events"], 2, ["--log-level LOUD"]),
     (["events", "--log-format", "xml"], 2, ["--log-format xml", "text or json"]),
+    (["events", "--log-format"], 2, ["--log-format needs a value", "text or json"]),
     (["nosuchcommand"], 2, ["No such command", "nosuchcommand"]),
 ]
 

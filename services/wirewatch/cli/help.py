@@ -211,7 +211,8 @@ GLOBAL_OPTIONS = {"--log-level": "INFO", "--log-format": "text"}
 
 def pull_global_options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     """Take ``--log-level X`` / ``--log-format X`` (or ``=X``) from anywhere before ``--``,
-    so they work after the subcommand too; returns the rest and the values."""
+    so they work after the subcommand too; returns the rest and the values (an empty
+    value for an option given last without one)."""
     rest: list[str] = []
     values = dict(GLOBAL_OPTIONS)
     i = 0
@@ -228,7 +229,7 @@ def pull_global_options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
                 values[name] = argv[i + 1]
                 i += 1
             else:
-                rest.append(arg)  # click reports the missing value
+                values[name] = ""
         else:
             rest.append(arg)
         i += 1

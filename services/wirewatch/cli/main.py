@@ -1284,10 +1284,12 @@ def main(argv: list[str] | None = None) -> int:
     rest, options = pull_global_options(list(sys.argv[1:] if argv is None else argv))
     level, fmt = options["--log-level"], options["--log-format"]
     if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        print(f"wirewatch: --log-level {level}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
+        given = f"--log-level {level}" if level else "--log-level needs a value"
+        print(f"wirewatch: {given}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
         return EXIT_USAGE
     if fmt not in ("text", "json"):
-        print(f"wirewatch: --log-format {fmt}: use text or json", file=sys.stderr)
+        given = f"--log-format {fmt}" if fmt else "--log-format needs a value"
+        print(f"wirewatch: {given}: use text or json", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(level, fmt)
     try:
