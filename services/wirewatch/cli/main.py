@@ -1294,7 +1294,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(level, fmt)
     try:
         code = cli.main(
-            ["--log-level", level, "--log-format", fmt, *rest],
+            ["--log-level", level, "--log-format", fmt, *rest] if rest else [],
             prog_name="wirewatch",
             standalone_mode=False,
         )
