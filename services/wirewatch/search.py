@@ -99,9 +99,11 @@ _FOLD_EXTRA = str.maketrans(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=131072)
 def fold(word: str) -> str:
     """Lower case without accents: ``Leverantör`` -> ``leverantor``, ``Straße`` -> ``strasse``."""
+    if word.isascii():  # nothing to take apart or replace
+        return word.lower()
     lowered = word.lower().translate(_FOLD_EXTRA)
     decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
