@@ -1239,6 +1239,13 @@ def evaluate_command(**params: Any) -> int:
     help="copies of the inbox (distinct texts) for the end-to-end run",
 )
 @click.option(
+    "--blends",
+    type=int,
+    default=3300,
+    show_default=True,
+    help="distinct articles blended from the real news for the end-to-end run",
+)
+@click.option(
     "--write",
     is_flag=False,
     flag_value="",

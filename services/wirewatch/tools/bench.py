@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -151,11 +151,23 @@ def _make_inbox(inputs: list[tuple[bytes, Source]], copies: int, target: Path) -
 
 
 def bench_embedded(
-    resources: Resources, inputs: list[tuple[bytes, Source]], copies: int, workers: int
+    resources: Resources,
+    inputs: list[tuple[bytes, Source]],
+    copies: int,
+    workers: int,
+    files: Sequence[tuple[str, str]] | None = None,
 ) -> dict:
+    """``wirewatch run --once`` over ``copies`` copies of ``inputs`` (each with a distinct
+    last line: near-duplicates of each other), or over ``files`` (name, text) as given."""
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         inbox = Path(tmp) / "inbox"
-        files = _make_inbox(inputs, copies, inbox)
+        if files is None:
+            count = _make_inbox(inputs, copies, inbox)
+        else:
+            inbox.mkdir()
+            for name, text in files:
+                (inbox / name).write_text(text, encoding="utf-8")
+            count = len(files)
         settings = EmbeddedSettings(
             inbox=[inbox],
             db=Path(tmp) / "bench.db",
@@ -175,10 +187,11 @@ def bench_embedded(
         store.close()
         db_bytes = settings.db.stat().st_size
     return {
-        "files": files,
+        "files": count,
         "seconds": seconds,
-        "rate": files / seconds,
+        "rate": count / seconds,
         "articles": counts["articles"],
+        "near_duplicates": counts["near_duplicates"],
         "rejected": summary.rejected,
         "db_mb": db_bytes / 1e6,
         "workers": workers,
@@ -210,7 +223,13 @@ def main(args: SimpleNamespace) -> int:
     from wirewatch.cli.output import Progress
 
     embedded = [1, args.workers] if args.workers > 1 else [1]
-    with Progress("core rounds", ROUNDS * len(sets) + 1 + len(embedded)) as progress:
+    blended: list[tuple[str, str]] = []
+    if real_dir is not None and real_dir.is_dir():
+        from wirewatch.tools import loadgen
+
+        blended = list(loadgen.blends(loadgen.real_news(real_dir), args.blends))
+    steps = ROUNDS * len(sets) + 1 + len(embedded) * (2 if blended else 1)
+    with Progress("core rounds", steps) as progress:
         rounds = core_rounds(
             enricher, sets, ROUNDS, seconds=5.0, done=lambda name: progress.step(label=name)
         )
@@ -227,6 +246,11 @@ def main(args: SimpleNamespace) -> int:
         for workers in embedded:
             progress.step(0, f"embedded, {workers} worker(s)")
             runs.append(bench_embedded(resources, inputs, args.copies, workers))
+            progress.step()
+        real_runs = []
+        for workers in embedded if blended else []:
+            progress.step(0, f"embedded on real news, {workers} worker(s)")
+            real_runs.append(bench_embedded(resources, [], 0, workers, files=blended))
             progress.step()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -291,6 +315,32 @@ def main(args: SimpleNamespace) -> int:
             f"| {r['workers']} | {r['files']} | {r['seconds']:.1f} | {r['rate']:.0f} | "
             f"{r['articles']} | {r['rejected']} | {r['db_mb']:.1f} |"
         )
+    lines += [
+        "",
+        "Every copy of an example is a near-duplicate of its other copies, so each article",
+        "finds all the earlier copies in the near-duplicate lookup and joins their story: a",
+        "heavier load than a news wire sends. The second table is real news instead:",
+    ]
+    if real_runs and real is not None:
+        mean = sum(len(t.encode()) for _, t in blended) / len(blended)
+        lines += [
+            "",
+            f"{len(blended)} distinct articles blended from the real news of `{real_dir}` "
+            f"(mean {mean:.0f} bytes; each joins thirds of three articles of one language, "
+            "see `wirewatch/tools/loadgen.py`), into a fresh inbox:",
+            "",
+            "| workers | files | seconds | files/s | near-duplicates found | "
+            "files/s ÷ (workers × core rate on real news) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in real_runs:
+            ratio = r["rate"] / (r["workers"] * real["rate"])
+            lines.append(
+                f"| {r['workers']} | {r['files']} | {r['seconds']:.1f} | {r['rate']:.0f} | "
+                f"{r['near_duplicates']} | {ratio:.2f} |"
+            )
+    else:
+        lines += ["", f"(real news: `{real_dir}` not found, not measured)"]
     lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
     text = "\n".join(lines)
     from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
