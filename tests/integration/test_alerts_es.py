@@ -4,6 +4,7 @@ claimed once across indexer replicas."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -102,9 +103,32 @@ def test_silences_are_added_listed_and_ended_in_elasticsearch(sink):
         ("vendor:Huawei", now + timedelta(minutes=5)),
     ]
     assert [t for t, _u in book.silences()] == ["country:SE", "rule:bans", "vendor:Huawei"]
-    assert book.expire("rule:bans", now) == 2
-    assert book.expire("rule:nothing", now) == 0
+    assert book.expire_silence("rule:bans", now) == 2
+    assert book.expire_silence("rule:nothing", now) == 0
     assert book.silences(now) == [("vendor:Huawei", now + timedelta(minutes=5))]
+
+
+def test_the_command_line_mutes_lists_and_unmutes_in_elasticsearch(es_url, namespace, monkeypatch):
+    from tests.conftest import ww
+
+    monkeypatch.setenv("WIREWATCH_NAMESPACE", namespace)
+    out = ww("alerts", "mute", "vendor:huawei", "--for", "2h", "--es", es_url).stdout
+    assert out.startswith("muted vendor:Huawei until ")  # the gazetteer's spelling
+    listed = ww("alerts", "silences", "--es", es_url, "--json").stdout.splitlines()
+    assert [json.loads(line)["target"] for line in listed] == ["vendor:Huawei"]
+    # the indexer's own view of the index
+    settings = IndexerSettings(namespace=namespace, es=ElasticsearchSettings(url=es_url))
+    book = EsSilenceStore(EsSink(settings, client(settings), threading.Event()))
+    assert [t for t, _u in book.silences()] == ["vendor:Huawei"]
+    assert (
+        "ended 1 silence(s) of vendor:Huawei"
+        in ww("alerts", "unmute", "vendor:Huawei", "--es", es_url).stdout
+    )
+    assert "0 silence(s) running" in ww("alerts", "silences", "--es", es_url).stdout
+    assert (
+        "no silence of vendor:Huawei ran"
+        in ww("alerts", "unmute", "vendor:Huawei", "--es", es_url).stdout
+    )
 
 
 def test_the_indexer_honours_a_mute_within_its_refresh(es_url, namespace, sink, enricher):
@@ -118,7 +142,7 @@ def test_the_indexer_honours_a_mute_within_its_refresh(es_url, namespace, sink, 
     clock.advance(5)  # the indexer reads the silences again
     replica.process(records(nl))
     assert alert_kinds(replica) == []
-    assert EsSilenceStore(sink).expire("vendor:Huawei", clock.now()) == 1
+    assert EsSilenceStore(sink).expire_silence("vendor:Huawei", clock.now()) == 1
     clock.advance(5)
     replica.process(records(sv))
     assert alert_kinds(replica) == ["alert"]  # the muted one was never recorded

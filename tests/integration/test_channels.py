@@ -473,11 +473,32 @@ def test_rules_check_names_an_unknown_channel_with_a_suggestion(tmp_path, channe
     assert "1 valid rule(s)" in ww("rules", "check", str(ok)).stdout
 
 
-def test_the_distributed_indexer_refuses_digests_plainly(tmp_path, channel_env):
+def test_the_distributed_indexer_takes_digest_rules(
+    tmp_path, channel_env, kafka_bootstrap, es_url, namespace
+):
+    """The indexer starts with a digest rule (its scheduler sends the digests: see
+    test_alerts_es.py) and stops cleanly."""
+    from tests.integration import stack
+
     rules = _rules(tmp_path, "[{channel: mail-analysts, digest: daily}]")
-    proc = ww("indexer", "--rules", str(rules), "--metrics-port", "0", check=False, timeout=60)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "digest: daily is sent by `wirewatch run` only" in proc.stderr
+    env = {
+        "WIREWATCH_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "WIREWATCH_ES__URL": es_url,
+        "WIREWATCH_NAMESPACE": namespace,
+    }
+    svc = stack.Service(
+        "indexer", ["indexer", "--rules", str(rules), "--metrics-port", "0"], tmp_path, env
+    )
+    try:
+        stack.wait_for(
+            lambda: "1 digest(s) by rule and channel" in svc.log_text() or not svc.alive(),
+            60,
+            "the indexer to start",
+        )
+        assert svc.alive(), svc.log_text()
+    finally:
+        code = svc.terminate()
+    assert code == 0, svc.log_text()
 
 
 def test_wirewatch_run_sends_an_alert_to_a_slack_channel(tmp_path, channel_env, receiver):

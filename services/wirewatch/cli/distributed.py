@@ -312,7 +312,7 @@ def cmd_indexer(args: SimpleNamespace) -> int:
 
     rules = _load_rules(settings.rules) if settings.rules else []
     if rules:
-        check_webhooks(rules, settings.rules, settings.webhooks)
+        check_webhooks(rules, settings.rules, settings.webhooks, digests=True)
     stop = threading.Event()
     _on_stop(stop, "indexer")
     sink = EsSink(settings, client(settings), stop)
@@ -335,17 +335,20 @@ def cmd_indexer(args: SimpleNamespace) -> int:
         raise _kafka_unreachable(settings.kafka.describe(), exc) from exc
     publisher = _publisher(settings, 5)
     notifier = None
-    if any(n.webhook for r in rules for n in r.notify):
+    # immediate deliveries (webhooks, channels) and digests (sent per period by the
+    # indexer's digest scheduler, through the same channels)
+    if any(n.webhook or n.channel for r in rules for n in r.notify):
         notifier = WebhookNotifier(sink, settings.webhooks)
     indexer = Indexer(settings, sink, consumer, publisher, rules, notifier)
     _serve_metrics(settings, indexer.ready.is_set, "indexer")
     log.info(
-        "indexer: %s on %s -> %s at %s, %d alert rule(s)",
+        "indexer: %s on %s -> %s at %s, %d alert rule(s), %d digest(s) by rule and channel",
         indexer.topic,
         settings.kafka.describe(),
         sink.articles,
         settings.es.describe(),
         len(rules),
+        len(indexer.digest_channels),
     )
     code = 0
     try:

@@ -58,7 +58,15 @@ EXAMPLES: dict[str, list[str]] = {
         "wirewatch alerts mute vendor-ban-europe --for 30m",
         "wirewatch alerts mute country:NL --for 7d --reason 'election week'",
     ],
-    "alerts silences": ["wirewatch alerts silences", "wirewatch alerts silences --csv"],
+    "alerts silences": [
+        "wirewatch alerts silences",
+        "wirewatch alerts silences --csv",
+        "wirewatch alerts silences --es http://localhost:9200   # the distributed mode's",
+    ],
+    "alerts unmute": [
+        "wirewatch alerts unmute vendor:Huawei",
+        "wirewatch alerts unmute vendor-ban-europe --es http://localhost:9200",
+    ],
     "stories": [
         "wirewatch stories --min-articles 2            # stories told more than once",
         "wirewatch stories 8c940d5aefa4a840           # the articles of one story",

@@ -196,13 +196,7 @@ def cmd_run(args: SimpleNamespace) -> int:
             feeds.state.close()
     counts = store.counts()
     store.close()
-    print(
-        f"processed {summary.files} file(s) in {summary.seconds:.1f}s "
-        f"({summary.rate:.0f} files/s): {summary.articles} article(s) stored "
-        f"({summary.new_articles} new, {summary.near_duplicates} near-duplicate), "
-        f"{summary.rejected} rejected, {summary.events} event(s)"
-        + (f", {summary.alerts} alert(s) fired" if rules else "")
-    )
+    print(summary.line(alerting=bool(rules)))
     if feeds is not None:
         print(f"feeds: {summary.feed_items} new item(s) from {len(feeds.feeds)} feed(s)")
     for path, reason in summary.rejected_paths[:20]:
@@ -1039,6 +1033,12 @@ def rejected_command(**params: Any) -> int:
     return _run(cmd_rejected, params)
 
 
+ES_SILENCES_HELP = (
+    "the distributed mode: the silences index of this Elasticsearch, which the indexer "
+    "reads (WIREWATCH_NAMESPACE, WIREWATCH_ES__*)"
+)
+
+
 @cli.group(
     "alerts",
     invoke_without_command=True,
@@ -1075,23 +1075,42 @@ def alerts_list_command(**params: Any) -> int:
 )
 @click.option("--reason", help="why (kept with the silence)")
 @click.option("--db", type=PATH, default=None, help=DB_HELP)
+@click.option("--es", metavar="URL", help=ES_SILENCES_HELP)
 def alerts_mute_command(**params: Any) -> int:
     from wirewatch.cli import stories
 
-    params = _inherited(params)
-    return _run(lambda args: stories.cmd_mute(args, _open_existing_store(args.db)), params)
+    return _run(lambda args: stories.cmd_mute(args, _silence_book(args)), _inherited(params))
+
+
+@alerts_group.command(
+    "unmute", help="End the running silences of a rule, a vendor or a country now."
+)
+@click.argument("target")
+@click.option("--db", type=PATH, default=None, help=DB_HELP)
+@click.option("--es", metavar="URL", help=ES_SILENCES_HELP)
+def alerts_unmute_command(**params: Any) -> int:
+    from wirewatch.cli import stories
+
+    return _run(lambda args: stories.cmd_unmute(args, _silence_book(args)), _inherited(params))
 
 
 @alerts_group.command("silences", help="List the running silences.")
 @click.option("--db", type=PATH, default=None, help=DB_HELP)
+@click.option("--es", metavar="URL", help=ES_SILENCES_HELP)
 @listing_options
 def alerts_silences_command(**params: Any) -> int:
     from wirewatch.cli import stories
 
     return _run(
-        lambda args: stories.cmd_silences(args, _open_existing_store(args.db), render_table),
+        lambda args: stories.cmd_silences(args, _silence_book(args), render_table),
         _inherited(params),
     )
+
+
+def _silence_book(args: SimpleNamespace) -> Any:
+    from wirewatch.cli import stories
+
+    return stories.silence_book(args, lambda: _open_existing_store(args.db))
 
 
 @cli.command(

@@ -97,17 +97,30 @@ def _brief(a: Any) -> dict[str, Any]:
 
 def cmd_mute(args: SimpleNamespace, store: Any) -> int:
     from wirewatch.core.alerts import parse_duration
-    from wirewatch.pipeline.conditions import silence_target
 
     if not args.target or not args.duration:
         raise SystemExit(
             "wirewatch: alerts mute RULE|vendor:NAME|country:CODE --for DURATION (e.g. 2h)"
         )
     try:
-        target = silence_target(args.target)
         until = datetime.now(UTC) + parse_duration(args.duration)
     except ValueError as exc:
         raise SystemExit(f"wirewatch: alerts mute: {exc}") from None
+    target = _checked_target(args.target, "mute")
+    store.add_silence(target, until, args.reason)
+    print(f"muted {target} until {until.isoformat(timespec='minutes')}")
+    return 0
+
+
+def _checked_target(text: str, action: str) -> str:
+    """A silence target as stored: ``RULE``, ``vendor:NAME`` or ``country:CODE`` with the
+    vendor's and country's names as the gazetteer spells them (a suggestion if unknown)."""
+    from wirewatch.pipeline.conditions import silence_target
+
+    try:
+        target = silence_target(text)
+    except ValueError as exc:
+        raise SystemExit(f"wirewatch: alerts {action}: {exc}") from None
     field, _, value = target.partition(":")
     if field in ("vendor", "country"):
         from wirewatch.cli.main import _vocabulary
@@ -117,10 +130,45 @@ def cmd_mute(args: SimpleNamespace, store: Any) -> int:
         try:
             value = vocab.name("vendors", value) if field == "vendor" else vocab.country(value)
         except UnknownValue as exc:
-            raise SystemExit(f"wirewatch: alerts mute: {exc}") from None
+            raise SystemExit(f"wirewatch: alerts {action}: {exc}") from None
         target = f"{field}:{value}"
-    store.add_silence(target, until, args.reason)
-    print(f"muted {target} until {until.isoformat(timespec='minutes')}")
+    return target
+
+
+def silence_book(args: SimpleNamespace, sqlite: Callable[[], Any]) -> Any:
+    """Where silences are kept: with ``--es URL`` the silences index the distributed
+    indexer reads (``WIREWATCH_NAMESPACE`` and ``WIREWATCH_ES__*`` as the indexer takes
+    them), else the embedded store (``sqlite()`` opens it)."""
+    if not getattr(args, "es", None):
+        return sqlite()
+    import threading
+
+    from wirewatch.cli.distributed import _es_refused
+    from wirewatch.indexer.silences import EsSilenceStore
+    from wirewatch.indexer.sink import EsSink, GaveUp, client
+    from wirewatch.settings import IndexerSettings
+    from wirewatch.settings import build as build_settings
+
+    settings = build_settings(IndexerSettings)
+    settings.es.url = args.es
+    settings.max_retries = settings.max_retries or 3
+    sink = EsSink(settings, client(settings), threading.Event())
+    refused = _es_refused(settings, sink)
+    if refused is not None:
+        raise refused
+    try:
+        sink.install()
+    except GaveUp as exc:
+        raise SystemExit(
+            f"wirewatch: {exc}; check --es / WIREWATCH_ES__URL and that Elasticsearch is up"
+        ) from None
+    return EsSilenceStore(sink)
+
+
+def cmd_unmute(args: SimpleNamespace, store: Any) -> int:
+    target = _checked_target(args.target, "unmute")
+    ended = store.expire_silence(target)
+    print(f"ended {ended} silence(s) of {target}" if ended else f"no silence of {target} ran")
     return 0
 
 

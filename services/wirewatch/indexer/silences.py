@@ -59,7 +59,7 @@ class EsSilenceStore:
                 latest[src["target"]] = until
         return sorted(latest.items())
 
-    def expire(self, target: str, now: datetime | None = None) -> int:
+    def expire_silence(self, target: str, now: datetime | None = None) -> int:
         """End the silences of ``target`` running at ``now``: their ``until`` becomes
         ``now``. Returns how many were running."""
         now = _utc(now or datetime.now(UTC))
