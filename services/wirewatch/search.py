@@ -678,32 +678,35 @@ def _marks(n: int) -> str:
 
 
 def _sql_filters(filters: tuple[Filter, ...]) -> list[tuple[str, tuple[object, ...]]]:
+    # Each filter is ``a.id IN (SELECT article_id ...)``, not a correlated EXISTS: SQLite
+    # answers the subquery once from its index (events by type, entities by kind and
+    # value). A correlated ``EXISTS (... ev.article_id = a.id AND ev.type IN ...)`` was
+    # planned on the events_type index, a scan of every event of the type per article:
+    # 0.6 s at 12,000 articles, growing with the square of the store.
     out: list[tuple[str, tuple[object, ...]]] = []
     kinds = [f for f in filters if f.field in ("type", "status") and not f.negated]
     if kinds:
-        clause = "EXISTS (SELECT 1 FROM events ev WHERE ev.article_id = a.id"
-        args: list[object] = []
-        for f in kinds:
-            clause += f" AND ev.{f.field} IN ({_marks(len(f.values))})"
-            args.extend(f.values)
+        clause = "a.id IN (SELECT ev.article_id FROM events ev WHERE "
+        clause += " AND ".join(f"ev.{f.field} IN ({_marks(len(f.values))})" for f in kinds)
+        args: list[object] = [v for f in kinds for v in f.values]
         out.append((clause + ")", tuple(args)))
     for f in filters:
         clause = ""
         if f.field == "vendor":
             clause = (
-                "EXISTS (SELECT 1 FROM entities en WHERE en.article_id = a.id AND "
+                "a.id IN (SELECT en.article_id FROM entities en WHERE "
                 f"en.kind = 'vendors' AND lower(en.value) IN ({_marks(len(f.values))}))"
             )
             out.append((_negate(clause, f), tuple(v.lower() for v in f.values)))
         elif f.field == "country":
             clause = (
-                "EXISTS (SELECT 1 FROM entities en WHERE en.article_id = a.id AND "
+                "a.id IN (SELECT en.article_id FROM entities en WHERE "
                 f"en.kind = 'countries' AND en.value IN ({_marks(len(f.values))}))"
             )
             out.append((_negate(clause, f), f.values))
         elif f.field in ("type", "status") and f.negated:
             clause = (
-                "EXISTS (SELECT 1 FROM events ev WHERE ev.article_id = a.id AND "
+                "a.id IN (SELECT ev.article_id FROM events ev WHERE "
                 f"ev.{f.field} IN ({_marks(len(f.values))}))"
             )
             out.append((_negate(clause, f), f.values))
