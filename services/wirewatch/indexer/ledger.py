@@ -103,6 +103,11 @@ class EsStories:
                 events=[PolicyEvent.model_validate(e) for e in src.get("events") or []],
                 story_id=src.get("story_id"),
                 keywords=src.get("keywords") or [],
+                # no default factory called: pydantic inspects its signature every time
+                sources=[],
+                boilerplate=[],
+                relevance_reasons=[],
+                caps_hit=[],
             )
             seen = datetime.fromisoformat(src["indexed_at"]) if src.get("indexed_at") else since
             out.append(stories.member(article, seen, src.get("story_id")))

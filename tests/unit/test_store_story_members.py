@@ -1,0 +1,40 @@
+"""The store's story candidates are built without the model's default factories: pydantic
+inspects a factory's signature at every call, which made each candidate cost 0.65 ms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from wirewatch.core import stories
+from wirewatch.core.logic import Enricher
+from wirewatch.core.models import EnrichedArticle, Source
+from wirewatch.embedded.store import SqliteStore
+
+TEXT = (
+    "Ministry orders ZTE kit out of networks\n\n"
+    "The Danish interior ministry banned ZTE routers from government networks on 3 March "
+    "2021 after a security audit. Agencies must replace the devices by the end of the year."
+)
+
+
+def test_story_members_call_no_default_factory(enricher: Enricher, monkeypatch, tmp_path) -> None:
+    article = enricher.analyse(TEXT.encode(), Source(path="a.txt"))
+    assert isinstance(article, EnrichedArticle)
+    store = SqliteStore(tmp_path / "w.db")
+    store.put(article)
+    now = datetime.now(UTC)
+    keys = sorted(stories.member(article, now).keys)
+    assert keys
+
+    def boom() -> list:
+        raise AssertionError("a default factory was called")
+
+    for info in EnrichedArticle.model_fields.values():
+        if info.default_factory is not None:
+            monkeypatch.setattr(info, "default_factory", boom)
+    with pytest.raises(AssertionError):
+        EnrichedArticle.model_construct(id="x")  # the patch is in force
+    members = store.story_members(keys, now - timedelta(days=3650), now + timedelta(days=3650))
+    assert [m.article_id for m in members] == [article.id]
+    store.close()
