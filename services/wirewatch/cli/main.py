@@ -29,7 +29,7 @@ from wirewatch.cli.options import (
 )
 from wirewatch.cli.output import cell as csv_cell
 from wirewatch.cli.output import render_table, write_csv
-from wirewatch.tools.bench_options import recovery_options
+from wirewatch.tools.bench_options import recovery_options, scale_options
 
 
 def _resources(data_dir: Path | None):
@@ -839,6 +839,7 @@ def cmd_schemas(args: SimpleNamespace) -> int:
 _BENCH_FILES = {
     "embedded": "BENCHMARKS.md",
     "scan": "BENCHMARKS.md",
+    "scale": "BENCHMARKS.md",
     "distributed": "BENCHMARKS.md",
     "recovery": "RELIABILITY.md",
 }
@@ -868,6 +869,10 @@ def cmd_bench(args: SimpleNamespace) -> int:
         from wirewatch.tools.bench_recovery import main as recovery_main
 
         return recovery_main(args)
+    if args.what == "scale":
+        from wirewatch.tools.bench_scale import main as scale_main
+
+        return scale_main(args)
     if args.what == "scan":
         from wirewatch.tools.bench import main_scan
 
@@ -1224,15 +1229,16 @@ def evaluate_command(**params: Any) -> int:
 
 @cli.command(
     "bench",
-    short_help="Measure throughput, latency, an inbox scan or recovery.",
+    short_help="Measure throughput, latency, an inbox scan, the store's scale or recovery.",
     help="Measure throughput and latency (WHAT: embedded, the default, or distributed), an "
-    "inbox scan (scan) or recovery after kill -9 (recovery). Every mode prints its figures "
+    "inbox scan (scan), the embedded store as it grows (scale) or recovery after kill -9 "
+    "(recovery). Every mode prints its figures "
     "and writes no file unless asked: --write updates its section of BENCHMARKS.md "
     "(recovery: RELIABILITY.md), --write PATH or --output PATH that of PATH.",
 )
 @click.argument(
     "what",
-    type=click.Choice(["embedded", "distributed", "scan", "recovery"]),
+    type=click.Choice(["embedded", "distributed", "scan", "scale", "recovery"]),
     default="embedded",
     required=False,
     metavar="[WHAT]",
@@ -1278,6 +1284,7 @@ def evaluate_command(**params: Any) -> int:
     "--workers", type=int, default=2, help="embedded: processes; distributed: worker services"
 )
 @recovery_options
+@scale_options
 def bench_command(**params: Any) -> int:
     return _run(cmd_bench, params)
 
