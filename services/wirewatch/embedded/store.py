@@ -777,7 +777,10 @@ class SqliteStore:
             where.append("a.relevance >= ?")
             args.append(min_relevance)
         if sql.match is not None:
-            source = "articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+            # CROSS JOIN keeps the FTS match as the outer loop: with a filter such as
+            # lang:fr SQLite otherwise walks every article of the language and runs the
+            # match once per article (lang:fr europe: 208 ms at 12,000 articles, 11 now)
+            source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
             where.insert(0, "articles_fts MATCH ?")
             args.insert(0, sql.match)
             score = f"-{_BM25}"
