@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,17 +78,31 @@ _LAYERS = ("unit", "contract", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test carries its layer's marker (its folder): ``pytest -m unit``.
-
-    The suite runs on several pytest-xdist workers (``-n``, see pyproject.toml) with
-    ``--dist loadgroup``: tests are handed out one by one, except that the tests of a
-    module using a module-scoped fixture (a built store, a wheel, a browser, a report on
-    all the real news) stay together on one worker, which builds that fixture once."""
+    """Each test carries its layer's marker (its folder): ``pytest -m unit``."""
     for item in items:
         parts = item.path.relative_to(ROOT / "tests").parts
         if parts and parts[0] in _LAYERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d and d[-1].scope == "module" for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How the suite is shared among the pytest-xdist workers (``-n``, see pyproject.toml):
+    test by test, except that the tests of a module with a module-scoped fixture (a built
+    store, a wheel, a browser, a report on all the real news) stay on one worker, which
+    builds that fixture once. (pytest-xdist's own ``loadgroup`` marks cannot do this under
+    pytest 9, whose node ids it can no longer suffix.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    grouped = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if 'scope="module"' in path.read_text(encoding="utf-8")
+    }
+
+    class ModuleFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in grouped else nodeid
+
+    return ModuleFixtureScheduling(config, log)
