@@ -14,6 +14,7 @@ from typing import Any
 
 from wirewatch.core import fingerprint, stories
 from wirewatch.core.models import EnrichedArticle
+from wirewatch.pipeline.backtest import ReplayLedger
 from wirewatch.pipeline.ports import Firing, Group, Outcome, Prior
 
 
@@ -87,14 +88,15 @@ class MemoryState:
                 yield aid, a.fingerprint
 
 
-class MemoryLedger:
+class MemoryLedger(ReplayLedger):
     """Alerts by (rule, article id); ``pending`` marks a recorded alert whose
-    notifications never left (as after a crash), so it is resent."""
+    notifications never left (as after a crash), so it is resent. Trend episodes as the
+    backtest's in-memory ledger keeps them."""
 
     def __init__(self, claims: dict[tuple[str, str], tuple[str, str]] | None = None) -> None:
         """``claims``: (rule, group) -> (article id, language) of first alerts, shared
         with other ledgers to play replicas racing."""
-        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
+        super().__init__()
         self.deliveries: dict[tuple[str, str, str], str] = {}
         self.pending: set[tuple[str, str]] = set()
         self.claims = {} if claims is None else claims
@@ -140,15 +142,6 @@ class MemoryLedger:
                 ids.add(aid)
                 langs.add(body.get("language", "und"))
         return {k: Group(frozenset(i), frozenset(lang)) for k, (i, lang) in found.items()}
-
-    def episodes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
-        out: dict[tuple[str, str], set[str]] = {}
-        for (rule, _aid), body in self.alerts.items():
-            group = str(body.get("story_id") or "")
-            for r, base in keys:
-                if r == rule and group.startswith(base + ":"):
-                    out.setdefault((r, base), set()).add(group)
-        return out
 
 
 class RecordingNotifier:
