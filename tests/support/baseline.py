@@ -16,6 +16,7 @@ date patterns build in).
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -107,8 +108,10 @@ def give_word_lists(resources: Any) -> None:
         ("_CREDIT", text.credit),
         ("_CAPTION_START", text.caption_start),
         ("_PHOTO_WORDS", text.photo_words),
-        ("_COPYRIGHT", text.copyright),
-        ("_PHOTO_CREDIT_LINE", text.credit_line),
+        # today's two are matched against the lower-cased line; the baseline matches
+        # the line as it is, in any case
+        ("_COPYRIGHT", re.compile(text.copyright.pattern, re.IGNORECASE)),
+        ("_PHOTO_CREDIT_LINE", re.compile(text.credit_line.pattern, re.IGNORECASE)),
         ("_READ_ALSO", text.read_also),
         ("_BYLINE_LABEL", text.byline_label),
         ("_BYLINE_UPDATED", cues.updated),

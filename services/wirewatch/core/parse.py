@@ -76,6 +76,9 @@ class TextRules:
         def alt(path: str) -> str:
             return wordlists.alternation(wordlists.words(data, path, where))
 
+        def lower_alt(path: str) -> str:  # for a pattern matched against a lower-cased line
+            return wordlists.alternation(w.lower() for w in wordlists.words(data, path, where))
+
         agencies = wordlists.words(data, "agencies.caption", where)
         return cls(
             abbreviations=frozenset(
@@ -87,13 +90,14 @@ class TextRules:
             ),
             caption_start=re.compile(rf"^{alt('captions.start_words')}\s*:", re.IGNORECASE),
             photo_words=re.compile(rf"\b{alt('captions.photo_words')}\b", re.IGNORECASE),
-            copyright=re.compile(
-                rf"{_COPYRIGHT_MARK}|{alt('boilerplate.copyright')}", re.IGNORECASE
-            ),
+            # these two are matched against the lower-cased line: a case-sensitive
+            # pattern lets the engine skip to the letters its phrases start with, where
+            # IGNORECASE tries every phrase at every position
+            copyright=re.compile(rf"{_COPYRIGHT_MARK}|{lower_alt('boilerplate.copyright')}"),
             credit_line=re.compile(
-                rf"{alt('boilerplate.credit_line_phrases')}|\b{alt('agencies.credit_line')}/"
-                rf"[^/\n]{{0,60}}(?:/{alt('boilerplate.credit_line_endings')})?\s*$",
-                re.IGNORECASE,
+                rf"{lower_alt('boilerplate.credit_line_phrases')}|"
+                rf"\b{lower_alt('agencies.credit_line')}/"
+                rf"[^/\n]{{0,60}}(?:/{lower_alt('boilerplate.credit_line_endings')})?\s*$"
             ),
             read_also=re.compile(rf"^{alt('boilerplate.read_also')}\b\s*:?", re.IGNORECASE),
             byline_label=re.compile(rf"^\W{{0,3}}{alt('byline_labels')}\b\s*:?", re.IGNORECASE),
@@ -179,10 +183,12 @@ def _is_caption(line: str, rules: TextRules) -> bool:
 
 
 def _is_boilerplate(line: str, rules: TextRules) -> bool:
-    return bool(
-        (len(line) < 300 and (rules.copyright.search(line) or rules.credit_line.search(line)))
-        or rules.read_also.match(line)
-    )
+    if rules.read_also.match(line):
+        return True
+    if len(line) >= 300:
+        return False
+    low = line.lower()
+    return bool(rules.copyright.search(low) or rules.credit_line.search(low))
 
 
 def _looks_like_heading(line: str) -> bool:
