@@ -35,7 +35,7 @@ from wirewatch.core.logic import CoreConfig, Enricher
 from wirewatch.core.models import EnrichedArticle, Rejection, RejectReason, Source
 from wirewatch.embedded.ledger import SqliteLedger, SqliteState, SqliteStories
 from wirewatch.embedded.notify import WebhookNotifier
-from wirewatch.embedded.store import SqliteStore
+from wirewatch.embedded.store import SearchColumns, SqliteStore, search_columns
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
 from wirewatch.pipeline.after import AfterEnrichment, LogLine
 from wirewatch.settings import EmbeddedSettings
@@ -111,8 +111,19 @@ def _analyse_in_worker(item: Input) -> EnrichedArticle | Rejection:
     return safe_analyse(_worker_enricher, *item)
 
 
-def _analyse_chunk(items: list[Input]) -> list[EnrichedArticle | Rejection]:
-    return [_analyse_in_worker(item) for item in items]
+def _analyse_chunk(
+    items: list[Input],
+) -> list[tuple[EnrichedArticle | Rejection, SearchColumns | None]]:
+    """Enrich ``items`` in a pool process, with each article's search columns (the
+    stemming for the full-text index), so the store's thread only writes them."""
+    out: list[tuple[EnrichedArticle | Rejection, SearchColumns | None]] = []
+    for item in items:
+        result = _analyse_in_worker(item)
+        columns = None
+        if isinstance(result, EnrichedArticle):
+            columns = search_columns(result.title, result.body, result.language)
+        out.append((result, columns))
+    return out
 
 
 @dataclass
@@ -396,8 +407,14 @@ class EmbeddedRunner:
         batch, inputs = pending.batch, pending.inputs
         if not batch:
             return
+        columns: dict[int, SearchColumns] = {}  # by id() of the article, for this batch
         if pending.futures is not None:
-            analysed = [r for f in pending.futures for r in f.result()]
+            analysed = []
+            for future in pending.futures:
+                for result, cols in future.result():
+                    analysed.append(result)
+                    if cols is not None:
+                        columns[id(result)] = cols
         else:
             analysed = pending.analysed
         if analysed:
@@ -440,7 +457,7 @@ class EmbeddedRunner:
                 metrics.count_caps(result.caps_hit)
                 existing = result.id in prior or result.id in in_batch
                 in_batch.add(result.id)
-                store.put(result)
+                store.put(result, columns.get(id(result)))
                 if isinstance(fs, FileState):
                     store.record_file(fs.path, fs.size, fs.mtime_ns, result.id, "stored")
                 self.after.count_stored(result, new=not existing)

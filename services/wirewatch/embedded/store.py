@@ -128,10 +128,19 @@ SEARCH_INDEX_VERSION = f"2 pystemmer {searching.Stemmer.version}"
 _BM25 = "bm25(articles_fts, 0.0, 5.0, 1.0, 5.0, 1.0)"
 
 
-def _fts_row(article_id: str, title: str | None, body: str, language: str | None) -> tuple:
+SearchColumns = tuple[str, str, str, str]
+
+
+def search_columns(title: str | None, body: str, language: str | None) -> SearchColumns:
+    """The FTS columns of an article: title stems, body stems, title words, body words.
+    Pure: the process pool works them out beside the enrichment, off the store's thread."""
     t = searching.analyse(title or "", language)
     b = searching.analyse(body, language)
-    return (article_id, t.stems, b.stems, t.words, b.words)
+    return (t.stems, b.stems, t.words, b.words)
+
+
+def _fts_row(article_id: str, title: str | None, body: str, language: str | None) -> tuple:
+    return (article_id, *search_columns(title, body, language))
 
 
 class SqliteStore:
@@ -256,7 +265,8 @@ class SqliteStore:
         return _Tx(self)
 
     # -- ArticleSink ------------------------------------------------------------
-    def put(self, article: EnrichedArticle) -> None:
+    def put(self, article: EnrichedArticle, columns: SearchColumns | None = None) -> None:
+        """Store ``article``; ``columns``: its ``search_columns`` if already worked out."""
         with self._lock:
             db = self._db
             row = db.execute(
@@ -311,7 +321,11 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
                 "body_words) VALUES (?,?,?,?,?,?)",
-                (rowid, *_fts_row(article.id, article.title, article.body, article.language)),
+                (
+                    rowid,
+                    article.id,
+                    *(columns or search_columns(article.title, article.body, article.language)),
+                ),
             )
             db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
             ents = article.entities.model_dump()
