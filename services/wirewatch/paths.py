@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,9 +55,8 @@ def _escape(ch: str) -> str:
     return ch
 
 
-def _plain(ch: str) -> bool:
-    code = ord(ch)
-    return 0x20 <= code < 0x7F and ch != "\\" or 0xA0 <= code < 0x2000
+# a character shown as it is: printable ASCII but the backslash, or U+00A0 to U+1FFF
+_NOT_PLAIN = re.compile(r"[^\x20-\x5b\x5d-\x7e\xa0-\u1fff]")
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -68,7 +68,7 @@ def display_path(path: str | os.PathLike[str]) -> str:
     give distinct text.
     """
     text = os.fspath(path)
-    if all(_plain(ch) for ch in text):
+    if not _NOT_PLAIN.search(text):  # one scan in C, not a call per character
         return text
     with contextlib.suppress(UnicodeError):  # the same bytes, however the str was decoded
         text = os.fsencode(text).decode("utf-8", "surrogateescape")
