@@ -91,11 +91,14 @@ def test_near_duplicate_pairs_counts_pairs_over_the_threshold() -> None:
     assert b.near_duplicate_pairs([base, other]) == 0
 
 
-def test_spread_date_is_deterministic_and_in_range() -> None:
-    days = {b.spread_date(k, 4) for k in range(500)}
-    assert b.spread_date(7, 4) == b.spread_date(7, 4)
-    assert len(days) > 400
-    assert all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2025, 12, 31) for d in days)
+def test_arrival_date_follows_the_article_number() -> None:
+    assert b.arrival_date(7, 4) == b.arrival_date(7, 4)
+    assert b.arrival_date(0, 4) == "2000-01-01"
+    days = [date.fromisoformat(b.arrival_date(k, 4, per_day=10)) for k in range(1000)]
+    for k, day in enumerate(days):
+        on_time = date(2000, 1, 1).toordinal() + k // 10
+        assert on_time - 2 <= day.toordinal() <= on_time
+    assert len(set(days)) > 90
 
 
 @pytest.mark.parametrize(
