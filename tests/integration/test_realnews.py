@@ -32,9 +32,10 @@ def test_labels_are_valid_and_split_in_halves() -> None:
 @needs_realnews
 def test_ordinary_news_rarely_carries_an_event(report) -> None:
     d = report.as_dict()["offtopic"]
-    assert d["rate"] <= 0.02, d
+    # ceilings a little over the figures in QUALITY.md (6 of 937; fr, the worst, 1.7 %)
+    assert d["rate"] <= 0.01, d
     for lang, (flagged, total) in d["by_language"].items():
-        assert flagged / total <= 0.05, (lang, flagged, total)
+        assert flagged / total <= 0.03, (lang, flagged, total)
 
 
 @needs_realnews
@@ -47,9 +48,9 @@ def test_publication_dates_are_rarely_wrong(report) -> None:
 
 @needs_realnews
 def test_labelled_events_are_found_with_precision(report) -> None:
-    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.90 / 0.80,
-    # held-out test 0.75 / 0.73)
-    for split, p_floor, f1_floor in (("dev", 0.86, 0.76), ("test", 0.7, 0.68)):
+    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.90 / 0.82,
+    # held-out test 0.78 / 0.76)
+    for split, p_floor, f1_floor in (("dev", 0.86, 0.78), ("test", 0.74, 0.72)):
         s = report.as_dict()["splits"][split]
         assert s["articles"] >= 100
         assert s["event_type_precision"] >= p_floor, (split, s)
