@@ -343,6 +343,7 @@ def main(args: SimpleNamespace) -> int:
         lines += ["", f"(real news: `{real_dir}` not found, not measured)"]
     lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
     text = "\n".join(lines)
+    from wirewatch.tools import bench_scale
     from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
 
     if args.output is None:
@@ -350,13 +351,15 @@ def main(args: SimpleNamespace) -> int:
         print("(not written: --write updates BENCHMARKS.md)", file=sys.stderr)
         return 0
     old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-    # keep the figures of the separate commands (distributed, scan), the profile notes and
+    # keep the figures of the separate commands (distributed, scan, scale), the notes and
     # the before/after comparison of the core's fast path
     for start, end in (
         (FAST_START, FAST_END),
         (START, END),
         (PROFILE_START, PROFILE_END),
         (SCAN_START, SCAN_END),
+        (bench_scale.START, bench_scale.END),
+        (bench_scale.NOTES_START, bench_scale.NOTES_END),
     ):
         if start in old and end in old:
             text = (

@@ -48,6 +48,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 START, END = "<!-- bench-scale:start -->", "<!-- bench-scale:end -->"
+# what the figures showed, written by hand (kept when the file is rewritten)
+NOTES_START, NOTES_END = "<!-- bench-scale-notes:start -->", "<!-- bench-scale-notes:end -->"
 PLOT_DIR = Path("docs/bench")
 THROUGHPUT_PNG = "scale-throughput.png"
 SEARCH_PNG = "scale-search.png"
