@@ -55,3 +55,39 @@ def test_a_text_query_with_filters_is_driven_by_the_fts_match(tmp_path, query) -
         plan = [row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql)]
         assert plan[0].startswith("SCAN articles_fts VIRTUAL TABLE"), plan
     store.close()
+
+
+class _Recording:
+    """The store's connection, recording the SQL text of each statement."""
+
+    def __init__(self, db) -> None:
+        self.db, self.sql = db, []
+
+    def execute(self, sql, *args):
+        self.sql.append(sql)
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_batch_lookups_are_one_statement_whatever_their_size(tmp_path) -> None:
+    # the sqlite3 module keeps the last 128 statements prepared: an IN list of another
+    # length per batch made each a new statement, thousands of parameters long
+    store = SqliteStore(tmp_path / "w.db")
+    now = datetime.now(UTC)
+    texts = {}
+    for n in (3, 300):
+        recording = _Recording(store._db)
+        store._db = recording  # type: ignore[assignment]
+        keys = [f"{i}:k{i}" for i in range(n)]
+        assert list(store.candidates(keys)) == []
+        assert store.first_verdicts(keys) == {}
+        assert store.stories_of(keys) == {}
+        assert store.story_members(keys, now - timedelta(days=3), now) == []
+        assert store.story_ids(keys, now - timedelta(days=3), now) == set()
+        store._db = recording.db
+        texts[n] = recording.sql
+    assert texts[3] == texts[300]
+    assert all(len(sql) < 1000 for sql in texts[300])
+    store.close()
