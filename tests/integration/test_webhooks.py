@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import shutil
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,8 @@ from pydantic import SecretStr
 from wirewatch import __version__, metrics
 from wirewatch.embedded.notify import WebhookNotifier
 from wirewatch.settings import WebhookSettings
+
+from tests.integration.es_gateway import TestCA
 
 SECRET = "wh-test-secret-7f3a9c"
 TOKEN = "tok-5e1d0b"  # webhook paths carry tokens: never in an error or a log line
@@ -39,7 +43,12 @@ class Receiver:
     """A webhook receiver on ``host``; ``respond(handler, body)`` writes the answer
     (default 204). Records connections and requests (path, headers, body, verified)."""
 
-    def __init__(self, host: str = "127.0.0.1", respond: Callable | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        respond: Callable | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.connections = 0
         self.requests: list[dict] = []
         self.done = threading.Event()
@@ -82,7 +91,9 @@ class Receiver:
                 return conn
 
         self.server = Server((host, 0), Handler)
-        self.origin = f"http://{host}:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.origin = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -109,8 +120,10 @@ class Deliveries:
 def receivers():
     made: list[Receiver] = []
 
-    def make(host: str = "127.0.0.1", respond: Callable | None = None) -> Receiver:
-        made.append(Receiver(host, respond))
+    def make(
+        host: str = "127.0.0.1", respond: Callable | None = None, tls: ssl.SSLContext | None = None
+    ) -> Receiver:
+        made.append(Receiver(host, respond, tls))
         return made[-1]
 
     yield make
@@ -136,6 +149,10 @@ def outcome(n: WebhookNotifier, url: str) -> tuple[str, int, str | None]:
 
 def cap(name: str) -> float:
     return metrics.REGISTRY.get_sample_value("wirewatch_caps_hit_total", {"cap": name}) or 0.0
+
+
+def failed(reason: str) -> float:
+    return metrics.CHANNEL_FAILED.labels("webhook", "webhook", reason)._value.get()
 
 
 def redirect(status: int, location: str) -> Callable:
@@ -293,11 +310,13 @@ def test_non_2xx_is_a_failed_attempt_and_retried(receivers):
 
 class Silent:
     """A TCP listener that accepts (``drip``: and sends a status line, then one header
-    byte every 0.1 s) but never completes a response."""
+    byte every 0.1 s; over TLS with ``tls``) but never completes a response."""
 
-    def __init__(self, drip: bool):
+    def __init__(self, drip: bool, tls: ssl.SSLContext | None = None):
         self.sock = socket.create_server(("127.0.0.1", 0))
-        self.origin = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        scheme = "http" if tls is None else "https"
+        self.origin = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.tls = tls
         self.stop = threading.Event()
         if drip:
             threading.Thread(target=self._serve, daemon=True).start()
@@ -316,6 +335,8 @@ class Silent:
     def _drip(self, conn):
         with conn:
             try:
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
                 while not self.stop.wait(0.1):
                     conn.sendall(b"z")
@@ -341,6 +362,83 @@ def test_a_receiver_that_never_answers_fails_within_attempts_times_timeout(drip)
     status, attempts, error = outcome(n, url)
     assert (status, attempts) == ("failed", 2) and "TimeoutError" in error
     assert elapsed < 2 * 0.5 + 2.0, f"took {elapsed:.1f}s"
+
+
+@pytest.fixture(scope="module")
+def server_tls(tmp_path_factory):
+    """A server certificate for 127.0.0.1 and the CA that signed it (no system CA has)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command makes the test certificates")
+    ca = TestCA.create(tmp_path_factory.mktemp("webhook-ca"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(ca.server_cert, ca.server_key)
+    return tls, ca
+
+
+def test_https_with_a_custom_ca_is_delivered_and_an_untrusted_certificate_is_a_tls_failure(
+    receivers, server_tls
+):
+    tls, ca = server_tls
+    r = receivers(tls=tls)
+    url = f"{r.origin}/hook/{TOKEN}"
+    untrusted = notifier(["127.0.0.1"], attempts=2)
+    before = failed("tls")
+    assert not untrusted.deliver("r", "a", url, PAYLOAD)
+    status, attempts, error = outcome(untrusted, url)
+    assert (status, attempts) == ("failed", 2), "a TLS failure is tried again"
+    assert error.startswith("SSLCertVerificationError: ") and TOKEN not in error
+    assert failed("tls") == before + 1 and r.requests == []
+    trusting = notifier(["127.0.0.1"])
+    trusting._tls.load_verify_locations(ca.ca_cert)
+    assert trusting.deliver("r", "a", url, PAYLOAD)
+    (got,) = r.requests
+    assert got["verified"] and got["path"] == f"/hook/{TOKEN}"
+
+
+def test_a_receiver_dripping_headers_over_tls_fails_at_the_deadline(server_tls):
+    tls, ca = server_tls
+    silent = Silent(drip=True, tls=tls)
+    url = f"{silent.origin}/hook"
+    n = notifier(["127.0.0.1"], timeout=0.5, attempts=2)
+    n._tls.load_verify_locations(ca.ca_cert)
+    started = time.monotonic()
+    try:
+        assert not n.deliver("r", "a", url, PAYLOAD)
+    finally:
+        silent.close()
+    elapsed = time.monotonic() - started
+    assert outcome(n, url) == ("failed", 2, "TimeoutError: no response within 0.5s")
+    assert elapsed < 2 * 0.5 + 2.0, f"took {elapsed:.1f}s"
+
+
+def test_a_refused_connection_and_a_closed_one_are_connection_failures_and_retried():
+    closed = socket.create_server(("127.0.0.1", 0))  # accepts, reads, closes: no response
+    port = closed.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = closed.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+
+    threading.Thread(target=serve, daemon=True).start()
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        nobody = f"http://127.0.0.1:{s.getsockname()[1]}/hook/{TOKEN}"
+    hung_up = f"http://127.0.0.1:{port}/hook/{TOKEN}"
+    n = notifier(["127.0.0.1"], attempts=2)
+    before = failed("connection")
+    try:
+        assert not n.deliver("r", "a", nobody, PAYLOAD)
+        assert not n.deliver("r", "b", hung_up, PAYLOAD)
+    finally:
+        closed.close()
+    assert outcome(n, nobody)[:2] == ("failed", 2)
+    assert outcome(n, nobody)[2].startswith("ConnectionRefusedError: ")
+    assert outcome(n, hung_up)[:2] == ("failed", 2)
+    assert failed("connection") == before + 2
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ HMAC-SHA256 of the exact body with the configured secret) and checked against th
 allow-list again at send time. One attempt has one deadline (``timeout``) for
 connecting, sending, any same-origin 307/308 redirects and the response; other
 redirects are refused, and at most ``max_response_bytes`` of a response body are read.
-Slack and Teams messages go through httpx (no redirects, no proxy variables) to
-allow-listed hosts only; e-mail through SMTP with STARTTLS (required, certificate
-verified). Logs and recorded errors name a target by its channel name and
-``scheme://host:port`` only: webhook paths and queries, Slack and Teams URLs and SMTP
-passwords are secrets. See docs/WEBHOOKS.md and docs/CHANNELS.md.
+Webhooks, Slack and Teams messages go through one httpx client (no redirects followed
+by it, no proxy variables, no cookies) to allow-listed hosts only; e-mail through SMTP
+with STARTTLS (required, certificate verified). Logs and recorded errors name a target
+by its channel name and ``scheme://host:port`` only: webhook paths and queries, Slack
+and Teams URLs and SMTP passwords are secrets. See docs/WEBHOOKS.md and docs/CHANNELS.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
@@ -229,9 +229,7 @@ class _Retry(Exception):
 RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is not waited for within a round
 
 
-_RETRIED = (
-    _Retry, OSError, http.client.HTTPException, ValueError, httpx.HTTPError, smtplib.SMTPException,
-)  # fmt: skip
+_RETRIED = (_Retry, OSError, ValueError, httpx.HTTPError, smtplib.SMTPException)
 
 
 def _reason(exc: BaseException) -> str:
@@ -343,7 +341,15 @@ class WebhookNotifier:
             except ValueError as exc:  # reported per delivery; start-up checks refuse it first
                 self._secrets[name] = str(exc)
         self._http = httpx.Client(
-            timeout=self.timeout, follow_redirects=False, trust_env=False, verify=self._tls
+            timeout=self.timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=self._tls,
+            # a connection per message: the deadline of a webhook attempt ends the
+            # connection it opened (_Watchdog), which a pooled one would not be
+            limits=httpx.Limits(max_keepalive_connections=0),
+            # no cookie set by one receiver goes back to it or to another URL of its host
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
         self._workers: dict[str, _Worker] = {WEBHOOK: _Worker(WEBHOOK, self._send)}
         for name in self.channels:
@@ -677,7 +683,8 @@ class WebhookNotifier:
         self, url: str, body: bytes, headers: dict[str, str], deadline: float
     ) -> tuple[int, str | None]:
         """POST ``body`` to ``url``: (status, Location header). Connects to the origin parsed
-        here (no library re-parses the URL) and gives up at ``deadline``."""
+        here (httpx is handed its parts, not the URL to parse again) and gives up at
+        ``deadline``."""
         target = alerts.webhook_target(url)
         parts = urlsplit(url)
         path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
@@ -686,84 +693,114 @@ class WebhookNotifier:
                 "the webhook URL's path or query holds spaces or control characters; "
                 "percent-encode them in the rules"
             )
-        sock = _connect(target, deadline)
-        expired = threading.Event()
-
-        def cut() -> None:
-            # wakes a read blocked on a receiver that drips bytes; the base-class
-            # shutdown leaves a TLS socket's state to the reading thread
-            expired.set()
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-        watchdog.daemon = True
-        watchdog.start()
-        conn: http.client.HTTPConnection | None = None
-        resp: http.client.HTTPResponse | None = None
         try:
-            if target.scheme == "https":
-                sock = self._tls.wrap_socket(sock, server_hostname=target.host)
-                conn = http.client.HTTPSConnection(target.host, target.port, context=self._tls)
-            else:
-                conn = http.client.HTTPConnection(target.host, target.port)
-            conn.sock = sock
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            if expired.is_set():  # the cut ends a dripping header block early, not an error
+            where = httpx.URL(
+                scheme=target.scheme,
+                host=target.host,
+                port=target.port,
+                raw_path=path.encode("ascii"),
+            )
+        except httpx.InvalidURL as exc:  # its text names the part, never its value
+            raise _Final(
+                f"the webhook URL cannot be sent as it is ({exc}); fix it in the rules"
+            ) from None
+        watchdog = _Watchdog(deadline - time.monotonic())
+        resp: httpx.Response | None = None
+        try:
+            request = self._http.build_request(
+                "POST",
+                where,
+                content=body,
+                headers={**headers, "Accept-Encoding": "identity"},
+                timeout=max(0.001, deadline - time.monotonic()),
+                extensions={"trace": watchdog.trace},
+            )
+            resp = self._http.send(request, stream=True, follow_redirects=False)
+            if watchdog.expired.is_set():  # the cut ends a dripping header block early
                 raise TimeoutError
-            status, location = resp.status, resp.getheader("Location")
+            status, location = resp.status_code, resp.headers.get("Location")
             self._read_capped(resp)
             return status, location
-        except (OSError, http.client.HTTPException) as exc:
-            if expired.is_set() or isinstance(exc, TimeoutError):
+        except httpx.ConnectTimeout:
+            raise TimeoutError(f"no connection to {target} in time") from None
+        except (OSError, httpx.TransportError) as exc:
+            if watchdog.expired.is_set() or isinstance(exc, TimeoutError | httpx.TimeoutException):
                 raise TimeoutError(f"no response within {self.timeout:g}s") from None
-            raise
+            raise _cause(exc) from None
         finally:
-            watchdog.cancel()
             if resp is not None:
                 resp.close()
-            if conn is not None:
-                conn.close()
-            sock.close()
+            watchdog.close()
 
-    def _read_capped(self, resp: http.client.HTTPResponse) -> None:
-        """Read (and drop) at most ``max_response_bytes`` of the body; the status decides."""
+    def _read_capped(self, resp: httpx.Response) -> None:
+        """Read (and drop) the body up to ``max_response_bytes``; the status decides."""
         cap = self.settings.max_response_bytes
         got = 0
         try:
-            while got < cap:
-                chunk = resp.read(min(65536, cap - got))
-                if not chunk:
-                    return
+            for chunk in resp.iter_raw():
                 got += len(chunk)
-            more = resp.length > 0 if resp.length is not None else bool(resp.read(1))
-        except (OSError, http.client.HTTPException):
+                if got > cap:
+                    break
+        except (OSError, httpx.TransportError):
             return  # the status line is in; a body cut short changes nothing
-        if more:
+        if got > cap:
             metrics.CAPS_HIT.labels("webhook_response_bytes").inc()
             log.debug("response body beyond %d bytes not read", cap)
 
 
-def _connect(target: WebhookTarget, deadline: float) -> socket.socket:
-    """A TCP connection to ``target``, trying each address until ``deadline``."""
-    last: OSError | None = None
-    for family, kind, proto, _name, address in socket.getaddrinfo(
-        target.host, target.port, type=socket.SOCK_STREAM
-    ):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        sock = socket.socket(family, kind, proto)
-        sock.settimeout(remaining)
-        try:
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            last = exc
-            continue
-        sock.settimeout(max(0.001, deadline - time.monotonic()))
-        return sock
-    if isinstance(last, TimeoutError) or last is None:
-        raise TimeoutError(f"no connection to {target} in time")
-    raise last
+class _Watchdog:
+    """Ends the connections of one attempt at its deadline: httpx's timeouts are per
+    read, and a receiver that drips a byte at a time never trips them."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._timer = threading.Timer(max(0.0, seconds), self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpx's ``trace`` extension: keep each connection the attempt opens."""
+        if event != "connection.connect_tcp.complete":
+            return
+        # a second descriptor of the socket: shutting it down ends the connection
+        # whether or not TLS has since wrapped (and detached) the socket object
+        sock = info["return_value"].get_extra_info("socket").dup()
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired.is_set():
+                _shutdown(sock)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._socks:
+                sock.close()
+            self._socks.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # wakes a read blocked on the connection; the reading thread keeps the TLS state
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _cause(exc: Exception) -> Exception:
+    """The error beneath httpx's wrapping of a failed connection, send or read, so that
+    its reason (``connection``, ``tls``) and text are those of the socket's own error."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError):
+            return cause
+        cause = cause.__cause__ or cause.__context__  # httpcore re-raises "from None"
+    if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
+        # the receiver closed the connection before any response (httpcore's wording)
+        return ConnectionResetError(str(exc))
+    return exc
