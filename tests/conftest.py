@@ -78,11 +78,21 @@ _LAYERS = ("unit", "contract", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test carries its layer's marker (its folder): ``pytest -m unit``."""
+    """Each test carries its layer's marker (its folder): ``pytest -m unit``.
+
+    The long tests (``slow``, then ``distributed``: they mostly wait on brokers and
+    subprocesses) run first, so that on several workers the short ones fill the gaps
+    instead of one long test starting last and holding up the end."""
     for item in items:
         parts = item.path.relative_to(ROOT / "tests").parts
         if parts and parts[0] in _LAYERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            item.get_closest_marker("distributed") is None,
+        )
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
