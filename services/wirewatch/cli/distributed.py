@@ -402,11 +402,22 @@ def cmd_templates(args: SimpleNamespace) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return 1 if problems else 0
-    from wirewatch.indexer.sink import EsSink, GaveUp, client
     from wirewatch.settings import IndexerSettings
 
     settings = _settings(IndexerSettings, args, ("namespace",))
-    settings.max_retries = settings.max_retries or 10
+    _sink, installed = installed_sink(settings, retries=10)
+    for alias in installed:
+        print(f"installed template and write index for {alias}")
+    return 0
+
+
+def installed_sink(settings: Any, retries: int) -> tuple[Any, list[str]]:
+    """An ``EsSink`` for ``settings`` (``retries`` unless set) with its templates and write
+    indices installed, and the aliases installed; a refused configuration or an
+    unreachable Elasticsearch ends the command with what to check."""
+    from wirewatch.indexer.sink import EsSink, GaveUp, client
+
+    settings.max_retries = settings.max_retries or retries
     sink = EsSink(settings, client(settings), threading.Event())
     refused = _es_refused(settings, sink)
     if refused is not None:
@@ -417,9 +428,7 @@ def cmd_templates(args: SimpleNamespace) -> int:
         raise SystemExit(
             f"wirewatch: {exc}; check --es / WIREWATCH_ES__URL and that Elasticsearch is up"
         ) from None
-    for alias in installed:
-        print(f"installed template and write index for {alias}")
-    return 0
+    return sink, installed
 
 
 # -- the commands ---------------------------------------------------------------------

@@ -141,27 +141,14 @@ def silence_book(args: SimpleNamespace, sqlite: Callable[[], Any]) -> Any:
     them), else the embedded store (``sqlite()`` opens it)."""
     if not getattr(args, "es", None):
         return sqlite()
-    import threading
-
-    from wirewatch.cli.distributed import _es_refused
+    from wirewatch.cli.distributed import installed_sink
     from wirewatch.indexer.silences import EsSilenceStore
-    from wirewatch.indexer.sink import EsSink, GaveUp, client
     from wirewatch.settings import IndexerSettings
     from wirewatch.settings import build as build_settings
 
     settings = build_settings(IndexerSettings)
     settings.es.url = args.es
-    settings.max_retries = settings.max_retries or 3
-    sink = EsSink(settings, client(settings), threading.Event())
-    refused = _es_refused(settings, sink)
-    if refused is not None:
-        raise refused
-    try:
-        sink.install()
-    except GaveUp as exc:
-        raise SystemExit(
-            f"wirewatch: {exc}; check --es / WIREWATCH_ES__URL and that Elasticsearch is up"
-        ) from None
+    sink, _installed = installed_sink(settings, retries=3)
     return EsSilenceStore(sink)
 
 
