@@ -81,6 +81,20 @@ def _env_file(path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(autouse=True)
+def logging_as_the_command_line():
+    """The test process logs as ``wirewatch`` sets it up, so "the test process log" holds
+    what an operator's log would, also at DEBUG (the tests' log level)."""
+    import logging
+
+    from wirewatch.cli.help import quiet_clients
+
+    before = quiet_clients(logging.DEBUG)
+    yield
+    for name, level in before.items():
+        logging.getLogger(name).setLevel(level)
+
+
 class Clusters:
     """Secured clusters and services for one test; services stop before gateways do."""
 

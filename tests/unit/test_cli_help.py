@@ -46,3 +46,26 @@ def test_every_example_is_accepted_by_the_command_line(example) -> None:
     argv = _argv(example.split(" > ")[0])
     parsed = parse_args(argv)  # a usage error would raise
     assert parsed.command.split()[1] == argv[0]
+
+
+def test_debug_logging_keeps_the_clients_wire_dumps_out():
+    """At --log-level debug kafka-python would print each request's bytes (SASL passwords
+    among them): the clients stay at WARNING, our own loggers go to DEBUG."""
+    import logging
+
+    from wirewatch.cli.help import CLIENT_LOGGERS, setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in CLIENT_LOGGERS})
+    try:
+        setup_logging("debug", "json")
+        assert root.level == logging.DEBUG
+        assert logging.getLogger("wirewatch.embedded").getEffectiveLevel() == logging.DEBUG
+        for name in ("kafka.protocol.parser", "kafka.net.connection", "aiokafka.conn"):
+            assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
+        setup_logging("error", "text")
+        assert logging.getLogger("kafka.protocol.parser").getEffectiveLevel() == logging.ERROR
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)

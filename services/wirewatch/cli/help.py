@@ -272,6 +272,19 @@ def setup_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    # the clients' own INFO lines (every connection, every request) drown ours
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "elasticsearch"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet_clients(root.level)
+
+
+CLIENT_LOGGERS = ("kafka", "aiokafka", "elastic_transport", "elasticsearch")
+
+
+def quiet_clients(level: int) -> dict[str, int]:
+    """The clients log every connection and request at INFO, drowning ours, and at DEBUG
+    kafka-python prints each request's bytes, the SASL password among them: they log from
+    WARNING whatever ``level`` is. Returns the levels they had."""
+    before = {}
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        before[name] = logger.level
+        logger.setLevel(max(logging.WARNING, level))
+    return before

@@ -232,7 +232,7 @@ class DigestScheduler:
     def _channel(self, name: str) -> Channel:
         return self.notifier.channels[name]
 
-    def tick(self) -> list[int]:
+    def tick(self) -> list[Any]:
         """Open the digests due now and queue every pending digest whose try is due;
         returns the ids queued."""
         now = self.clock.now()
@@ -252,7 +252,7 @@ class DigestScheduler:
             if digest_id is not None:
                 metrics.DIGESTS_OPENED.labels(plan.channel).inc()
                 log.info(
-                    "digest %d rule=%s channel=%s until %s",
+                    "digest %s rule=%s channel=%s until %s",
                     digest_id, plan.rule, plan.channel, boundary.isoformat(),
                 )  # fmt: skip
         queued = []
