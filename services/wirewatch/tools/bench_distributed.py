@@ -71,6 +71,58 @@ def _inbox_files(
     return [inbox_file(sources, k, tag) for k in range(count)]
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and its reaped children) from /proc."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / _TICK
+
+
+def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes and all their descendants
+    (Linux /proc; an empty dict elsewhere)."""
+    if not Path("/proc/self/stat").exists():
+        return {}
+    table = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            table[int(entry.name)] = st
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {}
+    for name, pids in roots.items():
+        todo, total = list(pids), 0.0
+        while todo:
+            pid = todo.pop()
+            if pid in table:
+                total += table[pid][1]
+                todo.extend(children.get(pid, []))
+        out[name] = total
+    return out
+
+
+def pids_with(text: str) -> list[int]:
+    """The processes whose command line holds ``text`` (the emulator, found by its data
+    directory)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmd = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if text.encode() in cmd:
+                found.append(int(entry.name))
+    return found
+
+
 def _es(url: str, path: str, body: dict | None = None) -> dict:
     req = urllib.request.Request(
         url + path,
@@ -169,6 +221,7 @@ class _Services:
         }
         self.workdir = workdir
         self.procs: list[subprocess.Popen] = []
+        self.names: list[str] = []
         self.inbox = workdir / "inbox"
         self.inbox.mkdir()
         self._run(["topics", "create"], wait=True)
@@ -204,6 +257,13 @@ class _Services:
                 cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         )
+        self.names.append(args[0])
+
+    def groups(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for name, proc in zip(self.names, self.procs, strict=True):
+            out.setdefault(name, []).append(proc.pid)
+        return out
 
     def stop(self) -> None:
         for p in self.procs:
@@ -225,6 +285,7 @@ def pipeline(
     workers: int,
     processes: int,
     real: Path | None = None,
+    servers: dict[str, list[int]] | None = None,
 ) -> dict:
     ns = f"bench{uuid.uuid4().hex[:6]}."
     alias = ns + "wirewatch-articles"
@@ -241,11 +302,15 @@ def pipeline(
             staging.mkdir()
             for name, data in burst:
                 (staging / name).write_bytes(data)
+            groups = {**svc.groups(), **(servers or {})}
+            cpu_before = cpu_seconds(groups)
             for name, _ in burst:
                 (staging / name).rename(svc.inbox / name)
             wait_for(
                 lambda: _count(es, alias) >= count + 1, 1800, f"{count} articles indexed", every=1.0
             )
+            cpu_after = cpu_seconds(groups)
+            cpu = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
             times = _times(es, alias)
             burst_times = sorted(times)[1:]  # the warm-up article was seen first
             span = max(t[1] for t in burst_times) - min(t[0] for t in burst_times)
@@ -275,6 +340,7 @@ def pipeline(
         "max": lat[-1],
         "workers": workers,
         "processes": processes,
+        "cpu": cpu,
     }
 
 
@@ -312,6 +378,26 @@ def embedded(examples: Path, count: int, workers: int, real: Path | None = None)
     return {"files": count, "articles": articles, "seconds": seconds, "rate": count / seconds}
 
 
+def cpu_table(pipe: dict) -> str:
+    """CPU seconds per process during the burst: where the machine's cores went."""
+    cpu = pipe.get("cpu") or {}
+    if not cpu:
+        return ""
+    total = sum(cpu.values())
+    lines = [
+        f"CPU during the burst of {pipe['count']} (each service with its child processes; "
+        "`/proc`):",
+        "",
+        "| process | CPU s | ms per article | share |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, secs in sorted(cpu.items(), key=lambda kv: -kv[1]):
+        share = secs / total if total else 0.0
+        lines.append(f"| {name} | {secs:.1f} | {1000 * secs / pipe['count']:.1f} | {share:.0%} |")
+    lines.append(f"| all | {total:.1f} | {1000 * total / pipe['count']:.1f} | |")
+    return "\n".join(lines) + "\n"
+
+
 def write_section(path: Path, text: str, start: str = START, end: str = END) -> None:
     """Put ``text`` between the ``start``/``end`` markers of ``path`` (appended if absent)."""
     current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
@@ -345,6 +431,12 @@ def main(args) -> int:
         print(f"raw transport: {raw['rate']:.0f} msg/s ({raw['count']} x {size} bytes)", flush=True)
         emb = embedded(args.inbox, args.count, args.workers, real)
         print(f"embedded, {args.workers} worker(s): {emb['rate']:.1f} files/s", flush=True)
+        servers: dict[str, list[int]] = {}
+        for s in started:
+            if isinstance(s, Tansu):
+                servers["broker (Tansu)"] = [s.proc.pid]
+            else:
+                servers["Elasticsearch emulator (noida-db)"] = pids_with(str(s.datadir))
         pipe = pipeline(
             bootstrap,
             es,
@@ -355,6 +447,7 @@ def main(args) -> int:
             args.workers,
             args.processes,
             real,
+            servers,
         )
         print(
             f"pipeline: {pipe['rate']:.1f} articles/s; latency p50 {pipe['p50']:.2f}s p99 {pipe['p99']:.2f}s",
@@ -390,6 +483,7 @@ def main(args) -> int:
 | same, p99 | {pipe["p99"] * 1000:.0f} ms |
 | same, max | {pipe["max"] * 1000:.0f} ms |
 
+{cpu_table(pipe)}
 The raw transport moved {raw["rate"] / pipe["rate"]:.0f}x more messages per second than the
 pipeline carried articles, so Kafka is not the limit; where the time goes instead is
 in the profile below. Latency excludes the watcher's settle time (a file counts as
