@@ -189,6 +189,12 @@ class EmbeddedSettings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 disables the endpoint.")
     poll_interval: float = Field(default=0.5, gt=0)
     settle_seconds: float = Field(default=1.0, ge=0)
+    rescan_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between full walks of the inbox while change notifications "
+        "(Linux inotify) tell each poll what changed; 0 walks it at every poll.",
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Processes for enrichment.")
     batch_size: int = Field(default=64, ge=1, le=10000)
     core: CoreSettings = Field(default_factory=CoreSettings)
@@ -389,6 +395,12 @@ class WatcherSettings(ServiceSettings):
     )
     poll_interval: float = Field(default=0.5, gt=0)
     settle_seconds: float = Field(default=1.0, ge=0)
+    rescan_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between full walks of the inbox while change notifications "
+        "(Linux inotify) tell each poll what changed; 0 walks it at every poll.",
+    )
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     linger_ms: int = Field(default=5, ge=0)
 

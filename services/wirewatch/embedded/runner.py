@@ -39,6 +39,7 @@ from wirewatch.embedded.store import SearchColumns, SqliteStore, search_columns
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
 from wirewatch.pipeline.after import AfterEnrichment, LogLine
 from wirewatch.settings import EmbeddedSettings
+from wirewatch.watcher.inotify import ScanPlan, open_plan
 from wirewatch.watcher.scan import FileState, InboxScanner
 
 if TYPE_CHECKING:
@@ -268,6 +269,7 @@ class EmbeddedRunner:
         self._backlog_total = 0
         self._backlog_listed = False
         self._scanner: InboxScanner | None = None
+        self._plan: ScanPlan | None = None
         self._retried = 0  # files handed back to the scanner: they changed while being read
         self._watch_error: BaseException | None = None
         self._feeds_error: BaseException | None = None
@@ -289,10 +291,20 @@ class EmbeddedRunner:
                 max_unrecorded=self.queue.maxsize + 2 * self.settings.batch_size + 1000,
             )
             self._scanner = scanner
+            # a one-off run walks; a watching run is told what changed between walks
+            plan = open_plan(
+                [Path(p) for p in self.settings.inbox],
+                0 if self.settings.once else self.settings.rescan_interval,
+            )
+            self._plan = plan
             first = True
+            need_full = False
             while not self.stop.is_set():
+                paths = plan.next(self.settings.poll_interval, self.stop, need_full)
+                if self.stop.is_set():
+                    break
                 retried = self._retried
-                for chunk in scanner.scan():
+                for chunk in scanner.scan(paths):
                     if first:
                         self._backlog_total += len(chunk)
                         self.ready.set()
@@ -317,10 +329,12 @@ class EmbeddedRunner:
                         self.stop.wait(0.2)
                     if self._retried == retried:
                         break
-                self.stop.wait(self.settings.poll_interval)
+                need_full = scanner.deferred
         except BaseException as exc:  # surfaces in the main loop
             self._watch_error = exc
         finally:
+            if self._plan is not None:
+                self._plan.close()
             self.queue.put(_DONE)
 
     # -- feeds thread -------------------------------------------------------------

@@ -29,7 +29,7 @@ log = logging.getLogger("wirewatch.indexer")
 
 
 class EsState:
-    """Candidates from the articles index; ``prior`` answers from the same query (a
+    """Candidates through the bands index; ``prior`` answers from the same lookup (a
     stored article shares every band with itself)."""
 
     def __init__(self, sink: EsSink) -> None:
@@ -37,7 +37,6 @@ class EsState:
         self._docs: dict[str, dict[str, Any]] = {}
 
     def candidates(self, keys: list[str]) -> Iterable[tuple[str, list[int]]]:
-        self.sink.refresh_if_needed()
         self._docs = dict(self.sink.duplicate_candidates(keys))
         return [(doc_id, src.get("fingerprint") or []) for doc_id, src in self._docs.items()]
 
@@ -66,9 +65,8 @@ class EsStories:
     def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
-        self.sink.refresh_if_needed()
-        hits = self.sink.scan(self.sink.articles, {"ids": {"values": list(ids)}}, ["story_id"])
-        return {i: src["story_id"] for i, src in hits if src.get("story_id")}
+        found = self.sink.sources_of(self.sink.articles, list(ids), ["story_id"])
+        return {i: src["story_id"] for i, src in found.items() if src.get("story_id")}
 
     def members(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:
         if not keys:

@@ -3,10 +3,13 @@
 Per batch (kafka-python, manual commits):
 
 1. validate each message (an invalid one is dead-lettered with the reason);
-2. near-duplicates: look up indexed articles sharing a MinHash band (one query per
-   batch) plus the batch's earlier articles - the index is the state, so this holds
-   across restarts; an article already indexed keeps its first verdict and time;
-3. bulk-index (``_id`` = article id) through the alias; 429/5xx/transport errors are
+2. near-duplicates: look up indexed articles sharing a MinHash band (two multi-gets
+   per batch: the bands index names them, the articles index gives their
+   fingerprints) plus the batch's earlier articles - the indices are the state, so this
+   holds across restarts and replicas; an article already indexed keeps its first
+   verdict and time;
+3. bulk-index (``_id`` = article id) through the alias, with the article's band keys
+   in the bands index (scripted upserts); 429/5xx/transport errors are
    retried with backoff until every item has a final answer; per-item 4xx go to
    ``wirewatch.articles.enriched.dlq`` with the reason;
 4. alert rules on the indexed articles, silences honoured (read from the silences
@@ -41,7 +44,7 @@ from wirewatch.indexer.digests import EsDigests
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
 from wirewatch.indexer.silences import EsSilenceStore
-from wirewatch.indexer.sink import EsSink
+from wirewatch.indexer.sink import EsSink, band_actions
 from wirewatch.pipeline.after import AfterEnrichment
 from wirewatch.pipeline.digests import digest_channels
 from wirewatch.pipeline.ports import Clock, Firing
@@ -160,9 +163,16 @@ class Indexer:
         items = self._validate(records)
         seen_before = self._near_duplicates(items)
         to_index = [i for i in items if i.article is not None]
+        # the articles, then their near-duplicate bands, in one request
+        bands = [
+            action
+            for i in to_index
+            for action in band_actions(self.sink, i.doc["id"], i.doc.get("dup_bands") or ())
+        ]
         results = self.sink.bulk(
             [("index", self.sink.articles, i.article.id, i.doc) for i in to_index]  # type: ignore[union-attr]
-        )
+            + bands
+        )[: len(to_index)]
         for item, res in zip(to_index, results, strict=True):
             if res.result == "rejected":
                 item.dlq = (

@@ -24,6 +24,7 @@ from wirewatch.indexer.template import (
     ALERT_STORY_FIELDS,
     ALERTS_ALIAS,
     ARTICLES_ALIAS,
+    BANDS_ALIAS,
     CLAIMS_ALIAS,
     DIGESTS_ALIAS,
     SILENCES_ALIAS,
@@ -98,6 +99,7 @@ class EsSink:
         self.silences = settings.namespace + SILENCES_ALIAS
         self.claims = settings.namespace + CLAIMS_ALIAS
         self.digests = settings.namespace + DIGESTS_ALIAS
+        self.bands = settings.namespace + BANDS_ALIAS
         self._dirty = False
 
     # -- setup -------------------------------------------------------------------
@@ -105,12 +107,15 @@ class EsSink:
         """Put the composable templates and create the first index behind each alias."""
         done = []
         ns = self.settings.namespace
+        backfill = False
         for name, body in templates().items():
             body = dict(body)
             body["index_patterns"] = [ns + p for p in body["index_patterns"]]
             self._call(partial(self.es.indices.put_index_template, name=ns + name, **body))
             alias = ns + name
             if not self._call(partial(self.es.indices.exists_alias, name=alias)):
+                # articles indexed before the bands index existed get their bands now
+                backfill = backfill or name == BANDS_ALIAS
                 index = f"{alias}-000001"
                 try:
                     self._call(
@@ -140,7 +145,27 @@ class EsSink:
                     )
                 )
             done.append(alias)
+        if backfill:
+            self.backfill_bands()
         return done
+
+    def backfill_bands(self) -> int:
+        """Band documents for every indexed article (an index from before the bands
+        index, once); returns the articles covered."""
+        self.refresh_if_needed(force=True)
+        rows = self.scan(self.articles, {"match_all": {}}, ["dup_bands"])
+        for i in range(0, len(rows), 200):
+            part = rows[i : i + 200]
+            self.bulk(
+                [
+                    a
+                    for doc_id, src in part
+                    for a in band_actions(self, doc_id, src.get("dup_bands") or [])
+                ]
+            )
+        if rows:
+            log.info("near-duplicate bands written for %d article(s) indexed before", len(rows))
+        return len(rows)
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """A request retried on 429/5xx/transport errors with backoff (setup and lookups)."""
@@ -177,6 +202,10 @@ class EsSink:
             ops: list[dict[str, Any]] = []
             for i in todo:
                 op, index, doc_id, doc = actions[i]
+                if op == "script":  # an update with a script and an upsert: ``doc`` is its body
+                    ops.append({"update": {"_index": index, "_id": doc_id}})
+                    ops.append(doc)
+                    continue
                 ops.append({op: {"_index": index, "_id": doc_id}})
                 ops.append(doc if op != "update" else {"doc": doc})
             metrics.INDEXER_BULK_SIZE.observe(len(todo))
@@ -223,41 +252,44 @@ class EsSink:
         return [r for r in results if r is not None]
 
     # -- reading -----------------------------------------------------------------
-    def refresh_if_needed(self) -> None:
-        """Make what this process indexed searchable before looking near-duplicates up."""
-        if self._dirty:
+    def refresh_if_needed(self, force: bool = False) -> None:
+        """Make what this process indexed searchable before a search (story lookups)."""
+        if self._dirty or force:
             self._call(lambda: self.es.indices.refresh(index=self.articles))
             self._dirty = False
 
     def duplicate_candidates(self, keys: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
-        """(id, source fields) of indexed articles sharing any of ``keys``."""
+        """(id, source fields) of indexed articles sharing any of ``keys``: the band
+        documents name them, the articles index gives their fingerprints - both real-time
+        multi-gets, so what any replica indexed is seen at once, without a refresh."""
         keys = sorted(set(keys))
         if not keys:
             return []
-        out: list[tuple[str, dict[str, Any]]] = []
-        after: list[Any] | None = None
-        while True:
-            body: dict[str, Any] = {
-                "query": {"terms": {"dup_bands": keys}},
-                "_source": [
-                    "dup_bands",
-                    "fingerprint",
-                    "near_duplicate_of",
-                    "indexed_at",
-                    "sources",
-                ],
-                "size": 1000,
-                "sort": [{"id": "asc"}],
-            }
-            if after is not None:
-                body["search_after"] = after
-            resp = self._call(partial(self.es.search, index=self.articles, **body))
-            hits = resp["hits"]["hits"]
-            for hit in hits:
-                out.append((hit["_id"], hit["_source"]))
-            if len(hits) < 1000:
-                return out
-            after = hits[-1]["sort"]
+        ids: set[str] = set()
+        for doc in self._mget(self.bands, keys, ["ids"]):
+            ids.update(doc.get("ids") or ())
+        fields = ["dup_bands", "fingerprint", "near_duplicate_of", "indexed_at", "sources"]
+        found = self._mget(self.articles, sorted(ids), fields, with_ids=True)
+        return sorted(found, key=lambda pair: pair[0])
+
+    def _mget(
+        self, index: str, ids: list[str], fields: list[str], with_ids: bool = False
+    ) -> list[Any]:
+        out: list[Any] = []
+        for i in range(0, len(ids), 1000):
+            resp = self._call(
+                partial(self.es.mget, index=index, ids=ids[i : i + 1000], source=fields)
+            )
+            for d in resp["docs"]:
+                if d.get("found"):
+                    out.append((d["_id"], d["_source"]) if with_ids else d["_source"])
+        return out
+
+    def sources_of(
+        self, index: str, ids: list[str], fields: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The ``fields`` of the documents of ``index`` among ``ids`` (real-time)."""
+        return dict(self._mget(index, ids, fields, with_ids=True))
 
     def scan(
         self, index: str, query: dict[str, Any], fields: list[str], key: str | None = None
@@ -329,3 +361,35 @@ class EsSink:
             )
         )
         return [h["_source"] for h in resp["hits"]["hits"]]
+
+
+# appends the article to the band's list once; the list is capped, since a band shared
+# by that many articles no longer tells them apart
+BAND_SCRIPT = (
+    "if (ctx._source.ids.contains(params.id) || ctx._source.ids.size() >= params.cap) "
+    "{ ctx.op = 'noop' } else { ctx._source.ids.add(params.id) }"
+)
+BAND_CAP = 10_000
+
+
+def band_actions(
+    sink: EsSink, article_id: str, keys: Iterable[str]
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Bulk actions adding ``article_id`` to the band document of each key (idempotent:
+    a batch redone after a crash adds nothing twice)."""
+    return [
+        (
+            "script",
+            sink.bands,
+            key,
+            {
+                "script": {
+                    "source": BAND_SCRIPT,
+                    "lang": "painless",
+                    "params": {"id": article_id, "cap": BAND_CAP},
+                },
+                "upsert": {"ids": [article_id]},
+            },
+        )
+        for key in keys
+    ]

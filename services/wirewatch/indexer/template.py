@@ -17,6 +17,7 @@ ALERTS_ALIAS = "wirewatch-alerts"
 SILENCES_ALIAS = "wirewatch-silences"
 CLAIMS_ALIAS = "wirewatch-claims"
 DIGESTS_ALIAS = "wirewatch-digests"
+BANDS_ALIAS = "wirewatch-bands"
 
 # language code -> Snowball stemmer of the per-language sub-fields' analyzers
 # (``wirewatch_<code>``: standard tokenizer, lower case, stemming, then ASCII folding).
@@ -231,6 +232,16 @@ def claims_mappings() -> dict[str, Any]:
     }
 
 
+def bands_mappings() -> dict[str, Any]:
+    """Near-duplicate lookup by key: one document per MinHash band key (``_id``) listing
+    the articles that have it, so a batch's candidates are two real-time multi-gets
+    (no refresh, no search) instead of a ``terms`` query over every article."""
+    return {
+        "dynamic": "strict",
+        "properties": {"ids": {"type": "keyword", "index": False}},
+    }
+
+
 def digests_mappings() -> dict[str, Any]:
     """Digests of the distributed mode (``indexer.digests``): ``doc_type`` ``item`` (an
     alert waiting for or claimed by a digest), ``digest`` or ``cursor``."""
@@ -297,6 +308,15 @@ def templates() -> dict[str, dict[str, Any]]:
                 "schema_version": 1,
             },
             "template": {"settings": settings, "mappings": claims_mappings()},
+        },
+        BANDS_ALIAS: {
+            "index_patterns": [f"{BANDS_ALIAS}-*"],
+            "priority": 200,
+            "_meta": {
+                "description": "wirewatch near-duplicate bands: MinHash band key -> article ids",
+                "schema_version": 1,
+            },
+            "template": {"settings": settings, "mappings": bands_mappings()},
         },
         DIGESTS_ALIAS: {
             "index_patterns": [f"{DIGESTS_ALIAS}-*"],

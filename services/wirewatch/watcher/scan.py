@@ -18,9 +18,10 @@ them) and the files still settling (capped; the rest wait for a later scan).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -167,6 +168,7 @@ class InboxScanner:
         # path -> (size, mtime_ns, since when unchanged)
         self._settling: dict[str, tuple[int, int, float]] = {}
         self._forgotten: deque[str] = deque()
+        self._recheck: set[str] = set()
         self._scans = 0
         self._prune_at = 2 * chunk_size
         self.settling = 0
@@ -196,7 +198,9 @@ class InboxScanner:
     # -- scanning ---------------------------------------------------------------------
     def _take_back(self) -> None:
         while self._forgotten:
-            self._unrecorded.pop(self._forgotten.popleft(), None)
+            path = self._forgotten.popleft()
+            self._unrecorded.pop(path, None)
+            self._recheck.add(path)  # a scan of changed paths looks at it again
 
     def _prune(self) -> None:
         """Drop the reported files that the record now holds."""
@@ -220,13 +224,59 @@ class InboxScanner:
         if batch:
             yield batch
 
-    def scan(self) -> Iterator[list[FileState]]:
+    def _root_of(self, path: str) -> str | None:
+        for root in self.roots:
+            top = os.fspath(root)
+            if path == top or path.startswith(top.rstrip(os.sep) + os.sep):
+                return top
+        return None
+
+    def _looked_at(self, paths: Collection[str]) -> Iterator[list[FileState]]:
+        """The given paths as a walk would see them (a directory: everything under it),
+        in batches; paths outside the roots, hidden, temporary or gone are left out."""
+        batch: list[FileState] = []
+        for path in sorted(paths):
+            top = self._root_of(path)
+            if top is None or not is_candidate(os.path.basename(path)):
+                continue
+            try:
+                st = os.stat(path)
+                if os.path.islink(path):
+                    real_root = os.path.realpath(top)
+                    target = os.path.realpath(path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        continue
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                found: Iterable[FileState] = walk(Path(path))
+            elif stat.S_ISREG(st.st_mode):
+                found = [FileState(path, st.st_size, st.st_mtime_ns, st.st_ino)]
+            else:
+                continue
+            for fs in found:
+                batch.append(fs)
+                if len(batch) >= self.lookup_batch:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def scan(self, paths: Collection[str] | None = None) -> Iterator[list[FileState]]:
         """Ready files, in chunks of at most ``chunk_size`` sorted by path.
+
+        ``paths``: look only at these (changed files or directories, from change
+        notifications) and at the files still settling, instead of walking the roots.
 
         Consume the chunks as they come (a chunk's files are recorded or handed back
         by the consumer); at the end ``settling`` and ``deferred`` describe what is
         left for the next scan.
         """
+        full = paths is None
+        self._take_back()
+        if not full and not paths and not self._settling and not self._recheck:
+            self.settling = 0
+            return
         self._scans += 1
         scan = self._scans
         now = self.clock()
@@ -235,8 +285,12 @@ class InboxScanner:
         waiting = 0
         ready: list[FileState] = []
         self.deferred = False
-        self._take_back()
-        for batch in self._walked():
+        recheck, self._recheck = self._recheck, set()
+        if paths is None:
+            found = self._walked()
+        else:
+            found = self._looked_at({*paths, *self._settling, *recheck})
+        for batch in found:
             known = self.known.known_files([fs.path for fs in batch])
             for fs in batch:
                 stamp = (fs.size, fs.mtime_ns)
@@ -275,7 +329,7 @@ class InboxScanner:
                 self.deferred = True
         self._settling = settling
         self.settling = waiting
-        if not self.deferred:  # a full walk: what it did not see has vanished
+        if full and not self.deferred:  # a full walk: what it did not see has vanished
             self._unrecorded = {p: v for p, v in self._unrecorded.items() if v[3] == scan}
 
     def _room_for(self, n: int) -> bool:

@@ -29,6 +29,7 @@ from wirewatch.paths import check_inboxes, display_path, open_for_reading, path_
 from wirewatch.settings import WatcherSettings
 from wirewatch.statefile import known_files, open_state
 from wirewatch.topics import RAW, RAW_DLQ
+from wirewatch.watcher.inotify import ScanPlan, open_plan
 from wirewatch.watcher.publisher import Headers, Publisher, dlq_headers
 from wirewatch.watcher.scan import FileState, InboxScanner
 
@@ -187,12 +188,23 @@ class Watcher:
         roots = [Path(p) for p in self.settings.inbox]
         check_inboxes(roots)
         scanner = InboxScanner(roots, self.state, self.settings.settle_seconds)
+        plan = open_plan(roots, self.settings.rescan_interval)
+        try:
+            self._loop(scanner, plan)
+        finally:
+            plan.close()
+
+    def _loop(self, scanner: InboxScanner, plan: ScanPlan) -> None:
         first = True
         backoff = 0.0
+        need_full = False
         while not self.stop.is_set():
+            paths = plan.next(self.settings.poll_interval + backoff, self.stop, need_full)
+            if self.stop.is_set():
+                break
             failures = 0
             caught_up = 0
-            for chunk in scanner.scan():
+            for chunk in scanner.scan(paths):
                 if first:
                     log.info(
                         "catch-up: %d %sfile(s) not yet published",
@@ -216,4 +228,5 @@ class Watcher:
                 first = False
                 self.ready.set()
             backoff = min(30.0, max(1.0, backoff * 2)) if failures else 0.0
-            self.stop.wait(self.settings.poll_interval + backoff)
+            # files left for later (too many on their way): only a walk finds them again
+            need_full = scanner.deferred
