@@ -135,3 +135,17 @@ def test_without_notifications_every_poll_walks(tmp_path):
     assert plan.next(0.01, stop) is None
     assert plan.next(0.01, stop) is None
     assert plan.full_walks == 2
+
+
+def test_a_file_named_and_inside_a_named_directory_is_reported_once(tmp_path):
+    """A directory copied in is named with each of its files: each file comes once."""
+    inbox = tmp_path / "inbox"
+    (inbox / "b" / "deeper").mkdir(parents=True)
+    names = [inbox / "b" / "x.txt", inbox / "b" / "deeper" / "y.txt"]
+    for f in names:
+        f.write_text("text")
+        os.utime(f, ns=(0, 0))
+    scanner = InboxScanner([inbox], {}, settle_seconds=0)
+    named = {str(inbox / "b"), str(inbox / "b" / "deeper"), *map(str, names)}
+    got = [fs.path for chunk in scanner.scan(named) for fs in chunk]
+    assert sorted(got) == sorted(map(str, names))

@@ -235,6 +235,7 @@ class InboxScanner:
         """The given paths as a walk would see them (a directory: everything under it),
         in batches; paths outside the roots, hidden, temporary or gone are left out."""
         batch: list[FileState] = []
+        given: set[str] = set()  # a file named and inside a named directory comes once
         for path in sorted(paths):
             top = self._root_of(path)
             if top is None or not is_candidate(os.path.basename(path)):
@@ -255,6 +256,9 @@ class InboxScanner:
             else:
                 continue
             for fs in found:
+                if fs.path in given:
+                    continue
+                given.add(fs.path)
                 batch.append(fs)
                 if len(batch) >= self.lookup_batch:
                     yield batch
