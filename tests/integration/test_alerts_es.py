@@ -305,3 +305,31 @@ def test_digests_on_elasticsearch_list_each_alert_once_across_replicas(
     sent[-1].done(True, 1, None)
     clock.advance(60 * 60)
     assert tick_all() == [], "no alert in the period: no message"
+
+
+def test_an_alert_kafka_never_acknowledged_is_published_when_the_batch_is_redone(
+    es_url, namespace, sink, enricher
+):
+    """Stopped after the alert was recorded but before Kafka acknowledged it on the
+    alerts topic (kill -9, or a failed flush): the redone batch publishes it; once
+    acknowledged, a batch redone again publishes nothing."""
+    clock = ManualClock()
+    rules = [AlertRule(name="bans", events=["ban"], notify=[Notify(log=True)])]
+    replica = indexer(es_url, namespace, rules, clock)
+    article = _ban(enricher, "Denmark", 7)
+
+    class Unacknowledged(Publisher):
+        def flush(self, timeout: float) -> dict[int, str]:
+            return {n: "KafkaTimeoutError" for n in range(1, len(self.sent) + 1)}
+
+    replica.publisher = Unacknowledged()
+    with pytest.raises(RuntimeError, match="not acknowledged by Kafka"):
+        replica.process(records(article))
+    assert alert_kinds(replica) == ["alert"]  # sent, never acknowledged
+
+    replica.publisher = Publisher()
+    replica.process(records(article))  # the batch redone
+    assert alert_kinds(replica) == ["alert"]
+    replica.publisher = Publisher()
+    replica.process(records(article))  # and again, now that Kafka has it
+    assert alert_kinds(replica) == []

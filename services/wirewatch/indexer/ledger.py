@@ -274,6 +274,7 @@ class EsLedger:
                 "attempts": 0,
                 "error": None,
                 "updated_at": body.get("fired_at"),
+                "topic": "pending",  # until Kafka acknowledged it on the alerts topic
             }
             actions.append(("create", self.sink.alerts, body["alert_id"], doc))
         # each alert's digest items, created once (a redone batch finds them: 409)
@@ -306,10 +307,15 @@ class EsLedger:
                 log.error("alert-not-stored alert=%s error=%s", f.body["alert_id"], res.error)
             elif res.result == "exists":
                 stored = existing.get(f.body["alert_id"], {})
-                if stored.get("delivery", {}).get("state") == "pending":
+                delivery = stored.get("delivery", {})
+                if delivery.get("state") == "pending":
                     # fired before, notifications never left (a batch redone): again
                     f.body = {key: v for key, v in stored.items() if key != "delivery"}
                     outcomes[k] = "resend"
+                elif delivery.get("topic") == "pending":
+                    # notified, but stopped before Kafka acknowledged it: the topic again
+                    f.body = {key: v for key, v in stored.items() if key != "delivery"}
+                    outcomes[k] = "republish"
             else:
                 outcomes[k] = "new"
         return outcomes

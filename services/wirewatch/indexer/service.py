@@ -89,6 +89,7 @@ class Indexer:
         self.dlq_topic = settings.topic(ENRICHED_DLQ)
         self.alerts_topic = settings.topic(ALERTS)
         self.indexed = 0
+        self._on_topic: list[str] = []  # alerts sent to the topic, not yet acknowledged
         self.after = AfterEnrichment(
             rules,
             settings.duplicate_threshold,
@@ -160,6 +161,7 @@ class Indexer:
 
     def process(self, records: list[Any]) -> None:
         started = time.perf_counter()
+        self._on_topic = []
         items = self._validate(records)
         seen_before = self._near_duplicates(items)
         to_index = [i for i in items if i.article is not None]
@@ -216,6 +218,14 @@ class Indexer:
                 f"{len(failed)} dead-letter/alert message(s) not acknowledged by Kafka "
                 f"({next(iter(failed.values()))}); not committing, the batch will be redone"
             )
+        if self._on_topic:  # acknowledged: a batch redone from here on does not resend them
+            self.sink.bulk(
+                [
+                    ("update", self.sink.alerts, alert, {"delivery": {"topic": "sent"}})
+                    for alert in self._on_topic
+                ]
+            )
+            self._on_topic = []
         self.indexed += len(indexed)
         if indexed:
             metrics.LAST_INGEST.set(now)
@@ -231,6 +241,7 @@ class Indexer:
         """The alert on the alerts topic (new or resent); the handle to await."""
         body = firing.body
         metrics.ALERTS_DELIVERED.labels("topic").inc()
+        self._on_topic.append(body["alert_id"])
         return self.publisher.send(
             self.alerts_topic,
             body["alert_id"].encode(),

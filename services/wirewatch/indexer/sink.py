@@ -141,7 +141,7 @@ class EsSink:
                     partial(
                         self.es.indices.put_mapping,
                         index=alias,
-                        properties={k: props[k] for k in ALERT_STORY_FIELDS},
+                        properties={k: props[k] for k in (*ALERT_STORY_FIELDS, "delivery")},
                     )
                 )
             done.append(alias)

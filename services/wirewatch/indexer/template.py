@@ -195,6 +195,7 @@ def alerts_mappings() -> dict[str, Any]:
                     "attempts": {"type": "integer"},
                     "error": {"type": "text", "index": False},
                     "updated_at": _DATE,
+                    "topic": _KW,
                 }
             },
         },

@@ -214,6 +214,10 @@ class AfterEnrichment:
         for firing, outcome in zip(firings, outcomes, strict=True):
             if outcome == "done" or (outcome == "new" and not firing.message):
                 continue
+            if outcome == "republish":  # the alerts topic only: everything else was done
+                if on_recorded is not None:
+                    on_recorded(firing)
+                continue
             update = firing.body.get("kind") == "update"
             if outcome == "new":
                 (metrics.ALERT_UPDATES if update else metrics.ALERTS_FIRED).inc()

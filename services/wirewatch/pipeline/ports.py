@@ -128,7 +128,10 @@ class Firing:
 # new: recorded now; resend: recorded before but its notifications never left (a batch
 # redone after a crash); done: recorded and handled before, or the article it repeats
 # already fired the rule
-Outcome = Literal["new", "resend", "done"]
+# new: recorded now; resend: recorded before, its notifications never left (all again);
+# republish: recorded and notified before, but never acknowledged on the alerts topic
+# (the distributed mode was stopped in between): the topic only; done: nothing to do
+Outcome = Literal["new", "resend", "republish", "done"]
 
 
 class AlertLedger(Protocol):
