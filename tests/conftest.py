@@ -77,6 +77,16 @@ def ww(*args: str, cwd: Path | None = None, check: bool = True, timeout: float =
 _LAYERS = ("unit", "contract", "integration", "e2e")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests log at DEBUG (every log call formatted), the clients as ``wirewatch`` sets
+    them: from WARNING (their DEBUG dumps every request's bytes, at a cost in CPU)."""
+    import logging
+
+    from wirewatch.cli.help import quiet_clients
+
+    quiet_clients(logging.DEBUG)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each test carries its layer's marker (its folder): ``pytest -m unit``.
 
