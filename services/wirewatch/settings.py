@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wirewatch.core.logic import DEFAULT_MAX_BYTES, CoreConfig
+from wirewatch.core.config import DEFAULT_MAX_BYTES, CoreConfig
 
 
 class SettingsError(ValueError):

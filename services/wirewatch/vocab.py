@@ -11,10 +11,12 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from babel import Locale
 
-from wirewatch.core.logic import Resources
+if TYPE_CHECKING:
+    from wirewatch.core.logic import Resources
 
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 

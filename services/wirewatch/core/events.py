@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import MAX_EVIDENCE as MAX_EVIDENCE
+from .config import MAX_EVIDENCE_CHARS as MAX_EVIDENCE_CHARS
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE, positions
@@ -40,8 +42,6 @@ REJECTABLE = frozenset({"ban", "sanction"})
 # unless a second vendor is named (an operator replacing one vendor by another).
 _SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
-MAX_EVIDENCE = 3
-MAX_EVIDENCE_CHARS = 600
 # Term names the engine provides besides a language file's own ``terms``:
 # ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
 # vendor named here or in the sentence before; ``actor`` a country or organisation is

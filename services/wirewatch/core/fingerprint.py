@@ -17,20 +17,27 @@ import sys
 import unicodedata
 import zlib
 from collections.abc import Sequence
-from functools import lru_cache
-
-import numpy as np
+from functools import cache, lru_cache
+from typing import Any
 
 NUM_PERM = 128
 BANDS = 32
 ROWS = NUM_PERM // BANDS
 SHINGLE = 3
-_PRIME = np.uint64((1 << 61) - 1)
-_MAX32 = np.uint64(0xFFFFFFFF)
-_rng = np.random.default_rng(20190326)
-_A = _rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
-_B = _rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
-_61 = np.uint64(61)
+
+
+@cache
+def _hashing() -> tuple[Any, Any, Any, Any, Any]:
+    """numpy and the permutations, made at the first signature (commands that only read
+    the store do not import numpy)."""
+    import numpy as np
+
+    rng = np.random.default_rng(20190326)
+    a = rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+    b = rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+    return np, a, b, np.uint64((1 << 61) - 1), np.uint64(61)
+
+
 # where the low 32 bits of a uint64 lie when it is viewed as two uint32
 _LOW_HALF = 0 if sys.byteorder == "little" else 1
 _BLOCK = 4096
@@ -47,6 +54,7 @@ def article_id(text: str) -> str:
 
 
 def minhash(tokens: Sequence[str]) -> list[int]:
+    np, _A, _B, _PRIME, _61 = _hashing()
     if len(tokens) >= SHINGLE:
         shingles = set(map(" ".join, zip(tokens, tokens[1:], tokens[2:], strict=False)))
     else:
@@ -75,7 +83,8 @@ def minhash(tokens: Sequence[str]) -> list[int]:
         # the low 32 bits of each value, read in place
         low = prod.view(np.uint32)[:, _LOW_HALF::2]
         np.minimum(least, low.min(axis=0), out=least)
-    return least.tolist()
+    signature: list[int] = least.tolist()
+    return signature
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
@@ -88,6 +97,7 @@ def similarities(a: Sequence[int], others: Sequence[Sequence[int]]) -> list[floa
     """``similarity(a, b)`` for every b in ``others`` at once."""
     if not others:
         return []
+    np = _hashing()[0]
     ref = np.asarray(a, dtype=np.uint64)
     mat = np.asarray(others, dtype=np.uint64)
     if mat.ndim != 2 or mat.shape[1] != ref.shape[0]:

@@ -30,13 +30,14 @@ from . import (
     relevance,
     wordlists,
 )
+from .config import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from .config import CoreConfig as CoreConfig
 from .decode import decode
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import TOKEN_RE, Tokens, tokens_of
 
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("nl", "sv", "en", "de", "fr", "da", "nb")
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 _HINT_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
 MIN_WORDS = 5
 
@@ -52,24 +53,6 @@ def _load_yaml(path: Path) -> object:
         return yamlio.load(path.read_text(encoding="utf-8"))
     except yamlio.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class CoreConfig:
-    """Tunables of the core (built from the runner's settings)."""
-
-    max_bytes: int = DEFAULT_MAX_BYTES
-    duplicate_threshold: float = 0.5
-    max_keywords: int = 8
-    max_events: int = 20
-    max_evidence: int = events.MAX_EVIDENCE
-    max_evidence_chars: int = events.MAX_EVIDENCE_CHARS
-    # Events of an article whose relevance (before events) is below this are dropped:
-    # ordinary news that mentions technology in passing carries no policy event.
-    event_min_relevance: float = 0.15
-    # Between this and ``event_min_relevance`` only sentences that themselves name
-    # technology carry events; below it none do.
-    event_direct_relevance: float = 0.05
 
 
 @dataclass
