@@ -280,29 +280,14 @@ class Indexer:
             if self.digests is not None:
                 self.digests.close()
 
-    def _next_batch(self) -> list[Any]:
-        """Up to ``batch_size`` records: once the first arrived, more are taken for up to
-        ``batch_wait_ms`` (every batch costs a refresh and lookups whatever its size, so
-        under load batches fill up; at a trickle an article waits at most that long)."""
-        size, wait = self.settings.batch_size, self.settings.batch_wait_ms
-        polled = self.consumer.poll(timeout_ms=wait or 100, max_records=size)
-        got = [r for tp in sorted(polled, key=lambda t: t.partition) for r in polled[tp]]
-        deadline = time.monotonic() + wait / 1000
-        while got and len(got) < size and not self.stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            more = self.consumer.poll(
-                timeout_ms=max(1, int(left * 1000)), max_records=size - len(got)
-            )
-            got.extend(r for tp in sorted(more, key=lambda t: t.partition) for r in more[tp])
-        return got
-
     def _loop(self) -> None:
         self.consumer.subscribe([self.topic])
         self.ready.set()
         while not self.stop.is_set():
-            records = self._next_batch()
+            polled = self.consumer.poll(
+                timeout_ms=self.settings.batch_wait_ms or 100, max_records=self.settings.batch_size
+            )
+            records = [r for tp in sorted(polled, key=lambda t: t.partition) for r in polled[tp]]
             if records:
                 self.process(records)
                 try:
