@@ -87,6 +87,11 @@ def _listing(directory: str) -> tuple[os._ScandirIterator[str], int | None, bool
         raise
 
 
+def _inside(real_root: str, path: str) -> bool:
+    """Whether ``path`` (a symlink) resolves to somewhere under ``real_root``."""
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
 def walk(root: Path) -> Iterator[FileState]:
     """Every candidate file under ``root``, one directory listing at a time."""
     real_root = os.path.realpath(root)
@@ -110,12 +115,8 @@ def walk(root: Path) -> Iterator[FileState]:
                         continue
                     path = os.path.join(directory, name)
                     try:
-                        if entry.is_symlink():
-                            if too_long:
-                                continue
-                            target = os.path.realpath(path)
-                            if os.path.commonpath([real_root, target]) != real_root:
-                                continue
+                        if entry.is_symlink() and (too_long or not _inside(real_root, path)):
+                            continue
                         if entry.is_dir():
                             dst = entry.stat()
                             if (dst.st_dev, dst.st_ino) not in seen_dirs:
@@ -213,16 +214,20 @@ class InboxScanner:
                 if entry is not None and known.get(p) == entry[:2]:
                     del self._unrecorded[p]
 
-    def _walked(self) -> Iterator[list[FileState]]:
+    def _batched(self, files: Iterable[FileState]) -> Iterator[list[FileState]]:
+        """``files`` in lists of ``lookup_batch`` (one lookup in the record each)."""
         batch: list[FileState] = []
-        for root in self.roots:
-            for fs in walk(root):
-                batch.append(fs)
-                if len(batch) >= self.lookup_batch:
-                    yield batch
-                    batch = []
+        for fs in files:
+            batch.append(fs)
+            if len(batch) >= self.lookup_batch:
+                yield batch
+                batch = []
         if batch:
             yield batch
+
+    def _walked(self) -> Iterator[FileState]:
+        for root in self.roots:
+            yield from walk(root)
 
     def _root_of(self, path: str) -> str | None:
         for root in self.roots:
@@ -231,10 +236,9 @@ class InboxScanner:
                 return top
         return None
 
-    def _looked_at(self, paths: Collection[str]) -> Iterator[list[FileState]]:
-        """The given paths as a walk would see them (a directory: everything under it),
-        in batches; paths outside the roots, hidden, temporary or gone are left out."""
-        batch: list[FileState] = []
+    def _looked_at(self, paths: Collection[str]) -> Iterator[FileState]:
+        """The given paths as a walk would see them (a directory: everything under it);
+        paths outside the roots, hidden, temporary or gone are left out."""
         given: set[str] = set()  # a file named and inside a named directory comes once
         for path in sorted(paths):
             top = self._root_of(path)
@@ -242,11 +246,8 @@ class InboxScanner:
                 continue
             try:
                 st = os.stat(path)
-                if os.path.islink(path):
-                    real_root = os.path.realpath(top)
-                    target = os.path.realpath(path)
-                    if os.path.commonpath([real_root, target]) != real_root:
-                        continue
+                if os.path.islink(path) and not _inside(os.path.realpath(top), path):
+                    continue
             except (OSError, ValueError):
                 continue
             if stat.S_ISDIR(st.st_mode):
@@ -256,15 +257,9 @@ class InboxScanner:
             else:
                 continue
             for fs in found:
-                if fs.path in given:
-                    continue
-                given.add(fs.path)
-                batch.append(fs)
-                if len(batch) >= self.lookup_batch:
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
+                if fs.path not in given:
+                    given.add(fs.path)
+                    yield fs
 
     def scan(self, paths: Collection[str] | None = None) -> Iterator[list[FileState]]:
         """Ready files, in chunks of at most ``chunk_size`` sorted by path.
@@ -294,7 +289,7 @@ class InboxScanner:
             found = self._walked()
         else:
             found = self._looked_at({*paths, *self._settling, *recheck})
-        for batch in found:
+        for batch in self._batched(found):
             known = self.known.known_files([fs.path for fs in batch])
             for fs in batch:
                 stamp = (fs.size, fs.mtime_ns)
