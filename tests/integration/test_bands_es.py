@@ -58,7 +58,7 @@ def test_a_replica_finds_what_another_indexed_a_moment_ago(es_url, namespace, en
     assert docs[original.id]["near_duplicate_of"] is None
     # every band of every article names it once, also when a batch is redone
     second.process(records(copy, other))
-    bands = first.sink.sources_of(first.sink.bands, docs[copy.id]["dup_bands"], ["ids"])
+    bands = first.sink.existing(first.sink.bands, docs[copy.id]["dup_bands"], ["ids"])
     assert bands and all(b["ids"].count(copy.id) == 1 for b in bands.values())
     assert any(original.id in b["ids"] for b in bands.values())
     assert _docs(first.sink)[copy.id]["near_duplicate_of"] == original.id  # first verdict kept

@@ -65,7 +65,7 @@ class EsStories:
     def stories_of(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
-        found = self.sink.sources_of(self.sink.articles, list(ids), ["story_id"])
+        found = self.sink.existing(self.sink.articles, list(ids), ["story_id"])
         return {i: src["story_id"] for i, src in found.items() if src.get("story_id")}
 
     def members(self, keys: Sequence[str], since: datetime, until: datetime) -> list[Member]:

@@ -266,30 +266,10 @@ class EsSink:
         if not keys:
             return []
         ids: set[str] = set()
-        for doc in self._mget(self.bands, keys, ["ids"]):
+        for doc in self.existing(self.bands, keys, ["ids"]).values():
             ids.update(doc.get("ids") or ())
         fields = ["dup_bands", "fingerprint", "near_duplicate_of", "indexed_at", "sources"]
-        found = self._mget(self.articles, sorted(ids), fields, with_ids=True)
-        return sorted(found, key=lambda pair: pair[0])
-
-    def _mget(
-        self, index: str, ids: list[str], fields: list[str], with_ids: bool = False
-    ) -> list[Any]:
-        out: list[Any] = []
-        for i in range(0, len(ids), 1000):
-            resp = self._call(
-                partial(self.es.mget, index=index, ids=ids[i : i + 1000], source=fields)
-            )
-            for d in resp["docs"]:
-                if d.get("found"):
-                    out.append((d["_id"], d["_source"]) if with_ids else d["_source"])
-        return out
-
-    def sources_of(
-        self, index: str, ids: list[str], fields: list[str]
-    ) -> dict[str, dict[str, Any]]:
-        """The ``fields`` of the documents of ``index`` among ``ids`` (real-time)."""
-        return dict(self._mget(index, ids, fields, with_ids=True))
+        return sorted(self.existing(self.articles, sorted(ids), fields).items())
 
     def scan(
         self, index: str, query: dict[str, Any], fields: list[str], key: str | None = None
@@ -321,12 +301,18 @@ class EsSink:
     def existing_alerts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         return self.existing(self.alerts, ids)
 
-    def existing(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The documents of ``index`` among ``ids`` (a real-time get: no refresh needed)."""
-        if not ids:
-            return {}
-        resp = self._call(lambda: self.es.mget(index=index, ids=ids))
-        return {d["_id"]: d["_source"] for d in resp["docs"] if d.get("found")}
+    def existing(
+        self, index: str, ids: list[str], fields: list[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The documents of ``index`` among ``ids`` (only ``fields`` of them, when given),
+        by real-time multi-gets of at most 1,000 ids: no refresh needed."""
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 1000):
+            resp = self._call(
+                partial(self.es.mget, index=index, ids=ids[i : i + 1000], source=fields)
+            )
+            out.update((d["_id"], d["_source"]) for d in resp["docs"] if d.get("found"))
+        return out
 
     def set_delivery(
         self, rule: str, article_id: str, target: str, status: str, attempts: int, error: str | None
