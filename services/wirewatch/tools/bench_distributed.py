@@ -37,7 +37,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, wait_for
+from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, descendants, wait_for
 
 START, END = "<!-- distributed-benchmark:start -->", "<!-- distributed-benchmark:end -->"
 # the hand-written profile of the distributed path, kept when ``wirewatch bench`` rewrites
@@ -74,14 +74,14 @@ def _inbox_files(
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds of the process and its reaped children) from /proc."""
+def _cpu(pid: int) -> float:
+    """CPU seconds of the process and its reaped children (Linux /proc; 0 once gone)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None
+        return 0.0
     fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return int(fields[1]), sum(int(f) for f in fields[11:15]) / _TICK
+    return sum(int(f) for f in fields[11:15]) / _TICK
 
 
 def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
@@ -89,23 +89,10 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     (Linux /proc; an empty dict elsewhere)."""
     if not Path("/proc/self/stat").exists():
         return {}
-    table = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
-            table[int(entry.name)] = st
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    out = {}
-    for name, pids in roots.items():
-        todo, total = list(pids), 0.0
-        while todo:
-            pid = todo.pop()
-            if pid in table:
-                total += table[pid][1]
-                todo.extend(children.get(pid, []))
-        out[name] = total
-    return out
+    return {
+        name: sum(_cpu(p) for pid in pids for p in {pid, *descendants(pid)})
+        for name, pids in roots.items()
+    }
 
 
 def pids_with(text: str) -> list[int]:

@@ -54,7 +54,7 @@ from xml.sax.saxutils import escape
 
 from wirewatch.tools.bench_distributed import _es, inbox_file, write_section
 from wirewatch.tools.bench_options import SCENARIOS
-from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
+from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, descendants, free_port, wait_for
 
 START, END = "<!-- recovery-benchmark:start -->", "<!-- recovery-benchmark:end -->"
 OUTAGE_SECONDS = 30.0
@@ -256,25 +256,6 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process started, directly or not, by ``pid`` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def survivors(pids: set[int], timeout: float) -> list[int]:
