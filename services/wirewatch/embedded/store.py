@@ -218,15 +218,17 @@ class SqliteStore:
             raise
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id)")
 
-    def _put_story(self, article: EnrichedArticle, stored_at: datetime) -> None:
-        """The article's story, its moment and its story keys (with its time span)."""
+    def _put_story(self, article: EnrichedArticle, stored_at: datetime, new: bool = False) -> None:
+        """The article's story, its moment and its story keys (with its time span);
+        ``new``: the article had no keys yet."""
         lo, hi = stories.span(article.published, stored_at)
         at = stories.moment(article.published, stored_at).isoformat()
         self._db.execute(
             "UPDATE articles SET story_id = ?, at = ? WHERE id = ?",
             (article.story_id or article.id, at, article.id),
         )
-        self._db.execute("DELETE FROM story_keys WHERE article_id = ?", (article.id,))
+        if not new:
+            self._db.execute("DELETE FROM story_keys WHERE article_id = ?", (article.id,))
         self._db.executemany(
             "INSERT OR IGNORE INTO story_keys(key, article_id, lo, hi, at) VALUES (?,?,?,?,?)",
             [
@@ -279,13 +281,20 @@ class SqliteStore:
             row = db.execute(
                 "SELECT first_seen, near_duplicate_of FROM articles WHERE id = ?", (article.id,)
             ).fetchone()
-            paths = [
-                r[0]
-                for r in db.execute(
-                    "SELECT path FROM article_sources WHERE article_id = ? ORDER BY rowid",
-                    (article.id,),
-                )
-            ]
+            # A new article has no rows anywhere yet (they are all written in the same
+            # transaction as its article row): nothing to look up or replace.
+            new = row is None
+            paths = (
+                []
+                if new
+                else [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT path FROM article_sources WHERE article_id = ? ORDER BY rowid",
+                        (article.id,),
+                    )
+                ]
+            )
             for p in article.sources or [article.source.path]:
                 if p not in paths:
                     paths.append(p)
@@ -300,7 +309,7 @@ class SqliteStore:
                 article.near_duplicate_of = row[1]
             first_seen = row[0] if row else _now()
             doc = article.model_dump_json()
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO articles(id, title, language, published, near_duplicate_of, "
                 "relevance, doc, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET "
@@ -321,10 +330,13 @@ class SqliteStore:
             )
             # the FTS row shares the article's rowid: replacing it is a lookup (by the
             # UNINDEXED id column it would be a scan of the whole index per article)
-            (rowid,) = db.execute(
-                "SELECT rowid FROM articles WHERE id = ?", (article.id,)
-            ).fetchone()
-            db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+            if new:
+                rowid = cur.lastrowid
+            else:
+                (rowid,) = db.execute(
+                    "SELECT rowid FROM articles WHERE id = ?", (article.id,)
+                ).fetchone()
+                db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
             db.execute(
                 "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
                 "body_words) VALUES (?,?,?,?,?,?)",
@@ -334,13 +346,15 @@ class SqliteStore:
                     *(columns or search_columns(article.title, article.body, article.language)),
                 ),
             )
-            db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
+            if not new:
+                db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
             ents = article.entities.model_dump()
             db.executemany(
                 "INSERT OR IGNORE INTO entities(article_id, kind, value) VALUES (?,?,?)",
                 [(article.id, kind, v) for kind, values in ents.items() for v in values],
             )
-            db.execute("DELETE FROM events WHERE article_id = ?", (article.id,))
+            if not new:
+                db.execute("DELETE FROM events WHERE article_id = ?", (article.id,))
             db.executemany(
                 "INSERT INTO events(article_id, seq, type, status, confidence, actors, targets, "
                 "evidence) VALUES (?,?,?,?,?,?,?,?)",
@@ -359,7 +373,7 @@ class SqliteStore:
                 ],
             )
             db.execute(f"DELETE FROM rejected WHERE path IN ({','.join('?' * len(paths))})", paths)
-            self._put_story(article, datetime.fromisoformat(first_seen))
+            self._put_story(article, datetime.fromisoformat(first_seen), new)
             self.add(article.id, fingerprint.band_keys(article.fingerprint), article.fingerprint)
 
     def reject(self, rejection: Rejection) -> None:
