@@ -310,19 +310,19 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*")
 
 
 class _WordCounts:
-    """Per token: how many words of _WORD it holds (numbers left out), and their letters."""
+    """Per token: how many words of _WORD it holds (numbers left out) and their letters,
+    packed in one int (words << 32 | letters) so a text's two totals are one sum."""
 
-    __slots__ = ("letters", "words")
+    __slots__ = ("packed",)
 
     def __init__(self) -> None:
-        self.words: dict[str, int] = {}
-        self.letters: dict[str, int] = {}
+        self.packed: dict[str, int] = {}
 
     def learn(self, token: str) -> None:
         found = _WORD.findall(token)
         numbers = list(filter(str.isdigit, found))
-        self.letters[token] = sum(map(len, found)) - sum(map(len, numbers))
-        self.words[token] = len(found) - len(numbers)
+        letters = sum(map(len, found)) - sum(map(len, numbers))
+        self.packed[token] = (len(found) - len(numbers)) << 32 | letters
 
 
 _word_counts = _WordCounts()
@@ -334,18 +334,22 @@ def _words_and_letters(tokens: list[str]) -> tuple[int, int]:
 
     _WORD matches lie inside tokens (maximal runs of \\w) and no match reaches out of
     one, so the matches of the text are those of its tokens, each counted once per
-    distinct token and remembered.
+    distinct token and remembered. (A text's letters stay far below 2**32: its size is
+    capped long before.)
     """
     global _word_counts
     counts = _word_counts
-    unknown = set(tokens).difference(counts.words)
-    if unknown:
-        if len(counts.words) + len(unknown) > 200_000:  # bound memory
+    packed = counts.packed
+    if not all(map(packed.__contains__, tokens)):
+        unknown = set(tokens).difference(packed)
+        if len(packed) + len(unknown) > 200_000:  # bound memory
             counts = _word_counts = _WordCounts()
+            packed = counts.packed
             unknown = set(tokens)
         for token in unknown:
             counts.learn(token)
-    return sum(map(counts.words.__getitem__, tokens)), sum(map(counts.letters.__getitem__, tokens))
+    total = sum(map(packed.__getitem__, tokens))
+    return total >> 32, total & 0xFFFFFFFF
 
 
 @dataclass
