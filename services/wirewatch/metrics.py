@@ -259,6 +259,12 @@ INDEXER_RETRIES = Counter(
     ["cause"],
     registry=REGISTRY,
 )
+INDEXER_BANDS_REJECTED = Counter(
+    "wirewatch_indexer_bands_rejected_total",
+    "Near-duplicate band updates Elasticsearch refused (the article is indexed; later "
+    "near-duplicates of it may go unnoticed).",
+    registry=REGISTRY,
+)
 INDEXER_BULK_SECONDS = Histogram(
     "wirewatch_indexer_bulk_seconds",
     "Time from a batch being read to Elasticsearch acknowledging all of it.",

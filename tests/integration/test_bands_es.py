@@ -76,3 +76,24 @@ def test_articles_indexed_before_the_bands_index_get_their_bands(es_url, namespa
     copy = _article(enricher, "ZTE", "Filed at one.")
     later.process(records(copy))
     assert _docs(sink)[copy.id]["near_duplicate_of"] == original.id
+
+
+def test_a_refused_band_update_is_counted_and_said(es_url, namespace, enricher, caplog):
+    from wirewatch import metrics
+
+    replica = _replica(es_url, namespace)
+    sink = replica.sink
+    # a bands index that refuses every band document: strict, without the ids field
+    sink.es.indices.delete(index=f"{sink.bands}-000001")
+    sink.es.indices.create(
+        index=sink.bands,
+        mappings={"dynamic": "strict", "properties": {"other": {"type": "keyword"}}},
+    )
+    before = metrics.INDEXER_BANDS_REJECTED._value.get()
+    article = _article(enricher, "Nokia", "Filed at two.")
+    with caplog.at_level("WARNING", logger="wirewatch.indexer.service"):
+        replica.process(records(article))
+    refused = metrics.INDEXER_BANDS_REJECTED._value.get() - before
+    assert refused == len(_docs(sink)[article.id]["dup_bands"]) > 0  # the article is indexed
+    said = [r.getMessage() for r in caplog.records if "bands refused" in r.getMessage()]
+    assert len(said) == 1 and f"article={article.id}" in said[0], said

@@ -44,7 +44,7 @@ from wirewatch.indexer.digests import EsDigests
 from wirewatch.indexer.documents import to_document
 from wirewatch.indexer.ledger import EsLedger, EsState, EsStories
 from wirewatch.indexer.silences import EsSilenceStore
-from wirewatch.indexer.sink import EsSink, band_actions
+from wirewatch.indexer.sink import EsSink, ItemResult, band_actions
 from wirewatch.pipeline.after import AfterEnrichment
 from wirewatch.pipeline.digests import digest_channels
 from wirewatch.pipeline.ports import Clock, Firing
@@ -171,10 +171,12 @@ class Indexer:
             for i in to_index
             for action in band_actions(self.sink, i.doc["id"], i.doc.get("dup_bands") or ())
         ]
-        results = self.sink.bulk(
+        answered = self.sink.bulk(
             [("index", self.sink.articles, i.article.id, i.doc) for i in to_index]  # type: ignore[union-attr]
             + bands
-        )[: len(to_index)]
+        )
+        results = answered[: len(to_index)]
+        self._report_refused_bands(bands, answered[len(to_index) :])
         for item, res in zip(to_index, results, strict=True):
             if res.result == "rejected":
                 item.dlq = (
@@ -236,6 +238,35 @@ class Indexer:
         if self.notifier is not None:
             for entry in fired.deliveries:
                 self.notifier.submit(*entry)
+
+    @staticmethod
+    def _report_refused_bands(
+        bands: list[tuple[str, str, str, dict[str, Any]]], results: list[ItemResult]
+    ) -> None:
+        """A band update Elasticsearch refuses (4xx) is not retried: its article is
+        indexed, but a later near-duplicate of it may go unnoticed. Said once per batch."""
+        refused = [
+            (action, res)
+            for action, res in zip(bands, results, strict=True)
+            if res.result == "rejected"
+        ]
+        if not refused:
+            return
+        metrics.INDEXER_BANDS_REJECTED.inc(len(refused))
+        (_, index, key, body), res = refused[0]
+        articles = {action[3]["script"]["params"]["id"] for action, _ in refused}
+        log.warning(
+            "near-duplicate bands refused: %d update(s) of %s for %d article(s), first "
+            "band=%s article=%s (%s): %s; those articles are indexed, but their later "
+            "near-duplicates may not be linked - check the index mapping and scripts",
+            len(refused),
+            index,
+            len(articles),
+            key,
+            body["script"]["params"]["id"],
+            res.status,
+            res.error,
+        )
 
     def _publish_alert(self, firing: Firing) -> int:
         """The alert on the alerts topic (new or resent); the handle to await."""
