@@ -48,9 +48,10 @@ def test_publication_dates_are_rarely_wrong(report) -> None:
 
 @needs_realnews
 def test_labelled_events_are_found_with_precision(report) -> None:
-    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.89 / 0.89,
-    # held-out test 0.74 / 0.70, with the 80 labels of batch-e, which no rule was tuned on)
-    for split, p_floor, f1_floor in (("dev", 0.85, 0.86), ("test", 0.70, 0.66)):
+    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.89 / 0.86,
+    # held-out test 0.74 / 0.68, with the 170 labels of batches e and f, drawn at random
+    # and scored before any rule was changed for them)
+    for split, p_floor, f1_floor in (("dev", 0.85, 0.83), ("test", 0.70, 0.65)):
         s = report.as_dict()["splits"][split]
         assert s["articles"] >= 100
         assert s["event_type_precision"] >= p_floor, (split, s)
