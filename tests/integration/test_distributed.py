@@ -253,16 +253,25 @@ def test_files_become_documents_and_bad_files_dead_letters(pipeline):
     assert RawArticle.model_validate_json(binary.value).content() == b"\x00\x01\x02 not text at all"
 
     # alerts: once per (rule, article), in the topic and the index ...
-    stack.es_json(pipeline.es, f"/{pipeline.ns}wirewatch-alerts/_refresh", {})
-    stored = stack.es_json(
-        pipeline.es,
-        f"/{pipeline.ns}wirewatch-alerts/_search",
-        {"size": 1000, "query": {"match_all": {}}},
-    )["hits"]["hits"]
+    def stored_alerts() -> list[dict]:
+        stack.es_json(pipeline.es, f"/{pipeline.ns}wirewatch-alerts/_refresh", {})
+        return stack.es_json(
+            pipeline.es,
+            f"/{pipeline.ns}wirewatch-alerts/_search",
+            {"size": 1000, "query": {"match_all": {}}},
+        )["hits"]["hits"]
+
+    stored = stored_alerts()
     alerts = pipeline.consume_all("wirewatch.alerts", want={h["_id"].encode() for h in stored})
     assert alerts and all(json.loads(m.value)["alert_id"] == m.key.decode() for m in alerts)
     keys = [m.key for m in alerts]
     assert len(keys) == len(set(keys)), "no alert published twice"
+    # once Kafka has acknowledged an alert the indexer marks it sent, and an updated
+    # document is searchable again only after the next refresh: wait for the last ones
+    deadline = time.monotonic() + 30
+    while {h["_id"].encode() for h in stored} != set(keys) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        stored = stored_alerts()
     assert {h["_id"].encode() for h in stored} == set(keys)
     # ... and not for a near-duplicate of an article the same rule fired on
     docs = {
