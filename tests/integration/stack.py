@@ -17,7 +17,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from wirewatch.tools.devstack import NoidaElasticsearch, Tansu, free_port, wait_for
+from wirewatch.tools.devstack import (  # noqa: F401 - descendants: the chaos tests use it
+    NoidaElasticsearch,
+    Tansu,
+    descendants,
+    free_port,
+    wait_for,
+)
 
 __all__ = [
     "NoidaElasticsearch",
@@ -138,26 +144,6 @@ def process_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process started, directly or not, by ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def survivors(pids: set[int] | list[int], timeout: float) -> list[int]:
