@@ -39,3 +39,23 @@ def test_a_broken_cache_entry_is_ignored(tmp_path: Path) -> None:
     (entry,) = cache.glob("resources-*.pickle")
     entry.write_bytes(b"not a pickle")
     assert _events(Resources.load(DATA_DIR, cache)) == _events(Resources.load(DATA_DIR))
+
+
+def test_a_cached_load_restores_a_language_when_first_needed_and_enriches_the_same(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    Resources.load(DATA_DIR, cache)
+    cached = Resources.load(DATA_DIR, cache)
+    parsed = Resources.load(DATA_DIR)
+    assert not cached.rules._values  # type: ignore[attr-defined]  # nothing restored yet
+    files = sorted(EXAMPLES.glob("*.txt"))
+    langs = {f.name[:2] for f in files}
+    assert len(langs) == 7
+    for f in files:
+        data = f.read_bytes()
+        got = Enricher(cached).analyse(data, Source(path=f.name)).model_dump()
+        want = Enricher(parsed).analyse(data, Source(path=f.name)).model_dump()
+        got.pop("enriched_at", None), want.pop("enriched_at", None)
+        assert got == want, f.name
+    assert set(cached.rules._values) == langs  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .lazy import PerKey
 from .text import TOKEN_RE, Token, Tokens, positions
 
 KINDS = ("vendors", "operators", "countries", "organisations", "people")
@@ -105,7 +106,9 @@ class Gazetteer:
     """Surface forms -> canonical entities. Build once; ``find`` is read-only."""
 
     common: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
-    by_language: dict[str, dict[str, list[_Entry]]] = field(default_factory=dict)
+    # a plain dict while building; ``finish`` makes it a ``PerKey`` (each language's
+    # index unpickled from the compiled cache only when that language is first seen)
+    by_language: Mapping[str, dict[str, list[_Entry]]] = field(default_factory=dict)
     demonym_exact: dict[str, str] = field(default_factory=dict)
     demonym_prefix: dict[str, list[tuple[str, str]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -152,6 +155,8 @@ class Gazetteer:
     def add_language_name(self, language: str, code: str, name: str) -> None:
         if name in self.ambiguous_names:
             return
+        if not isinstance(self.by_language, dict):
+            raise TypeError("the gazetteer is finished: no names can be added")
         index = self.by_language.setdefault(language, defaultdict(list))
         self._add(index, name, "countries", code, None)
 
@@ -208,6 +213,7 @@ class Gazetteer:
                 entries.sort(key=lambda e: len(e.tokens), reverse=True)
         for stems in self.demonym_prefix.values():
             stems.sort(key=lambda e: len(e[0]), reverse=True)
+        self.by_language = PerKey(self.by_language)
 
     @classmethod
     def from_data(

@@ -13,6 +13,7 @@ Contracts:
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import unicodedata
 import zlib
@@ -30,6 +31,10 @@ SHINGLE = 3
 def _hashing() -> tuple[Any, Any, Any, Any, Any]:
     """numpy and the permutations, made at the first signature (commands that only read
     the store do not import numpy)."""
+    # The core does element-wise integer arithmetic only, never linear algebra: numpy's
+    # BLAS thread pool, started at import with a thread per core, is pure start-up cost
+    # (about 50 ms here) and idle threads in every pool worker. A value set by the user wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import numpy as np
 
     rng = np.random.default_rng(20190326)

@@ -33,6 +33,7 @@ from . import (
 from .config import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
 from .config import CoreConfig as CoreConfig
 from .decode import decode
+from .lazy import PerKey, unpickle
 from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import TOKEN_RE, Tokens, tokens_of
 
@@ -60,7 +61,7 @@ class Resources:
     """Everything the core reads from data files, loaded once."""
 
     gazetteer: entities.Gazetteer
-    rules: dict[str, events.LanguageRules]
+    rules: Mapping[str, events.LanguageRules]  # a ``PerKey``: see lazy.py
     date_cues: dates.DateCues
     stopwords: dict[str, frozenset[str]]
     text: parse.TextRules
@@ -78,8 +79,7 @@ class Resources:
         key = _cache_key(data_dir)
         path = cache_dir / f"resources-{key}.pickle"
         try:
-            with path.open("rb") as fh:
-                cached = pickle.load(fh)  # noqa: S301 - our own cache, keyed by content
+            cached = unpickle(path.read_bytes())
             if isinstance(cached, Resources):
                 return cached
         except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
@@ -178,7 +178,7 @@ class Resources:
         for path in (data_dir / "stopwords").glob("*.txt"):
             words = path.read_text(encoding="utf-8").splitlines()
             stop[path.stem] = frozenset(w.strip().lower() for w in words if w and w[0] != "#")
-        return cls(gaz, rules, cues, stop, text_rules)
+        return cls(gaz, PerKey(rules), cues, stop, text_rules)
 
 
 _CODE_FILES = (
@@ -190,6 +190,7 @@ _CODE_FILES = (
     "parse.py",
     "wordlists.py",
     "models.py",
+    "lazy.py",
 )
 
 
@@ -206,11 +207,18 @@ def bundled_text_rules() -> parse.TextRules:
 
 def _cache_key(data_dir: Path) -> str:
     """A hash of every data file, the core's code and the versions that shape Resources."""
-    import babel
-    import yaml as _yaml
+    # the installed versions, read without importing the libraries (that would cost more
+    # than loading the cache)
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
 
     digest = hashlib.sha256()
-    digest.update(f"{sys.version}|{babel.__version__}|{_yaml.__version__}".encode())
+    digest.update(f"{sys.version}|{installed('babel')}|{installed('PyYAML')}".encode())
     here = Path(__file__).parent
     for name in _CODE_FILES:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes())
