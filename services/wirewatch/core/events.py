@@ -224,6 +224,19 @@ class PatternSet:
                 self.infix.append((pat, payload))
         self.prefix_lengths = sorted({len(k) for k in self.prefix})
         self.suffix_lengths = sorted({len(k) for k in self.suffix})
+        # Quick rejections for ``_lookup`` (most words meet no pattern): the first and
+        # last letters every prefix and suffix begins or ends with, and one expression
+        # for all infixes.
+        self._head = min(self.prefix_lengths, default=0)
+        self._heads = frozenset(k[: self._head] for k in self.prefix)
+        self._tail = min(self.suffix_lengths, default=0)
+        self._tails = frozenset(k[len(k) - self._tail :] for k in self.suffix)
+        self._infix_texts = [(pat.elements[0].text, (pat, payload)) for pat, payload in self.infix]
+        self._any_infix = (
+            re.compile("|".join(sorted({re.escape(t) for t, _ in self._infix_texts})))
+            if self.infix
+            else None
+        )
         self.empty = not (self.exact or self.prefix or self.suffix or self.infix)
         self._memo = _Memo()
 
@@ -252,17 +265,18 @@ class PatternSet:
     def _lookup(self, tok: str) -> list[tuple[Pattern, object]]:
         cands = list(self.exact.get(tok, ()))
         n = len(tok)
-        for length in self.prefix_lengths:
-            if length > n:
-                break
-            cands.extend(self.prefix.get(tok[:length], ()))
-        for length in self.suffix_lengths:
-            if length > n:
-                break
-            cands.extend(self.suffix.get(tok[n - length :], ()))
-        for pat, payload in self.infix:
-            if pat.elements[0].text in tok:
-                cands.append((pat, payload))
+        if self._heads and tok[: self._head] in self._heads:
+            for length in self.prefix_lengths:
+                if length > n:
+                    break
+                cands.extend(self.prefix.get(tok[:length], ()))
+        if self._tails and tok[n - self._tail :] in self._tails:
+            for length in self.suffix_lengths:
+                if length > n:
+                    break
+                cands.extend(self.suffix.get(tok[n - length :], ()))
+        if self._any_infix is not None and self._any_infix.search(tok):
+            cands.extend(cand for text, cand in self._infix_texts if text in tok)
         return cands
 
     def find_each(self, token_lists: Sequence[list[str]]) -> list[list[tuple[int, int, object]]]:
