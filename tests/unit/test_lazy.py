@@ -3,7 +3,6 @@
 import pickle
 
 import pytest
-
 from wirewatch.core.lazy import PerKey
 
 
