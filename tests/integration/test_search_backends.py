@@ -493,3 +493,51 @@ def test_the_templates_analyzers_for_direct_queries_stem_and_fold(backend, analy
         pytest.skip("Elasticsearch analyzers")
     got = backend.es.indices.analyze(index=backend.index, analyzer=analyzer, text=text)
     assert [t["token"] for t in got["tokens"]] == tokens
+
+
+def test_storing_an_article_again_replaces_its_row_in_the_contentless_index(tmp_path):
+    store = SqliteStore(tmp_path / "again.db")
+    store.put(_article("sv-1"))
+    again = _article("sv-1")
+    again.source, again.sources = Source(path="copy/sv-1.txt"), ["copy/sv-1.txt"]
+    store.put(again)  # the same text from another file: the FTS row is replaced
+    assert _keys(store.search("leverantorer")) == ["sv-1"]
+    assert store.search("leverantorer").total == 1
+    # what the index held is removed with the row: a stored document whose words
+    # changed (here by hand) leaves no word of the old one behind
+    changed = _article("sv-1")
+    changed.title, changed.body = "Nya regler", "Nya regler for mobiloperatorer."
+    store.put(changed)
+    assert store.search("leverantorer").total == 0
+    assert _keys(store.search("mobiloperatorer")) == ["sv-1"]
+    db = sqlite3.connect(tmp_path / "again.db")
+    # the index holds one row, and no stored copy of the columns
+    assert db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone() == (1,)
+    assert db.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts_content'"
+    ).fetchone() == (0,)
+    db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+    db.close()
+    store.close()
+
+
+def test_a_search_index_with_a_stored_copy_of_its_columns_is_rebuilt_contentless(tmp_path):
+    path = tmp_path / "v2.db"
+    store = SqliteStore(path)
+    for key in ("sv-1", "nl-1"):
+        store.put(_article(key))
+    store.close()
+    db = sqlite3.connect(path)  # the table as version 2 of the search index had it
+    db.executescript(
+        "DROP TABLE articles_fts; CREATE VIRTUAL TABLE articles_fts USING fts5(id UNINDEXED, "
+        "title_stems, body_stems, title_words, body_words, "
+        "tokenize = 'unicode61 remove_diacritics 0');"
+        "UPDATE meta SET value = '2 pystemmer x' WHERE key = 'search_index';"
+    )
+    db.close()
+    reopened = SqliteStore(path)
+    assert _keys(reopened.search("leverantorer")) == ["sv-1"]
+    assert _keys(reopened.search("verboden -leverantorer")) == ["nl-1"]
+    reopened.close()
+    cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(articles_fts)")]
+    assert cols == ["title_stems", "body_stems", "title_words", "body_words"]

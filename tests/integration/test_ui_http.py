@@ -155,7 +155,7 @@ def test_facets_count_and_narrow(client: TestClient, store: Path) -> None:
     # the counts agree with the database
     with sqlite3.connect(store) as conn:
         (expected,) = conn.execute(
-            "SELECT count(*) FROM articles a JOIN articles_fts f ON f.id = a.id "
+            "SELECT count(*) FROM articles a JOIN articles_fts f ON f.rowid = a.rowid "
             "WHERE articles_fts MATCH 'huawei' AND EXISTS (SELECT 1 FROM entities n "
             "WHERE n.article_id = a.id AND n.kind = 'vendors' AND n.value = 'Huawei')"
         ).fetchone()

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 from wirewatch.core.models import EnrichedArticle, Entities, Source
+from wirewatch.embedded.store import FTS_SCHEMA
 from wirewatch.search import (
     MARK_END,
     MARK_START,
@@ -235,21 +236,19 @@ def test_sqlite_type_and_status_are_one_event():
 
 def test_the_sqlite_rendering_runs_in_fts5():
     db = sqlite3.connect(":memory:")
-    db.execute(
-        "CREATE VIRTUAL TABLE articles_fts USING fts5(id UNINDEXED, title_stems, body_stems, "
-        "title_words, body_words, tokenize = 'unicode61 remove_diacritics 0')"
-    )
+    db.execute(FTS_SCHEMA)
     title, body = analyse("Regeringen förbjuder", "sv"), analyse("Leverantörer stängs ute.", "sv")
     db.execute(
-        "INSERT INTO articles_fts VALUES (?,?,?,?,?)",
-        ("x", title.stems, body.stems, title.words, body.words),
+        "INSERT INTO articles_fts(rowid, title_stems, body_stems, title_words, body_words) "
+        "VALUES (?,?,?,?,?)",
+        (7, title.stems, body.stems, title.words, body.words),
     )
 
     def found(query: str) -> bool:
         match = to_sqlite(parse(query)).match
         return bool(
             db.execute(
-                "SELECT id FROM articles_fts WHERE articles_fts MATCH ?", (match,)
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", (match,)
             ).fetchall()
         )
 

@@ -27,11 +27,14 @@ from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent, Reject
 from wirewatch.paths import path_key
 
 # Stems and folded words, space-separated (``wirewatch.search.analyse``): the tokenizer
-# only splits them again.
+# only splits them again. Contentless: only the index is kept, not a second copy of the
+# four columns (that copy was twice the size of the text). A row shares its article's
+# rowid; to remove it, FTS5 is told the values it was indexed with, which are worked
+# out again from the stored article (``SEARCH_INDEX_VERSION`` pins the analysis).
 FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    id UNINDEXED, title_stems, body_stems, title_words, body_words,
-    tokenize = 'unicode61 remove_diacritics 0'
+    title_stems, body_stems, title_words, body_words,
+    content = '', tokenize = 'unicode61 remove_diacritics 0'
 )"""
 
 SCHEMA = """
@@ -130,9 +133,18 @@ def _now() -> str:
 # What the FTS table was built with: a new analysis (or another stemmer version, whose
 # stems may differ) rebuilds it from the stored articles when the store is opened.
 # 2: each FTS row has its article's rowid, so replacing one is a lookup, not a scan
-SEARCH_INDEX_VERSION = f"2 pystemmer {searching.Stemmer.version}"
-# bm25 column weights: id, title stems, body stems, title words, body words
-_BM25 = "bm25(articles_fts, 0.0, 5.0, 1.0, 5.0, 1.0)"
+# 3: contentless FTS table (no id column, no stored copy of the columns)
+SEARCH_INDEX_VERSION = f"3 pystemmer {searching.Stemmer.version}"
+# bm25 column weights: title stems, body stems, title words, body words
+_BM25 = "bm25(articles_fts, 5.0, 1.0, 5.0, 1.0)"
+_FTS_INSERT = (
+    "INSERT INTO articles_fts(rowid, title_stems, body_stems, title_words, body_words) "
+    "VALUES (?,?,?,?,?)"
+)
+_FTS_DELETE = (
+    "INSERT INTO articles_fts(articles_fts, rowid, title_stems, body_stems, title_words, "
+    "body_words) VALUES ('delete',?,?,?,?,?)"
+)
 
 
 SearchColumns = tuple[str, str, str, str]
@@ -146,8 +158,8 @@ def search_columns(title: str | None, body: str, language: str | None) -> Search
     return (t.stems, b.stems, t.words, b.words)
 
 
-def _fts_row(article_id: str, title: str | None, body: str, language: str | None) -> tuple:
-    return (article_id, *search_columns(title, body, language))
+def _fts_row(rowid: int, title: str | None, body: str | None, language: str | None) -> tuple:
+    return (rowid, *search_columns(title, body or "", language))
 
 
 class SqliteStore:
@@ -242,20 +254,21 @@ class SqliteStore:
         (the plain title/body table of earlier versions included)."""
         fts_cols = {r[1] for r in self._db.execute("PRAGMA table_info(articles_fts)")}
         row = self._db.execute("SELECT value FROM meta WHERE key = 'search_index'").fetchone()
-        if "body_stems" in fts_cols and row is not None and row[0] == SEARCH_INDEX_VERSION:
+        if (
+            "body_stems" in fts_cols
+            and "id" not in fts_cols
+            and row is not None
+            and row[0] == SEARCH_INDEX_VERSION
+        ):
             return
         self._db.execute("BEGIN")
         try:
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
             self._db.execute(FTS_SCHEMA)
             rows = self._db.execute(
-                "SELECT rowid, id, title, json_extract(doc, '$.body'), language FROM articles"
+                "SELECT rowid, title, json_extract(doc, '$.body'), language FROM articles"
             )
-            self._db.executemany(
-                "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
-                "body_words) VALUES (?,?,?,?,?,?)",
-                ((r, *_fts_row(i, t, b or "", lang)) for r, i, t, b, lang in rows),
-            )
+            self._db.executemany(_FTS_INSERT, (_fts_row(*r) for r in rows))
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
                 (SEARCH_INDEX_VERSION,),
@@ -279,7 +292,9 @@ class SqliteStore:
         with self._lock:
             db = self._db
             row = db.execute(
-                "SELECT first_seen, near_duplicate_of FROM articles WHERE id = ?", (article.id,)
+                "SELECT first_seen, near_duplicate_of, rowid, title, json_extract(doc, '$.body'), "
+                "language FROM articles WHERE id = ?",
+                (article.id,),
             ).fetchone()
             # A new article has no rows anywhere yet (they are all written in the same
             # transaction as its article row): nothing to look up or replace.
@@ -328,21 +343,17 @@ class SqliteStore:
                     _now(),
                 ),
             )
-            # the FTS row shares the article's rowid: replacing it is a lookup (by the
-            # UNINDEXED id column it would be a scan of the whole index per article)
+            # the FTS row shares the article's rowid (an upsert keeps it); the old row is
+            # removed with the values it was indexed with, from the article as stored
             if new:
                 rowid = cur.lastrowid
             else:
-                (rowid,) = db.execute(
-                    "SELECT rowid FROM articles WHERE id = ?", (article.id,)
-                ).fetchone()
-                db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+                rowid = row[2]
+                db.execute(_FTS_DELETE, _fts_row(rowid, row[3], row[4], row[5]))
             db.execute(
-                "INSERT INTO articles_fts(rowid, id, title_stems, body_stems, title_words, "
-                "body_words) VALUES (?,?,?,?,?,?)",
+                _FTS_INSERT,
                 (
                     rowid,
-                    article.id,
                     *(columns or search_columns(article.title, article.body, article.language)),
                 ),
             )
@@ -805,7 +816,9 @@ class SqliteStore:
         where = list(sql.where)
         args: list[object] = list(sql.args)
         if sql.exclude is not None:
-            where.append("a.id NOT IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
+            where.append(
+                "a.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+            )
             args.append(sql.exclude)
         if min_relevance is not None:
             where.append("a.relevance >= ?")

@@ -125,10 +125,10 @@ def _where(sq: SqlQuery, f: Filters) -> tuple[str, list[object]]:
     clauses: list[str] = list(sq.where)
     args: list[object] = list(sq.args)
     if sq.match is not None:
-        clauses.append("a.id IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
+        clauses.append("a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
         args.append(sq.match)
     if sq.exclude is not None:
-        clauses.append("a.id NOT IN (SELECT id FROM articles_fts WHERE articles_fts MATCH ?)")
+        clauses.append("a.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
         args.append(sq.exclude)
     if f.operator:
         clauses.append(
