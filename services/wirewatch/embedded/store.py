@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,38 @@ CREATE TABLE IF NOT EXISTS silences (
 SCHEMA += FTS_SCHEMA + ";\n"
 
 
+# The article document is stored as zlib-compressed JSON (a third of its size as text);
+# documents written as JSON text by earlier versions are read as they are.
+_DOC_LEVEL = 6
+
+
+def pack_doc(article: EnrichedArticle) -> bytes:
+    """The stored form of ``article``'s document."""
+    return zlib.compress(article.model_dump_json().encode("utf-8"), _DOC_LEVEL)
+
+
+def doc_json(doc: bytes | str) -> bytes | str:
+    """The JSON of a stored document, compressed or (written by an earlier version) not."""
+    return zlib.decompress(doc) if isinstance(doc, bytes) else doc
+
+
+def read_doc(doc: bytes | str) -> EnrichedArticle:
+    return EnrichedArticle.model_validate_json(doc_json(doc))
+
+
+def _doc_text(doc: bytes | str | None) -> str | None:
+    """``ww_doc(doc)`` in SQL: the document as JSON text, for ``json_extract``."""
+    if doc is None:
+        return None
+    out = doc_json(doc)
+    return out.decode("utf-8") if isinstance(out, bytes) else out
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """The SQL functions the store's statements use, on a connection to a store."""
+    conn.create_function("ww_doc", 1, _doc_text, deterministic=True)
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or is not a wirewatch store."""
 
@@ -176,6 +209,7 @@ class SqliteStore:
                 )
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            register_functions(self._db)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -196,7 +230,8 @@ class SqliteStore:
             # document predates the field) fills the column.
             self._db.execute("ALTER TABLE articles ADD COLUMN relevance REAL NOT NULL DEFAULT 0")
             self._db.execute(
-                "UPDATE articles SET relevance = coalesce(json_extract(doc, '$.relevance'), 0)"
+                "UPDATE articles SET relevance = "
+                "coalesce(json_extract(ww_doc(doc), '$.relevance'), 0)"
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
         self._migrate_stories(cols)
@@ -221,7 +256,7 @@ class SqliteStore:
                 "SELECT id, near_duplicate_of, first_seen, doc FROM articles ORDER BY first_seen, id"
             ).fetchall()
             for aid, dup, first_seen, doc in rows:
-                article = EnrichedArticle.model_validate_json(doc)
+                article = read_doc(doc)
                 article.story_id = dup or aid
                 self._put_story(article, datetime.fromisoformat(first_seen))
             self._db.execute("COMMIT")
@@ -266,7 +301,7 @@ class SqliteStore:
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
             self._db.execute(FTS_SCHEMA)
             rows = self._db.execute(
-                "SELECT rowid, title, json_extract(doc, '$.body'), language FROM articles"
+                "SELECT rowid, title, json_extract(ww_doc(doc), '$.body'), language FROM articles"
             )
             self._db.executemany(_FTS_INSERT, (_fts_row(*r) for r in rows))
             self._db.execute(
@@ -292,8 +327,8 @@ class SqliteStore:
         with self._lock:
             db = self._db
             row = db.execute(
-                "SELECT first_seen, near_duplicate_of, rowid, title, json_extract(doc, '$.body'), "
-                "language FROM articles WHERE id = ?",
+                "SELECT first_seen, near_duplicate_of, rowid, title, "
+                "json_extract(ww_doc(doc), '$.body'), language FROM articles WHERE id = ?",
                 (article.id,),
             ).fetchone()
             # A new article has no rows anywhere yet (they are all written in the same
@@ -323,7 +358,7 @@ class SqliteStore:
                 # was first found to duplicate.
                 article.near_duplicate_of = row[1]
             first_seen = row[0] if row else _now()
-            doc = article.model_dump_json()
+            doc = pack_doc(article)
             cur = db.execute(
                 "INSERT INTO articles(id, title, language, published, near_duplicate_of, "
                 "relevance, doc, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
@@ -507,9 +542,8 @@ class SqliteStore:
         # can bring many candidates
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.id, a.story_id, a.first_seen, a.language, a.published, "
-                "json_extract(a.doc, '$.entities'), json_extract(a.doc, '$.events'), "
-                "json_extract(a.doc, '$.keywords') FROM articles a WHERE a.id IN ("
+                "SELECT a.id, a.story_id, a.first_seen, a.language, a.published, a.doc "
+                "FROM articles a WHERE a.id IN ("
                 "SELECT article_id FROM story_keys WHERE hi >= ? AND lo <= ? AND "
                 f"key IN {_IN_JSON})",
                 [since.isoformat(), until.isoformat(), json.dumps(list(keys))],
@@ -520,18 +554,19 @@ class SqliteStore:
         cache: dict[tuple[str, str, str], stories.Member] = self.__dict__.setdefault("_members", {})
         if len(cache) > 100_000:
             cache.clear()
-        for aid, story, seen, language, published, entities, events, words in rows:
+        for aid, story, seen, language, published, doc in rows:
             hit = cache.get((aid, story, seen))
             if hit is not None:
                 out.append(hit)
                 continue
+            fields = json.loads(doc_json(doc))
             article = EnrichedArticle.model_construct(
                 id=aid,
                 language=language,
                 published=published,
-                entities=Entities.model_validate_json(entities or "{}"),
-                events=[PolicyEvent.model_validate(e) for e in json.loads(events or "[]")],
-                keywords=json.loads(words or "[]"),
+                entities=Entities.model_validate(fields.get("entities") or {}),
+                events=[PolicyEvent.model_validate(e) for e in fields.get("events") or []],
+                keywords=fields.get("keywords") or [],
                 story_id=story,
                 # given, so that model_construct calls no default factory: pydantic
                 # inspects each factory's signature per call (0.65 ms an article, for
@@ -609,7 +644,7 @@ class SqliteStore:
                 "SELECT doc FROM articles WHERE story_id = ? ORDER BY at, first_seen, id",
                 (story_id,),
             ).fetchall()
-        return [EnrichedArticle.model_validate_json(d) for (d,) in rows]
+        return [read_doc(d) for (d,) in rows]
 
     def articles_between(
         self, since: str | None, until: str | None
@@ -625,10 +660,7 @@ class SqliteStore:
             args.append(until)
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY at, first_seen, id", args).fetchall()
-        return [
-            (EnrichedArticle.model_validate_json(doc), datetime.fromisoformat(at))
-            for doc, at in rows
-        ]
+        return [(read_doc(doc), datetime.fromisoformat(at)) for doc, at in rows]
 
     def story_counts(self) -> tuple[int, int]:
         """(articles, stories)."""
@@ -795,7 +827,7 @@ class SqliteStore:
                 "SELECT doc FROM articles WHERE id = ? OR id LIKE ? ORDER BY id = ? DESC LIMIT 1",
                 (article_id, article_id + "%", article_id),
             ).fetchone()
-        return EnrichedArticle.model_validate_json(row[0]) if row else None
+        return read_doc(row[0]) if row else None
 
     def search(
         self,
@@ -844,7 +876,7 @@ class SqliteStore:
             ).fetchall()
         hits = []
         for doc, value in rows:
-            article = EnrichedArticle.model_validate_json(doc)
+            article = read_doc(doc)
             hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
         return searching.SearchResult(total[0], hits)
 
@@ -933,7 +965,7 @@ class SqliteStore:
         with self._lock:
             rows = self._db.execute("SELECT doc FROM articles ORDER BY first_seen, id").fetchall()
         for (doc,) in rows:
-            yield EnrichedArticle.model_validate_json(doc)
+            yield read_doc(doc)
 
 
 class _Tx:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from wirewatch.core.models import EnrichedArticle
+from wirewatch.embedded.store import read_doc, register_functions
 from wirewatch.search import SqlQuery
 
 DATE_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -55,6 +56,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA query_only = 1")
         conn.create_function("ww_source", 1, source_label, deterministic=True)
+        register_functions(conn)
         conn.execute("SELECT 1 FROM articles LIMIT 1").fetchall()
     except sqlite3.Error as exc:
         conn.close()
@@ -177,10 +179,7 @@ def listing(
     else:
         sql = f"SELECT a.doc, 0.0 FROM articles a WHERE {where} ORDER BY {newest} LIMIT ? OFFSET ?"
         params = [*args, limit, offset]
-    return [
-        (EnrichedArticle.model_validate_json(doc), float(score))
-        for doc, score in conn.execute(sql, params)
-    ]
+    return [(read_doc(doc), float(score)) for doc, score in conn.execute(sql, params)]
 
 
 # -- facets ----------------------------------------------------------------------------
@@ -346,7 +345,7 @@ def article(conn: sqlite3.Connection, article_id: str) -> EnrichedArticle | None
             (article_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
         ).fetchall()
         row = rows[0] if len(rows) == 1 else None
-    return EnrichedArticle.model_validate_json(row[0]) if row else None
+    return read_doc(row[0]) if row else None
 
 
 @dataclass(frozen=True)
