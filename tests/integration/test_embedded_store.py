@@ -1,7 +1,10 @@
 """The embedded pipeline against a real SQLite file and real files on disk."""
 
 import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
+from wirewatch.core import stories
 from wirewatch.embedded.runner import EmbeddedRunner
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.settings import EmbeddedSettings
@@ -126,3 +129,36 @@ def test_workers_pool_gives_same_results(tmp_path, enricher):
     for a in store.iter_articles():
         direct = enricher.analyse((inbox / a.source.path.rsplit("/", 1)[1]).read_bytes(), a.source)
         assert direct.events == a.events and direct.entities == a.entities
+
+
+def test_documents_are_compressed_and_those_of_earlier_versions_still_read(tmp_path, analyse):
+    store = SqliteStore(tmp_path / "w.db")
+    article = analyse(ARTICLE_EN)
+    store.put(article)
+    db = sqlite3.connect(tmp_path / "w.db")
+    (doc,) = db.execute("SELECT doc FROM articles").fetchone()
+    assert isinstance(doc, bytes) and len(doc) < len(article.model_dump_json())
+    # a document as earlier versions wrote it: JSON text
+    db.execute("UPDATE articles SET doc = ?", (article.model_dump_json(),))
+    db.commit()
+    db.close()
+    for got in (
+        store.get(article.id),
+        store.search("huawei").hits[0].article,
+        store.story_articles(article.story_id or article.id)[0],
+        next(store.iter_articles()),
+    ):
+        assert got is not None
+        assert got.model_dump(exclude={"enriched_at"}) == article.model_dump(
+            exclude={"enriched_at"}
+        )
+    now = datetime.now(UTC)
+    members = store.story_members(
+        sorted(stories.index_keys(article)),
+        now - timedelta(days=3650),
+        now + timedelta(days=3650),
+    )
+    assert [m.article_id for m in members] == [article.id]
+    store.put(article)  # stored again over the text document: replaced, still found once
+    assert store.search("huawei").total == 1
+    store.close()
