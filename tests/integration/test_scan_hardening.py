@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from wirewatch.embedded.runner import FileChanged, read_article
 from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import display_path, open_for_reading, path_key
+from wirewatch.pipeline.reading import FileChanged, read_article
 from wirewatch.watcher.scan import FileState, InboxScanner, MemoryKnownFiles
 
 # -- odd names ---------------------------------------------------------------------------

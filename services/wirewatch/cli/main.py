@@ -488,7 +488,7 @@ def cmd_enrich(args: SimpleNamespace) -> int:
 
     from wirewatch.core.logic import MemoryDuplicateIndex, near_duplicate_of, register
     from wirewatch.core.models import Rejection
-    from wirewatch.embedded.runner import read_article, safe_analyse
+    from wirewatch.pipeline.reading import read_article, safe_analyse
     from wirewatch.settings import EmbeddedSettings
     from wirewatch.settings import build as build_settings
 

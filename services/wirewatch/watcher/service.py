@@ -24,8 +24,8 @@ from typing import BinaryIO
 from wirewatch import metrics
 from wirewatch.core.logic import article_key
 from wirewatch.core.models import RawArticle, Rejection, Source
-from wirewatch.embedded.runner import FileChanged, read_article
 from wirewatch.paths import check_inboxes, display_path, open_for_reading, path_key
+from wirewatch.pipeline.reading import FileChanged, read_article
 from wirewatch.settings import WatcherSettings
 from wirewatch.statefile import known_files, open_state
 from wirewatch.topics import RAW, RAW_DLQ
