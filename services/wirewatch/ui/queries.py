@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from wirewatch.core.models import EnrichedArticle
-from wirewatch.embedded.store import read_doc, register_functions
+from wirewatch.embedded.store import documents_by_rowid, read_doc, register_functions
 from wirewatch.search import SqlQuery
 
 DATE_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -171,15 +171,19 @@ def listing(
     newest = "a.published IS NULL, a.published DESC, a.id"
     if sq.match is not None and sort == "relevance":
         sql = (
-            "SELECT a.doc, -bm25(articles_fts) FROM articles_fts JOIN articles a "
+            "SELECT a.rowid, -bm25(articles_fts) FROM articles_fts JOIN articles a "
             f"ON a.rowid = articles_fts.rowid WHERE articles_fts MATCH ? AND {where} "
             f"ORDER BY 2 DESC, {newest} LIMIT ? OFFSET ?"
         )
         params: list[object] = [sq.match, *args, limit, offset]
     else:
-        sql = f"SELECT a.doc, 0.0 FROM articles a WHERE {where} ORDER BY {newest} LIMIT ? OFFSET ?"
+        sql = (
+            f"SELECT a.rowid, 0.0 FROM articles a WHERE {where} ORDER BY {newest} LIMIT ? OFFSET ?"
+        )
         params = [*args, limit, offset]
-    return [(read_doc(doc), float(score)) for doc, score in conn.execute(sql, params)]
+    rows = conn.execute(sql, params).fetchall()
+    docs = documents_by_rowid(conn, [r for r, _ in rows])
+    return [(read_doc(docs[rowid]), float(score)) for rowid, score in rows]
 
 
 # -- facets ----------------------------------------------------------------------------
