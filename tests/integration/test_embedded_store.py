@@ -2,6 +2,7 @@
 
 import shutil
 import sqlite3
+import zlib
 from datetime import UTC, datetime, timedelta
 
 from wirewatch.core import stories
@@ -138,6 +139,9 @@ def test_documents_are_compressed_and_those_of_earlier_versions_still_read(tmp_p
     db = sqlite3.connect(tmp_path / "w.db")
     (doc,) = db.execute("SELECT doc FROM articles").fetchone()
     assert isinstance(doc, bytes) and len(doc) < len(article.model_dump_json())
+    # the fingerprint is kept once, in its own table, and put back when read
+    assert b'"fingerprint"' not in zlib.decompress(doc)
+    assert store.get(article.id).fingerprint == article.fingerprint
     # a document as earlier versions wrote it: JSON text
     db.execute("UPDATE articles SET doc = ?", (article.model_dump_json(),))
     db.commit()

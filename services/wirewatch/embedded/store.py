@@ -107,8 +107,16 @@ _DOC_LEVEL = 6
 
 
 def pack_doc(article: EnrichedArticle) -> bytes:
-    """The stored form of ``article``'s document."""
-    return zlib.compress(article.model_dump_json().encode("utf-8"), _DOC_LEVEL)
+    """The stored form of ``article``'s document: without its fingerprint, which the
+    ``fingerprints`` table holds as 512 bytes (in the JSON it was a quarter of the
+    compressed document)."""
+    return zlib.compress(
+        article.model_dump_json(exclude={"fingerprint"}).encode("utf-8"), _DOC_LEVEL
+    )
+
+
+# What ``read_doc`` takes: the document and its article's fingerprint.
+DOC_COLUMNS = "a.doc, (SELECT f.signature FROM fingerprints f WHERE f.article_id = a.id)"
 
 
 def doc_json(doc: bytes | str) -> bytes | str:
@@ -116,8 +124,14 @@ def doc_json(doc: bytes | str) -> bytes | str:
     return zlib.decompress(doc) if isinstance(doc, bytes) else doc
 
 
-def read_doc(doc: bytes | str) -> EnrichedArticle:
-    return EnrichedArticle.model_validate_json(doc_json(doc))
+def read_doc(doc: bytes | str, signature: bytes | None = None) -> EnrichedArticle:
+    """The article of a stored document (``DOC_COLUMNS``); a compressed one gets its
+    fingerprint back from ``signature``, one of an earlier version has its own."""
+    if isinstance(doc, str):
+        return EnrichedArticle.model_validate_json(doc)
+    fp = json.dumps(array("I", signature or b"").tolist()).encode()
+    text = zlib.decompress(doc)
+    return EnrichedArticle.model_validate_json(text[:-1] + b',"fingerprint":' + fp + b"}")
 
 
 def _doc_text(doc: bytes | str | None) -> str | None:
@@ -128,17 +142,19 @@ def _doc_text(doc: bytes | str | None) -> str | None:
     return out.decode("utf-8") if isinstance(out, bytes) else out
 
 
-def documents_by_rowid(conn: sqlite3.Connection, rowids: Sequence[int]) -> dict[int, bytes | str]:
+def documents_by_rowid(
+    conn: sqlite3.Connection, rowids: Sequence[int]
+) -> dict[int, tuple[bytes | str, bytes | None]]:
     """The stored documents of these article rows. A page of results is chosen by rowid
     first and its documents read after: sorting the documents of every match only to keep
     a page of them made broad queries slow on a large store."""
     if not rowids:
         return {}
-    return dict(
-        conn.execute(
-            f"SELECT rowid, doc FROM articles WHERE rowid IN {_IN_JSON}", [json.dumps(list(rowids))]
-        ).fetchall()
-    )
+    rows = conn.execute(
+        f"SELECT a.rowid, {DOC_COLUMNS} FROM articles a WHERE a.rowid IN {_IN_JSON}",
+        [json.dumps(list(rowids))],
+    ).fetchall()
+    return {rowid: (doc, sig) for rowid, doc, sig in rows}
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -266,10 +282,11 @@ class SqliteStore:
             self._db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
             self._db.execute("ALTER TABLE articles ADD COLUMN at TEXT")
             rows = self._db.execute(
-                "SELECT id, near_duplicate_of, first_seen, doc FROM articles ORDER BY first_seen, id"
+                f"SELECT a.id, a.near_duplicate_of, a.first_seen, {DOC_COLUMNS} FROM articles a "
+                "ORDER BY a.first_seen, a.id"
             ).fetchall()
-            for aid, dup, first_seen, doc in rows:
-                article = read_doc(doc)
+            for aid, dup, first_seen, doc, sig in rows:
+                article = read_doc(doc, sig)
                 article.story_id = dup or aid
                 self._put_story(article, datetime.fromisoformat(first_seen))
             self._db.execute("COMMIT")
@@ -654,26 +671,27 @@ class SqliteStore:
     def story_articles(self, story_id: str) -> list[EnrichedArticle]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT doc FROM articles WHERE story_id = ? ORDER BY at, first_seen, id",
+                f"SELECT {DOC_COLUMNS} FROM articles a WHERE a.story_id = ? "
+                "ORDER BY a.at, a.first_seen, a.id",
                 (story_id,),
             ).fetchall()
-        return [read_doc(d) for (d,) in rows]
+        return [read_doc(d, sig) for d, sig in rows]
 
     def articles_between(
         self, since: str | None, until: str | None
     ) -> list[tuple[EnrichedArticle, datetime]]:
         """Stored articles whose moment (published, else first stored) is in
         [since, until), each with it, oldest first."""
-        sql, args = "SELECT doc, at FROM articles WHERE at IS NOT NULL", []
+        sql, args = f"SELECT {DOC_COLUMNS}, a.at FROM articles a WHERE a.at IS NOT NULL", []
         if since:
-            sql += " AND at >= ?"
+            sql += " AND a.at >= ?"
             args.append(since)
         if until:
-            sql += " AND at < ?"
+            sql += " AND a.at < ?"
             args.append(until)
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY at, first_seen, id", args).fetchall()
-        return [(read_doc(doc), datetime.fromisoformat(at)) for doc, at in rows]
+            rows = self._db.execute(sql + " ORDER BY a.at, a.first_seen, a.id", args).fetchall()
+        return [(read_doc(doc, sig), datetime.fromisoformat(at)) for doc, sig, at in rows]
 
     def story_counts(self) -> tuple[int, int]:
         """(articles, stories)."""
@@ -837,10 +855,11 @@ class SqliteStore:
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT doc FROM articles WHERE id = ? OR id LIKE ? ORDER BY id = ? DESC LIMIT 1",
+                f"SELECT {DOC_COLUMNS} FROM articles a WHERE a.id = ? OR a.id LIKE ? "
+                "ORDER BY a.id = ? DESC LIMIT 1",
                 (article_id, article_id + "%", article_id),
             ).fetchone()
-        return read_doc(row[0]) if row else None
+        return read_doc(*row) if row else None
 
     def search(
         self,
@@ -890,8 +909,7 @@ class SqliteStore:
             docs = documents_by_rowid(self._db, [r for r, _ in rows])
         hits = []
         for rowid, value in rows:
-            doc = docs[rowid]
-            article = read_doc(doc)
+            article = read_doc(*docs[rowid])
             hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
         return searching.SearchResult(total[0], hits)
 
@@ -978,9 +996,11 @@ class SqliteStore:
 
     def iter_articles(self) -> Iterator[EnrichedArticle]:
         with self._lock:
-            rows = self._db.execute("SELECT doc FROM articles ORDER BY first_seen, id").fetchall()
-        for (doc,) in rows:
-            yield read_doc(doc)
+            rows = self._db.execute(
+                f"SELECT {DOC_COLUMNS} FROM articles a ORDER BY a.first_seen, a.id"
+            ).fetchall()
+        for doc, sig in rows:
+            yield read_doc(doc, sig)
 
 
 class _Tx:

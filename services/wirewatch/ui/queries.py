@@ -18,7 +18,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 from wirewatch.core.models import EnrichedArticle
-from wirewatch.embedded.store import documents_by_rowid, read_doc, register_functions
+from wirewatch.embedded.store import (
+    DOC_COLUMNS,
+    documents_by_rowid,
+    read_doc,
+    register_functions,
+)
 from wirewatch.search import SqlQuery
 
 DATE_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -183,7 +188,7 @@ def listing(
         params = [*args, limit, offset]
     rows = conn.execute(sql, params).fetchall()
     docs = documents_by_rowid(conn, [r for r, _ in rows])
-    return [(read_doc(docs[rowid]), float(score)) for rowid, score in rows]
+    return [(read_doc(*docs[rowid]), float(score)) for rowid, score in rows]
 
 
 # -- facets ----------------------------------------------------------------------------
@@ -342,14 +347,16 @@ def timeline(conn: sqlite3.Connection, sq: SqlQuery, f: Filters) -> Timeline:
 # -- one article -----------------------------------------------------------------------
 def article(conn: sqlite3.Connection, article_id: str) -> EnrichedArticle | None:
     """The article with this id (or the one article whose id starts with it)."""
-    row = conn.execute("SELECT doc FROM articles WHERE id = ?", (article_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {DOC_COLUMNS} FROM articles a WHERE a.id = ?", (article_id,)
+    ).fetchone()
     if row is None and len(article_id) >= 6:
         rows = conn.execute(
-            "SELECT doc FROM articles WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+            f"SELECT {DOC_COLUMNS} FROM articles a WHERE a.id LIKE ? ESCAPE '\\' LIMIT 2",
             (article_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
         ).fetchall()
         row = rows[0] if len(rows) == 1 else None
-    return read_doc(row[0]) if row else None
+    return read_doc(*row) if row else None
 
 
 @dataclass(frozen=True)
