@@ -166,3 +166,29 @@ def test_documents_are_compressed_and_those_of_earlier_versions_still_read(tmp_p
     store.put(article)  # stored again over the text document: replaced, still found once
     assert store.search("huawei").total == 1
     store.close()
+
+
+def test_band_keys_stored_as_text_by_an_earlier_version_are_refiled_as_integers(tmp_path, analyse):
+    from wirewatch.core import fingerprint
+
+    path = tmp_path / "w.db"
+    store = SqliteStore(path)
+    article = analyse(ARTICLE_EN)
+    store.put(article)
+    store.close()
+    keys = fingerprint.band_keys(article.fingerprint)
+    db = sqlite3.connect(path)  # the table as earlier versions had it
+    db.executescript(
+        "DROP TABLE dup_bands; CREATE TABLE dup_bands (band TEXT NOT NULL, article_id TEXT NOT "
+        "NULL, PRIMARY KEY (band, article_id)) WITHOUT ROWID;"
+    )
+    db.executemany("INSERT INTO dup_bands VALUES (?, ?)", [(k, article.id) for k in keys])
+    db.commit()
+    db.close()
+    reopened = SqliteStore(path)
+    assert [aid for aid, _ in reopened.candidates(keys)] == [article.id]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT DISTINCT typeof(band) FROM dup_bands").fetchall() == [("integer",)]
+    assert db.execute("SELECT count(*) FROM dup_bands").fetchone() == (len(set(keys)),)
+    db.close()
+    reopened.close()

@@ -80,7 +80,7 @@ def test_batch_lookups_are_one_statement_whatever_their_size(tmp_path) -> None:
     for n in (3, 300):
         recording = _Recording(store._db)
         store._db = recording  # type: ignore[assignment]
-        keys = [f"{i}:k{i}" for i in range(n)]
+        keys = [f"{i % 32}:{i:016x}" for i in range(n)]  # shaped as band keys are
         assert list(store.candidates(keys)) == []
         assert store.first_verdicts(keys) == {}
         assert store.stories_of(keys) == {}

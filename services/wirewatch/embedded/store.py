@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS files (
     article_id TEXT, outcome TEXT NOT NULL, at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dup_bands (
-    band TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
+    band INTEGER NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
     rule TEXT NOT NULL, article_id TEXT NOT NULL, fired_at TEXT NOT NULL, payload TEXT NOT NULL,
@@ -157,9 +157,18 @@ def documents_by_rowid(
     return {rowid: (doc, sig) for rowid, doc, sig in rows}
 
 
+def band_number(key: str) -> int:
+    """A near-duplicate band key (``"7:0f3a...``", see ``fingerprint.band_keys``) as the
+    integer the store files it under: the band in the top bits, then 58 bits of its hash
+    (a signed 64-bit SQLite integer; as text the keys took three times the room)."""
+    band, _, digest = key.partition(":")
+    return (int(band) << 58) | (int(digest, 16) >> 6)
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
     """The SQL functions the store's statements use, on a connection to a store."""
     conn.create_function("ww_doc", 1, _doc_text, deterministic=True)
+    conn.create_function("ww_band", 1, band_number, deterministic=True)
 
 
 class StoreError(RuntimeError):
@@ -265,6 +274,29 @@ class SqliteStore:
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
         self._migrate_stories(cols)
         self._migrate_search()
+        self._migrate_bands()
+
+    def _migrate_bands(self) -> None:
+        """Band keys were stored as text by earlier versions: refiled as integers."""
+        types = {r[1]: r[2].upper() for r in self._db.execute("PRAGMA table_info(dup_bands)")}
+        if types.get("band") == "INTEGER":
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("ALTER TABLE dup_bands RENAME TO dup_bands_text")
+            self._db.execute(
+                "CREATE TABLE dup_bands (band INTEGER NOT NULL, article_id TEXT NOT NULL, "
+                "PRIMARY KEY (band, article_id)) WITHOUT ROWID"
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO dup_bands(band, article_id) "
+                "SELECT ww_band(band), article_id FROM dup_bands_text"
+            )
+            self._db.execute("DROP TABLE dup_bands_text")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _migrate_stories(self, cols: set[str]) -> None:
         """Stories came later: earlier articles each become a story of their own (their
@@ -475,7 +507,7 @@ class SqliteStore:
             rows = self._db.execute(
                 "SELECT DISTINCT f.article_id, f.signature FROM dup_bands b JOIN fingerprints f "
                 f"ON f.article_id = b.article_id WHERE b.band IN {_IN_JSON}",
-                [json.dumps(keys)],
+                [json.dumps([band_number(k) for k in keys])],
             ).fetchall()
         return [(aid, array("I", sig).tolist()) for aid, sig in rows]
 
@@ -487,7 +519,7 @@ class SqliteStore:
             )
             self._db.executemany(
                 "INSERT OR IGNORE INTO dup_bands(band, article_id) VALUES (?, ?)",
-                [(k, article_id) for k in keys],
+                [(band_number(k), article_id) for k in keys],
             )
 
     # -- alerts -----------------------------------------------------------------
