@@ -99,7 +99,9 @@ _FOLD_EXTRA = str.maketrans(
 )
 
 
-@lru_cache(maxsize=131072)
+# Memo sizes: the words of news repeat (a few tens of thousands cover nearly every
+# token), and each entry costs a few hundred bytes in every process that analyses text.
+@lru_cache(maxsize=32768)
 def fold(word: str) -> str:
     """Lower case without accents: ``Leverantör`` -> ``leverantor``, ``Straße`` -> ``strasse``."""
     if word.isascii():  # nothing to take apart or replace
@@ -119,7 +121,6 @@ def _stemmer(language: str) -> Any:
     return Stemmer.Stemmer(STEMMERS[language])
 
 
-@lru_cache(maxsize=262144)
 def stem(word: str, language: str | None) -> str:
     """The folded stem of a lower-case ``word`` in ``language`` (folded only for a
     language without a stemmer). Stemming comes first: the stemmers know accents."""
@@ -149,7 +150,7 @@ class Analysed:
 def _stem_of(language: str | None) -> Callable[[str], str]:
     """``stem`` with the language fixed, memoised by word alone (the key a word is)."""
 
-    @lru_cache(maxsize=262144)
+    @lru_cache(maxsize=32768)
     def of(word: str) -> str:
         return stem(word, language)
 
@@ -854,10 +855,9 @@ def _spans(text: str, language: str | None, query: Query) -> list[tuple[int, int
     toks = list(_TOKEN.finditer(text))
     folded = [fold(t.group()) for t in toks]
     found: list[tuple[int, int]] = []
+    stem_of = _stem_of(language)
     for i, t in enumerate(toks):
-        if stem(t.group().lower(), language) in stems or any(
-            folded[i].startswith(p) for p in prefixes
-        ):
+        if stem_of(t.group().lower()) in stems or any(folded[i].startswith(p) for p in prefixes):
             found.append((t.start(), t.end()))
     for phrase in phrases:
         n = len(phrase)

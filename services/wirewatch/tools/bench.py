@@ -251,6 +251,9 @@ def main(args: SimpleNamespace) -> int:
             startup = bench_startup(Path(inputs[0][1].path), Path(cache))
         progress.step(label="embedded, 1 worker")
         rss_core = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # the largest child process so far (the start-up runs); after the runs below, the
+        # largest of their pool workers if one grew larger
+        rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         runs = []
         for workers in embedded:
             progress.step(0, f"embedded, {workers} worker(s)")
@@ -262,6 +265,7 @@ def main(args: SimpleNamespace) -> int:
             real_runs.append(bench_embedded(resources, [], 0, workers, files=blended))
             progress.step()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -304,7 +308,8 @@ def main(args: SimpleNamespace) -> int:
         + ".",
         "",
         f"Data files: parsed in {load_s:.2f} s, loaded from the compiled cache in "
-        f"{cached_s:.2f} s. Peak RSS of one core process: {rss_core:.0f} MB.",
+        f"{cached_s:.2f} s. Peak RSS of this benchmark's process after the core rounds "
+        f"(the data files parsed, both input sets in memory): {rss_core:.0f} MB.",
         "",
         f"Start-up to the first article: {startup['to_first_article']:.2f} s in a fresh "
         f"process (imports with their bytecode compiled, data files from the compiled "
@@ -351,7 +356,14 @@ def main(args: SimpleNamespace) -> int:
             )
     else:
         lines += ["", f"(real news: `{real_dir}` not found, not measured)"]
-    lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB.", ""]
+    lines += ["", f"Peak RSS of the benchmark process (parent): {rss:.0f} MB."]
+    if max(embedded) > 1 and rss_worker > rss_children:
+        lines += [
+            f"Peak RSS of a pool worker (the largest of the runs with {max(embedded)} workers; "
+            f"it enriches and works out the search columns, the store is in the parent): "
+            f"{rss_worker:.0f} MB."
+        ]
+    lines += [""]
     text = "\n".join(lines)
     from wirewatch.tools import bench_scale
     from wirewatch.tools.bench_distributed import END, PROFILE_END, PROFILE_START, START
