@@ -162,6 +162,17 @@ def analyse(text: str, language: str | None) -> Analysed:
     return Analysed(" ".join(map(_stem_of(language), toks)), " ".join(map(fold, toks)))
 
 
+SearchColumns = tuple[str, str, str, str]
+
+
+def search_columns(title: str | None, body: str, language: str | None) -> SearchColumns:
+    """The FTS columns of an article: title stems, body stems, title words, body words.
+    Pure: the process pool works them out beside the enrichment, off the store's thread."""
+    t = analyse(title or "", language)
+    b = analyse(body, language)
+    return (t.stems, b.stems, t.words, b.words)
+
+
 # -- the parsed query ---------------------------------------------------------------
 
 

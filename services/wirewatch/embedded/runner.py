@@ -28,14 +28,16 @@ from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 from wirewatch import metrics, procpool
 from wirewatch.core.alerts import AlertRule
 from wirewatch.core.decode import oversize
-from wirewatch.core.logic import CoreConfig, Enricher
-from wirewatch.core.models import EnrichedArticle, Rejection, Source
+from wirewatch.core.logic import Enricher
+from wirewatch.core.models import EnrichedArticle, Rejection
 from wirewatch.embedded.ledger import SqliteLedger, SqliteState, SqliteStories
 from wirewatch.embedded.notify import WebhookNotifier
-from wirewatch.embedded.store import SearchColumns, SqliteStore, search_columns
+from wirewatch.embedded.pool import Input, analyse_chunk, init_worker
+from wirewatch.embedded.store import SqliteStore
 from wirewatch.paths import check_inboxes, display_path, open_for_reading
 from wirewatch.pipeline.after import AfterEnrichment, LogLine
 from wirewatch.pipeline.reading import FileChanged, read_article, safe_analyse
+from wirewatch.search import SearchColumns
 from wirewatch.settings import EmbeddedSettings
 from wirewatch.watcher.inotify import ScanPlan, open_plan
 from wirewatch.watcher.scan import FileState, InboxScanner
@@ -45,9 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wirewatch.run")
 _DONE = object()
-
-# bytes, source, language hint, published hint: what ``safe_analyse`` takes
-Input = tuple[bytes, Source, str | None, str | None]
 
 
 @dataclass
@@ -92,37 +91,6 @@ class RunSummary:
             f"{self.rejected} rejected, {self.events} event(s)"
             + (f", {self.alerts} alert(s) fired, {self.updates} update(s)" if alerting else "")
         )
-
-
-# -- enrichment in worker processes ---------------------------------------------
-_worker_enricher: Enricher | None = None
-
-
-def _init_worker(data_dir: str | None, config: CoreConfig) -> None:
-    global _worker_enricher
-    from wirewatch.pipeline.build import enricher_from
-
-    _worker_enricher = enricher_from(data_dir, config)
-
-
-def _analyse_in_worker(item: Input) -> EnrichedArticle | Rejection:
-    assert _worker_enricher is not None
-    return safe_analyse(_worker_enricher, *item)
-
-
-def _analyse_chunk(
-    items: list[Input],
-) -> list[tuple[EnrichedArticle | Rejection, SearchColumns | None]]:
-    """Enrich ``items`` in a pool process, with each article's search columns (the
-    stemming for the full-text index), so the store's thread only writes them."""
-    out: list[tuple[EnrichedArticle | Rejection, SearchColumns | None]] = []
-    for item in items:
-        result = _analyse_in_worker(item)
-        columns = None
-        if isinstance(result, EnrichedArticle):
-            columns = search_columns(result.title, result.body, result.language)
-        out.append((result, columns))
-    return out
 
 
 @dataclass
@@ -306,7 +274,7 @@ class EmbeddedRunner:
         if pool is not None and len(todo) > 1:
             size = max(1, len(todo) // (2 * self.settings.workers))
             futures = [
-                pool.submit(_analyse_chunk, todo[i : i + size]) for i in range(0, len(todo), size)
+                pool.submit(analyse_chunk, todo[i : i + size]) for i in range(0, len(todo), size)
             ]
             return _Pending(batch, inputs, futures, [], started)
         analysed = [safe_analyse(self.enricher, *x) for x in todo]
@@ -424,7 +392,7 @@ class EmbeddedRunner:
             data_dir = self.settings.core.data_dir
             pool = procpool.pool(
                 self.settings.workers,
-                _init_worker,
+                init_worker,
                 (str(data_dir) if data_dir else None, self.enricher.config),
             )
         threads = [threading.Thread(target=self._watch, name="watcher", daemon=True)]

@@ -26,6 +26,7 @@ from wirewatch import statefile
 from wirewatch.core import alerts, fingerprint, stories
 from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent, Rejection
 from wirewatch.paths import path_key
+from wirewatch.search import SearchColumns, search_columns
 
 # Stems and folded words, space-separated (``wirewatch.search.analyse``): the tokenizer
 # only splits them again. Contentless: only the index is kept, not a second copy of the
@@ -216,17 +217,6 @@ _FTS_DELETE = (
     "INSERT INTO articles_fts(articles_fts, rowid, title_stems, body_stems, title_words, "
     "body_words) VALUES ('delete',?,?,?,?,?)"
 )
-
-
-SearchColumns = tuple[str, str, str, str]
-
-
-def search_columns(title: str | None, body: str, language: str | None) -> SearchColumns:
-    """The FTS columns of an article: title stems, body stems, title words, body words.
-    Pure: the process pool works them out beside the enrichment, off the store's thread."""
-    t = searching.analyse(title or "", language)
-    b = searching.analyse(body, language)
-    return (t.stems, b.stems, t.words, b.words)
 
 
 def _fts_row(rowid: int, title: str | None, body: str | None, language: str | None) -> tuple:
