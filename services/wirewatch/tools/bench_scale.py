@@ -366,7 +366,10 @@ def verdicts(run: Run) -> list[str]:
     rss = max(p.rss_mb for p in pts)
     out.append(
         f"- peak RSS of the one process: {rss:.0f} MB (target: <= {TARGET_RSS_MB:.0f} MB "
-        f"per worker) - **{'met' if rss <= TARGET_RSS_MB else 'not met'}**"
+        f"per worker) - **{'met' if rss <= TARGET_RSS_MB else 'not met'}** by this process, "
+        "which holds the store, the enrichment and the pool of enriched articles at once; "
+        "the pool workers of `wirewatch run --workers N` are measured by `wirewatch bench` "
+        "(Embedded end to end)"
     )
     return out
 
