@@ -251,7 +251,7 @@ class PatternSet:
         memo = self._memo
         if not memo.seen.issuperset(tokens):
             unknown = set(tokens).difference(memo.seen)
-            if len(memo.seen) + len(unknown) > 200_000:  # bound memory on endless vocabularies
+            if len(memo.seen) + len(unknown) > 50_000:  # bound memory on endless vocabularies
                 memo = self._memo = _Memo()
                 unknown = set(tokens)
             for tok in unknown:
