@@ -350,7 +350,7 @@ def _words_and_letters(tokens: list[str]) -> tuple[int, int]:
     packed = counts.packed
     if not all(map(packed.__contains__, tokens)):
         unknown = set(tokens).difference(packed)
-        if len(packed) + len(unknown) > 50_000:  # bound memory
+        if len(packed) + len(unknown) > 150_000:  # bound memory (one memo for all languages)
             counts = _word_counts = _WordCounts()
             packed = counts.packed
             unknown = set(tokens)
