@@ -39,6 +39,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     content = '', tokenize = 'unicode61 remove_diacritics 0'
 )"""
 
+# Near-duplicate band keys as integers (``band_number``); stores of earlier versions,
+# which had them as text, are refiled into this table when opened.
+DUP_BANDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dup_bands (
+    band INTEGER NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
+) WITHOUT ROWID"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
@@ -75,9 +82,6 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     article_id TEXT, outcome TEXT NOT NULL, at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS dup_bands (
-    band INTEGER NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
     rule TEXT NOT NULL, article_id TEXT NOT NULL, fired_at TEXT NOT NULL, payload TEXT NOT NULL,
     PRIMARY KEY (rule, article_id)
@@ -99,7 +103,7 @@ CREATE TABLE IF NOT EXISTS silences (
     target TEXT NOT NULL, until TEXT NOT NULL, created TEXT NOT NULL, reason TEXT
 );
 """
-SCHEMA += FTS_SCHEMA + ";\n"
+SCHEMA += DUP_BANDS_SCHEMA + ";\n" + FTS_SCHEMA + ";\n"
 
 
 # The article document is stored as zlib-compressed JSON (a third of its size as text);
@@ -128,10 +132,10 @@ def doc_json(doc: bytes | str) -> bytes | str:
 def read_doc(doc: bytes | str, signature: bytes | None = None) -> EnrichedArticle:
     """The article of a stored document (``DOC_COLUMNS``); a compressed one gets its
     fingerprint back from ``signature``, one of an earlier version has its own."""
-    if isinstance(doc, str):
-        return EnrichedArticle.model_validate_json(doc)
+    text = doc_json(doc)
+    if isinstance(text, str):
+        return EnrichedArticle.model_validate_json(text)
     fp = json.dumps(array("I", signature or b"").tolist()).encode()
-    text = zlib.decompress(doc)
     return EnrichedArticle.model_validate_json(text[:-1] + b',"fingerprint":' + fp + b"}")
 
 
@@ -143,19 +147,23 @@ def _doc_text(doc: bytes | str | None) -> str | None:
     return out.decode("utf-8") if isinstance(out, bytes) else out
 
 
-def documents_by_rowid(
-    conn: sqlite3.Connection, rowids: Sequence[int]
-) -> dict[int, tuple[bytes | str, bytes | None]]:
-    """The stored documents of these article rows. A page of results is chosen by rowid
-    first and its documents read after: sorting the documents of every match only to keep
-    a page of them made broad queries slow on a large store."""
-    if not rowids:
-        return {}
-    rows = conn.execute(
-        f"SELECT a.rowid, {DOC_COLUMNS} FROM articles a WHERE a.rowid IN {_IN_JSON}",
-        [json.dumps(list(rowids))],
-    ).fetchall()
-    return {rowid: (doc, sig) for rowid, doc, sig in rows}
+def read_page(
+    conn: sqlite3.Connection, page: Sequence[tuple[int, float]]
+) -> list[tuple[EnrichedArticle, float]]:
+    """The articles of a page of (article rowid, score) rows, in the page's order. A page
+    of results is chosen by rowid first and its documents read after: sorting the
+    documents of every match only to keep a page of them made broad queries slow on a
+    large store."""
+    if not page:
+        return []
+    docs = {
+        rowid: (doc, sig)
+        for rowid, doc, sig in conn.execute(
+            f"SELECT a.rowid, {DOC_COLUMNS} FROM articles a WHERE a.rowid IN {_IN_JSON}",
+            [json.dumps([rowid for rowid, _ in page])],
+        )
+    }
+    return [(read_doc(*docs[rowid]), float(score)) for rowid, score in page]
 
 
 def band_number(key: str) -> int:
@@ -274,10 +282,7 @@ class SqliteStore:
         self._db.execute("BEGIN")
         try:
             self._db.execute("ALTER TABLE dup_bands RENAME TO dup_bands_text")
-            self._db.execute(
-                "CREATE TABLE dup_bands (band INTEGER NOT NULL, article_id TEXT NOT NULL, "
-                "PRIMARY KEY (band, article_id)) WITHOUT ROWID"
-            )
+            self._db.execute(DUP_BANDS_SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO dup_bands(band, article_id) "
                 "SELECT ww_band(band), article_id FROM dup_bands_text"
@@ -928,10 +933,9 @@ class SqliteStore:
                 f"SELECT a.rowid, {score} FROM {source} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-            docs = documents_by_rowid(self._db, [r for r, _ in rows])
+            page = read_page(self._db, rows)
         hits = []
-        for rowid, value in rows:
-            article = read_doc(*docs[rowid])
+        for article, value in page:
             hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
         return searching.SearchResult(total[0], hits)
 

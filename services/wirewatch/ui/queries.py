@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.embedded.store import (
     DOC_COLUMNS,
-    documents_by_rowid,
     read_doc,
+    read_page,
     register_functions,
 )
 from wirewatch.search import SqlQuery
@@ -186,9 +186,7 @@ def listing(
             f"SELECT a.rowid, 0.0 FROM articles a WHERE {where} ORDER BY {newest} LIMIT ? OFFSET ?"
         )
         params = [*args, limit, offset]
-    rows = conn.execute(sql, params).fetchall()
-    docs = documents_by_rowid(conn, [r for r, _ in rows])
-    return [(read_doc(*docs[rowid]), float(score)) for rowid, score in rows]
+    return read_page(conn, conn.execute(sql, params).fetchall())
 
 
 # -- facets ----------------------------------------------------------------------------
