@@ -108,7 +108,8 @@ def fold(word: str) -> str:
         return word.lower()
     lowered = word.lower().translate(_FOLD_EXTRA)
     decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # a ligature may decompose into several words: a token stays one token
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace())
 
 
 def words(text: str) -> list[str]:
@@ -157,20 +158,41 @@ def _stem_of(language: str | None) -> Callable[[str], str]:
     return of
 
 
+def _tokens(text: str) -> list[str]:
+    # a word that folds to nothing (combining marks alone) is no token: the stems and
+    # the folded words then pair up one to one (``vocabulary``)
+    return [w for w in words(text) if fold(w)]
+
+
 def analyse(text: str, language: str | None) -> Analysed:
-    toks = words(text)
+    toks = _tokens(text)
     return Analysed(" ".join(map(_stem_of(language), toks)), " ".join(map(fold, toks)))
+
+
+def index_words(text: str) -> str:
+    """The folded words of ``text`` as the full-text index holds them (``analyse``'s
+    ``words``, without stemming)."""
+    return " ".join(map(fold, _tokens(text)))
 
 
 SearchColumns = tuple[str, str, str, str]
 
 
 def search_columns(title: str | None, body: str, language: str | None) -> SearchColumns:
-    """The FTS columns of an article: title stems, body stems, title words, body words.
+    """An article analysed for search: title stems, body stems, title words, body words.
     Pure: the process pool works them out beside the enrichment, off the store's thread."""
     t = analyse(title or "", language)
     b = analyse(body, language)
     return (t.stems, b.stems, t.words, b.words)
+
+
+def vocabulary(columns: SearchColumns) -> set[tuple[str, str]]:
+    """The (stem, folded word) pairs of an article's ``search_columns``: which indexed
+    word a query word's stem stands for (the embedded store indexes the words only)."""
+    title_stems, body_stems, title_words, body_words = columns
+    pairs = set(zip(body_stems.split(), body_words.split(), strict=True))
+    pairs.update(zip(title_stems.split(), title_words.split(), strict=True))
+    return pairs
 
 
 # -- the parsed query ---------------------------------------------------------------
@@ -630,11 +652,16 @@ def _conjuncts(node: Node) -> list[Node]:
 
 # -- SQLite FTS5 -----------------------------------------------------------------------
 
-# The columns of the store's FTS5 table (besides the article id): stems and folded words
-# of the title and of the body, as ``analyse`` makes them.
-FTS_COLUMNS = ("title_stems", "body_stems", "title_words", "body_words")
-_STEMS = "{title_stems body_stems}"
+# The columns of the store's FTS5 table: the folded words of the title and of the body,
+# as ``analyse`` makes them. A query word matches the indexed words whose stem is one of
+# its stems: the store keeps every (stem, word) pair it has indexed (``vocabulary``) and
+# ``to_sqlite`` asks it for the words of the stems (``words_for``). Phrases and
+# prefixes match the words themselves. Half the index of a stems column beside the
+# words, with the same matches: an indexed word is in the pairs under the stem it had.
+FTS_COLUMNS = ("title_words", "body_words")
 _WORDS = "{title_words body_words}"
+
+WordsFor = Callable[[tuple[str, ...]], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -649,19 +676,21 @@ class SqlQuery:
     args: tuple[object, ...]
 
 
-def _fts(node: Node) -> str:
+def _fts(node: Node, words_for: WordsFor) -> str:
     if isinstance(node, Word):
-        return f"{_STEMS} : ({' OR '.join(_quote(s) for s in node.stems)})"
+        # the word as typed (folded) is always one: a word never indexed matches nothing
+        forms = sorted({fold(node.text), *words_for(node.stems)})
+        return f"{_WORDS} : ({' OR '.join(_quote(w) for w in forms)})"
     if isinstance(node, Phrase):
         return f"{_WORDS} : {_quote(' '.join(node.words))}"
     if isinstance(node, Prefix):
         return f"{_WORDS} : {_quote(node.prefix)}*"
     if isinstance(node, Or):
-        return "(" + " OR ".join(_fts(i) for i in node.items) + ")"
+        return "(" + " OR ".join(_fts(i, words_for) for i in node.items) + ")"
     pos, neg = _split(_conjuncts(node))
-    expr = "(" + " AND ".join(_fts(i) for i in pos) + ")"
+    expr = "(" + " AND ".join(_fts(i, words_for) for i in pos) + ")"
     if neg:
-        expr += " NOT (" + " OR ".join(_fts(i) for i in neg) + ")"
+        expr += " NOT (" + " OR ".join(_fts(i, words_for) for i in neg) + ")"
     return expr
 
 
@@ -669,14 +698,16 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def to_sqlite(query: Query) -> SqlQuery:
+def to_sqlite(query: Query, words_for: WordsFor) -> SqlQuery:
+    """``query`` for the store's tables; ``words_for(stems)``: the indexed words that
+    have one of these stems (``wirewatch.embedded.store.sqlite_query`` reads them)."""
     match = exclude = None
     if query.text is not None:
         pos, neg = _split(_conjuncts(query.text))
         if pos:
-            match = _fts(query.text)
+            match = _fts(query.text, words_for)
         else:
-            exclude = " OR ".join(_fts(i) for i in neg)
+            exclude = " OR ".join(_fts(i, words_for) for i in neg)
     where: list[str] = []
     args: list[object] = []
     for clause, values in _sql_filters(query.filters):

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 from wirewatch.core.models import EnrichedArticle, Entities, Source
-from wirewatch.embedded.store import FTS_SCHEMA
+from wirewatch.embedded.store import FTS_SCHEMA, VOCAB_SCHEMA, sqlite_query
 from wirewatch.search import (
     MARK_END,
     MARK_START,
@@ -23,9 +23,11 @@ from wirewatch.search import (
     fold,
     parse,
     query_stems,
+    search_columns,
     snippet,
     to_elasticsearch,
     to_sqlite,
+    vocabulary,
 )
 
 
@@ -205,12 +207,21 @@ def test_malformed_queries_name_the_problem_in_one_line(query, message):
 # -- rendering: SQLite -------------------------------------------------------------------
 
 
+def _no_words(stems: tuple[str, ...]) -> list[str]:
+    return []
+
+
+# what a store that indexed "ban", "bans" and "banning" (stem "ban") answers
+def _ban_words(stems: tuple[str, ...]) -> list[str]:
+    return ["bans", "ban", "banning"] if "ban" in stems else []
+
+
 def test_sqlite_rendering():
-    sql = to_sqlite(parse('banned "export ban" -zte leverant* lang:en since:2020'))
+    sql = to_sqlite(parse('banned "export ban" -zte leverant* lang:en since:2020'), _ban_words)
     assert sql.match == (
-        '({title_stems body_stems} : ("ban" OR "banned") AND '
+        '({title_words body_words} : ("ban" OR "banned" OR "banning" OR "bans") AND '
         '{title_words body_words} : "export ban" AND {title_words body_words} : "leverant"*) '
-        'NOT ({title_stems body_stems} : ("zte"))'
+        'NOT ({title_words body_words} : ("zte"))'
     )
     assert sql.exclude is None
     assert sql.where == ("a.language IN (?)", "a.published >= ?")
@@ -218,15 +229,15 @@ def test_sqlite_rendering():
 
 
 def test_sqlite_only_negative_words_become_an_exclusion():
-    sql = to_sqlite(parse("-zte -huawei"))
+    sql = to_sqlite(parse("-zte -huawei"), _no_words)
     assert sql.match is None
     assert (
-        sql.exclude == '{title_stems body_stems} : ("zte") OR {title_stems body_stems} : ("huawei")'
+        sql.exclude == '{title_words body_words} : ("zte") OR {title_words body_words} : ("huawei")'
     )
 
 
 def test_sqlite_type_and_status_are_one_event():
-    sql = to_sqlite(parse("type:ban,sanction status:reported -type:deal"))
+    sql = to_sqlite(parse("type:ban,sanction status:reported -type:deal"), _no_words)
     assert sql.where[0] == (
         "a.id IN (SELECT ev.article_id FROM events ev WHERE ev.type IN (?,?) AND ev.status IN (?))"
     )
@@ -237,15 +248,16 @@ def test_sqlite_type_and_status_are_one_event():
 def test_the_sqlite_rendering_runs_in_fts5():
     db = sqlite3.connect(":memory:")
     db.execute(FTS_SCHEMA)
-    title, body = analyse("Regeringen förbjuder", "sv"), analyse("Leverantörer stängs ute.", "sv")
+    db.execute(VOCAB_SCHEMA)
+    columns = search_columns("Regeringen förbjuder", "Leverantörer stängs ute.", "sv")
     db.execute(
-        "INSERT INTO articles_fts(rowid, title_stems, body_stems, title_words, body_words) "
-        "VALUES (?,?,?,?,?)",
-        (7, title.stems, body.stems, title.words, body.words),
+        "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)",
+        (7, columns[2], columns[3]),
     )
+    db.executemany("INSERT INTO search_vocab VALUES (?,?)", vocabulary(columns))
 
     def found(query: str) -> bool:
-        match = to_sqlite(parse(query)).match
+        match = sqlite_query(db, parse(query)).match
         return bool(
             db.execute(
                 "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", (match,)
@@ -361,7 +373,7 @@ def test_sqlite_filters_are_not_a_subquery_per_article(query):
 
     db = sqlite3.connect(":memory:")
     db.executescript(SCHEMA)
-    sql = to_sqlite(parse(query))
+    sql = to_sqlite(parse(query), _no_words)
     plan = " | ".join(
         row[3]
         for row in db.execute(
@@ -370,3 +382,15 @@ def test_sqlite_filters_are_not_a_subquery_per_article(query):
         )
     )
     assert "CORRELATED" not in plan, plan
+
+
+@pytest.mark.parametrize("language", ["sv", "de", "en", None])
+def test_every_indexed_word_pairs_with_its_stem(language):
+    # a ligature that decomposes into words, combining marks alone, fractions: each
+    # token is one stem and one word, so the store knows the stem of every word it indexes
+    text = "Leverantörer \ufdfa stängs \u0301\u0301 ute \ufb01nal 1\u00bd Straße"
+    columns = search_columns(text, text, language)
+    assert [len(c.split()) for c in columns] == [len(columns[3].split())] * 4
+    pairs = vocabulary(columns)
+    assert {w for _, w in pairs} == set(columns[3].split())
+    assert all(" " not in s and " " not in w for s, w in pairs)

@@ -28,16 +28,22 @@ from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent, Reject
 from wirewatch.paths import path_key
 from wirewatch.search import SearchColumns, search_columns
 
-# Stems and folded words, space-separated (``wirewatch.search.analyse``): the tokenizer
-# only splits them again. Contentless: only the index is kept, not a second copy of the
-# four columns (that copy was twice the size of the text). A row shares its article's
-# rowid; to remove it, FTS5 is told the values it was indexed with, which are worked
-# out again from the stored article (``SEARCH_INDEX_VERSION`` pins the analysis).
+# Folded words, space-separated (``wirewatch.search.analyse``): the tokenizer only
+# splits them again. Contentless: only the index is kept, not a second copy of the
+# columns. A row shares its article's rowid; to remove it, FTS5 is told the values it
+# was indexed with, which are worked out again from the stored article
+# (``SEARCH_INDEX_VERSION`` pins the analysis). Stems are not indexed: ``search_vocab``
+# holds each (stem, word) pair once, and a query word's stems become the words they
+# stand for (``sqlite_query``); an index of stems beside the words was as large again.
 FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    title_stems, body_stems, title_words, body_words,
+    title_words, body_words,
     content = '', tokenize = 'unicode61 remove_diacritics 0'
 )"""
+VOCAB_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_vocab (
+    stem TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (stem, word)
+) WITHOUT ROWID"""
 
 # Near-duplicate band keys as integers (``band_number``); stores of earlier versions,
 # which had them as text, are refiled into this table when opened.
@@ -103,7 +109,7 @@ CREATE TABLE IF NOT EXISTS silences (
     target TEXT NOT NULL, until TEXT NOT NULL, created TEXT NOT NULL, reason TEXT
 );
 """
-SCHEMA += DUP_BANDS_SCHEMA + ";\n" + FTS_SCHEMA + ";\n"
+SCHEMA += DUP_BANDS_SCHEMA + ";\n" + FTS_SCHEMA + ";\n" + VOCAB_SCHEMA + ";\n"
 
 
 # The article document is stored as zlib-compressed JSON (a third of its size as text);
@@ -214,21 +220,49 @@ def _now() -> str:
 # stems may differ) rebuilds it from the stored articles when the store is opened.
 # 2: each FTS row has its article's rowid, so replacing one is a lookup, not a scan
 # 3: contentless FTS table (no id column, no stored copy of the columns)
-SEARCH_INDEX_VERSION = f"3 pystemmer {searching.Stemmer.version}"
-# bm25 column weights: title stems, body stems, title words, body words
-_BM25 = "bm25(articles_fts, 5.0, 1.0, 5.0, 1.0)"
-_FTS_INSERT = (
-    "INSERT INTO articles_fts(rowid, title_stems, body_stems, title_words, body_words) "
-    "VALUES (?,?,?,?,?)"
-)
+# 4: words only; stems in search_vocab
+SEARCH_INDEX_VERSION = f"4 pystemmer {searching.Stemmer.version}"
+# bm25 column weights: title words, body words
+_BM25 = "bm25(articles_fts, 5.0, 1.0)"
+_FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)"
 _FTS_DELETE = (
-    "INSERT INTO articles_fts(articles_fts, rowid, title_stems, body_stems, title_words, "
-    "body_words) VALUES ('delete',?,?,?,?,?)"
+    "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
 )
+_VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, word) VALUES (?,?)"
+# (stem, word) pairs known to be in search_vocab, so that an article costs a set
+# look-up per word and an insert only for the pairs it brings first. Two generations of
+# this many each: when the newer is full it becomes the older, and the pairs news keeps
+# using stay known. A pair missing here costs only an insert that is ignored.
+VOCAB_MEMO = 50_000
 
 
-def _fts_row(rowid: int, title: str | None, body: str | None, language: str | None) -> tuple:
-    return (rowid, *search_columns(title, body or "", language))
+def _fts_delete_row(rowid: int, title: str | None, body: str | None) -> tuple:
+    return (rowid, searching.index_words(title or ""), searching.index_words(body or ""))
+
+
+def words_for(db: sqlite3.Connection) -> searching.WordsFor:
+    """The indexed words of any of some stems, from the store's ``search_vocab``."""
+
+    def of(stems: tuple[str, ...]) -> list[str]:
+        try:
+            rows = db.execute(
+                f"SELECT word FROM search_vocab WHERE stem IN ({','.join('?' * len(stems))})",
+                stems,
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            # a store of an earlier version, read without converting it (the web UI
+            # opens it read-only): the words as typed still match
+            if "no such table" not in str(exc):
+                raise
+            return []
+        return [r[0] for r in rows]
+
+    return of
+
+
+def sqlite_query(db: sqlite3.Connection, query: searching.Query) -> searching.SqlQuery:
+    """``query`` rendered for the store behind ``db`` (``wirewatch.search.to_sqlite``)."""
+    return searching.to_sqlite(query, words_for(db))
 
 
 class SqliteStore:
@@ -249,6 +283,8 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            self._vocab: set[tuple[str, str]] = set()  # see VOCAB_MEMO
+            self._vocab_older: set[tuple[str, str]] = set()
             self._db.executescript(SCHEMA)
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -257,6 +293,25 @@ class SqliteStore:
                 "pass another --db path"
             ) from exc
         self._lock = threading.RLock()
+
+    def _add_vocabulary(self, columns: SearchColumns) -> None:
+        """Put the (stem, word) pairs of an article's columns into ``search_vocab``."""
+        new = [
+            p
+            for p in searching.vocabulary(columns)
+            if p not in self._vocab and p not in self._vocab_older
+        ]
+        if not new:
+            return
+        self._db.executemany(_VOCAB_INSERT, new)
+        if len(self._vocab) + len(new) > VOCAB_MEMO:
+            self._vocab_older, self._vocab = self._vocab, set()
+        self._vocab.update(new)
+
+    def _forget_vocabulary(self) -> None:
+        """After a rollback: pairs of the rolled-back articles may not be in the table."""
+        self._vocab = set()
+        self._vocab_older = set()
 
     def _migrate(self) -> None:
         """Bring a database written by an earlier version up to this schema."""
@@ -344,11 +399,10 @@ class SqliteStore:
     def _migrate_search(self) -> None:
         """Rebuild the FTS table from the stored articles when it predates this analysis
         (the plain title/body table of earlier versions included)."""
-        fts_cols = {r[1] for r in self._db.execute("PRAGMA table_info(articles_fts)")}
+        fts_cols = [r[1] for r in self._db.execute("PRAGMA table_info(articles_fts)")]
         row = self._db.execute("SELECT value FROM meta WHERE key = 'search_index'").fetchone()
         if (
-            "body_stems" in fts_cols
-            and "id" not in fts_cols
+            fts_cols == list(searching.FTS_COLUMNS)
             and row is not None
             and row[0] == SEARCH_INDEX_VERSION
         ):
@@ -356,11 +410,15 @@ class SqliteStore:
         self._db.execute("BEGIN")
         try:
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
+            self._db.execute("DELETE FROM search_vocab")
             self._db.execute(FTS_SCHEMA)
             rows = self._db.execute(
                 "SELECT rowid, title, json_extract(ww_doc(doc), '$.body'), language FROM articles"
             )
-            self._db.executemany(_FTS_INSERT, (_fts_row(*r) for r in rows))
+            for rowid, title, body, language in rows:
+                columns = search_columns(title, body or "", language)
+                self._db.execute(_FTS_INSERT, (rowid, columns[2], columns[3]))
+                self._add_vocabulary(columns)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
                 (SEARCH_INDEX_VERSION,),
@@ -368,6 +426,7 @@ class SqliteStore:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._forget_vocabulary()
             raise
 
     def close(self) -> None:
@@ -385,7 +444,7 @@ class SqliteStore:
             db = self._db
             row = db.execute(
                 "SELECT first_seen, near_duplicate_of, rowid, title, "
-                "json_extract(ww_doc(doc), '$.body'), language FROM articles WHERE id = ?",
+                "json_extract(ww_doc(doc), '$.body') FROM articles WHERE id = ?",
                 (article.id,),
             ).fetchone()
             # A new article has no rows anywhere yet (they are all written in the same
@@ -441,14 +500,10 @@ class SqliteStore:
                 rowid = cur.lastrowid
             else:
                 rowid = row[2]
-                db.execute(_FTS_DELETE, _fts_row(rowid, row[3], row[4], row[5]))
-            db.execute(
-                _FTS_INSERT,
-                (
-                    rowid,
-                    *(columns or search_columns(article.title, article.body, article.language)),
-                ),
-            )
+                db.execute(_FTS_DELETE, _fts_delete_row(rowid, row[3], row[4]))
+            columns = columns or search_columns(article.title, article.body, article.language)
+            db.execute(_FTS_INSERT, (rowid, columns[2], columns[3]))
+            self._add_vocabulary(columns)
             if not new:
                 db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
             ents = article.entities.model_dump()
@@ -903,7 +958,7 @@ class SqliteStore:
         if sort not in searching.SORTS:
             raise ValueError(f"sort must be one of {', '.join(searching.SORTS)}, not {sort!r}")
         parsed = searching.parse(query) if isinstance(query, str) else query
-        sql = searching.to_sqlite(parsed)
+        sql = sqlite_query(self._db, parsed)
         where = list(sql.where)
         args: list[object] = list(sql.args)
         if sql.exclude is not None:
@@ -1042,6 +1097,14 @@ class _Tx:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type:
+                self.store._forget_vocabulary()
+                self.store._db.execute("ROLLBACK")
+            else:
+                try:
+                    self.store._db.execute("COMMIT")
+                except BaseException:
+                    self.store._forget_vocabulary()
+                    raise
         finally:
             self.store._lock.release()

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wirewatch import __version__
 from wirewatch.core.alerts import AlertRule, webhook_origin
 from wirewatch.core.models import EVENT_STATUSES, EVENT_TYPES
-from wirewatch.search import to_sqlite
+from wirewatch.embedded.store import sqlite_query
 from wirewatch.ui import chart, data, highlight, queries
 from wirewatch.ui.queries import DATE_PREFIX, FACET_NAMES, Filters, StoreUnavailable
 
@@ -271,9 +271,9 @@ def create_app(
     def search_page(request: Request) -> Response:
         state = parse_state(request)
         query = data.combined(data.parse(state.q), state.filters)
-        sq = to_sqlite(query)
         offset = (state.page - 1) * PAGE_SIZE
         with connection() as conn:
+            sq = sqlite_query(conn, query)
             result = data.search(
                 conn, db, query, state.filters, limit=PAGE_SIZE, offset=offset, sort=state.sort
             )
@@ -303,8 +303,8 @@ def create_app(
 
     def timeline_page(request: Request) -> Response:
         state = parse_state(request)
-        sq = to_sqlite(data.combined(data.parse(state.q), state.filters))
         with connection() as conn:
+            sq = sqlite_query(conn, data.combined(data.parse(state.q), state.filters))
             timeline = queries.timeline(conn, sq, state.filters)
         return page(
             request,

@@ -14,7 +14,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from wirewatch import search as searching
-from wirewatch.embedded.store import SqliteStore
+from wirewatch.embedded.store import SqliteStore, sqlite_query
 from wirewatch.search import Filter, Query, QueryError, SearchHit, SearchResult
 from wirewatch.ui import queries
 from wirewatch.ui.queries import Filters, StoreUnavailable
@@ -89,10 +89,9 @@ def search(
                 sort=SORTS[sort],
                 min_relevance=filters.min_relevance,
             )
-        total = queries.count(conn, searching.to_sqlite(query), filters)
-        rows = queries.listing(
-            conn, searching.to_sqlite(query), filters, limit=limit, offset=offset, sort=sort
-        )
+        sq = sqlite_query(conn, query)
+        total = queries.count(conn, sq, filters)
+        rows = queries.listing(conn, sq, filters, limit=limit, offset=offset, sort=sort)
         return SearchResult(
             total,
             [

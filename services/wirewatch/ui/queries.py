@@ -2,7 +2,7 @@
 
 Every function takes a connection from :func:`connect` (``mode=ro``: nothing here can
 write) and reads the schema of ``wirewatch.embedded.store``. ``sq`` is the SQLite
-rendering of the query (``wirewatch.search.to_sqlite``), the facet selections the search
+rendering of the query (``wirewatch.embedded.store.sqlite_query``), the facet selections the search
 syntax has included; the operator, source and minimum relevance selections are added here.
 """
 
