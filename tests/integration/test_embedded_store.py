@@ -5,6 +5,7 @@ import sqlite3
 import zlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from wirewatch.core import stories
 from wirewatch.embedded.runner import EmbeddedRunner
 from wirewatch.embedded.store import SqliteStore
@@ -168,8 +169,10 @@ def test_documents_are_compressed_and_those_of_earlier_versions_still_read(tmp_p
     store.close()
 
 
-def test_band_keys_stored_as_text_by_an_earlier_version_are_refiled_as_integers(tmp_path, analyse):
+@pytest.mark.parametrize("band_type", ["TEXT", "INTEGER"])
+def test_bands_filed_by_article_id_in_an_earlier_version_are_refiled(tmp_path, analyse, band_type):
     from wirewatch.core import fingerprint
+    from wirewatch.embedded.store import band_number
 
     path = tmp_path / "w.db"
     store = SqliteStore(path)
@@ -177,18 +180,55 @@ def test_band_keys_stored_as_text_by_an_earlier_version_are_refiled_as_integers(
     store.put(article)
     store.close()
     keys = fingerprint.band_keys(article.fingerprint)
-    db = sqlite3.connect(path)  # the table as earlier versions had it
+    db = sqlite3.connect(path)  # the tables as earlier versions had them
+    signature = db.execute("SELECT signature FROM fingerprints").fetchone()[0]
     db.executescript(
-        "DROP TABLE dup_bands; CREATE TABLE dup_bands (band TEXT NOT NULL, article_id TEXT NOT "
-        "NULL, PRIMARY KEY (band, article_id)) WITHOUT ROWID;"
+        f"DROP TABLE dup_bands; CREATE TABLE dup_bands (band {band_type} NOT NULL, article_id "
+        "TEXT NOT NULL, PRIMARY KEY (band, article_id)) WITHOUT ROWID; DROP TABLE fingerprints; "
+        "CREATE TABLE fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);"
     )
-    db.executemany("INSERT INTO dup_bands VALUES (?, ?)", [(k, article.id) for k in keys])
+    db.execute("INSERT INTO fingerprints VALUES (?, ?)", (article.id, signature))
+    old = [(k if band_type == "TEXT" else band_number(k), article.id) for k in keys]
+    db.executemany("INSERT INTO dup_bands VALUES (?, ?)", old)
     db.commit()
     db.close()
     reopened = SqliteStore(path)
     assert [aid for aid, _ in reopened.candidates(keys)] == [article.id]
+    assert reopened.get(article.id).fingerprint == article.fingerprint
+    reopened.close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT DISTINCT typeof(band) FROM dup_bands").fetchall() == [("integer",)]
+    assert db.execute("SELECT DISTINCT typeof(band), typeof(num) FROM dup_bands").fetchall() == [
+        ("integer", "integer")
+    ]
     assert db.execute("SELECT count(*) FROM dup_bands").fetchone() == (len(set(keys)),)
     db.close()
+
+
+def test_entities_of_an_earlier_version_are_copied_into_a_table_without_rowid(tmp_path, analyse):
+    path = tmp_path / "w.db"
+    store = SqliteStore(path)
+    article = analyse(ARTICLE_EN)
+    store.put(article)
+    store.close()
+    db = sqlite3.connect(path)  # the table as earlier versions had it
+    db.executescript(
+        "ALTER TABLE entities RENAME TO e; DROP INDEX entities_value; CREATE TABLE entities ("
+        "article_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, "
+        "PRIMARY KEY (article_id, kind, value)); INSERT INTO entities SELECT * FROM e; DROP TABLE e;"
+        "CREATE INDEX entities_value ON entities(kind, value);"
+    )
+    db.close()
+    reopened = SqliteStore(path)
+    assert reopened.search("vendor:huawei").total == 1
+    assert reopened.search("-vendor:huawei").total == 0
     reopened.close()
+    db = sqlite3.connect(path)
+    (sql,) = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'entities'").fetchone()
+    assert "WITHOUT ROWID" in sql
+    assert db.execute("SELECT count(*) FROM entities WHERE kind = 'vendors'").fetchone()[0]
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT article_id FROM entities WHERE kind = 'vendors' AND value = ?",
+        ("Huawei",),
+    ).fetchall()
+    assert "entities_value" in str(plan)
+    db.close()

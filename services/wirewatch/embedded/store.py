@@ -45,11 +45,24 @@ CREATE TABLE IF NOT EXISTS search_vocab (
     stem TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (stem, word)
 ) WITHOUT ROWID"""
 
-# Near-duplicate band keys as integers (``band_number``); stores of earlier versions,
-# which had them as text, are refiled into this table when opened.
+# Near-duplicate band keys as integers (``band_number``), each with the number of the
+# article's fingerprint (its rowid): a band row is a few bytes instead of the key and the
+# article id as text. Stores of earlier versions are refiled into these tables when
+# opened (``_migrate_bands``).
+FINGERPRINTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fingerprints (
+    num INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, signature BLOB NOT NULL
+)"""
 DUP_BANDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS dup_bands (
-    band INTEGER NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
+    band INTEGER NOT NULL, num INTEGER NOT NULL, PRIMARY KEY (band, num)
+) WITHOUT ROWID"""
+# One copy of each row, in key order (a table with a rowid kept a second copy in the
+# index of its primary key); an index by value for the vendor and country filters.
+ENTITIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    article_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (article_id, kind, value)
 ) WITHOUT ROWID"""
 
 SCHEMA = """
@@ -69,11 +82,6 @@ CREATE INDEX IF NOT EXISTS articles_language ON articles(language);
 CREATE TABLE IF NOT EXISTS article_sources (
     article_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (article_id, path)
 );
-CREATE TABLE IF NOT EXISTS entities (
-    article_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (article_id, kind, value)
-);
-CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value);
 CREATE TABLE IF NOT EXISTS events (
     article_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     confidence REAL NOT NULL, actors TEXT NOT NULL, targets TEXT NOT NULL, evidence TEXT NOT NULL,
@@ -97,7 +105,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts INTEGER NOT NULL DEFAULT 0, error TEXT, at TEXT NOT NULL,
     PRIMARY KEY (rule, article_id, target)
 );
-CREATE TABLE IF NOT EXISTS fingerprints (article_id TEXT PRIMARY KEY, signature BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS story_keys (
     key TEXT NOT NULL, article_id TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL,
     at TEXT NOT NULL, PRIMARY KEY (key, article_id)
@@ -109,7 +116,9 @@ CREATE TABLE IF NOT EXISTS silences (
     target TEXT NOT NULL, until TEXT NOT NULL, created TEXT NOT NULL, reason TEXT
 );
 """
-SCHEMA += DUP_BANDS_SCHEMA + ";\n" + FTS_SCHEMA + ";\n" + VOCAB_SCHEMA + ";\n"
+SCHEMA += ";\n".join(
+    (ENTITIES_SCHEMA, FINGERPRINTS_SCHEMA, DUP_BANDS_SCHEMA, FTS_SCHEMA, VOCAB_SCHEMA, "")
+)
 
 
 # The article document is stored as zlib-compressed JSON (a third of its size as text);
@@ -328,21 +337,55 @@ class SqliteStore:
         self._migrate_stories(cols)
         self._migrate_search()
         self._migrate_bands()
+        self._migrate_entities()
+        self._db.execute("CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value)")
 
     def _migrate_bands(self) -> None:
-        """Band keys were stored as text by earlier versions: refiled as integers."""
-        types = {r[1]: r[2].upper() for r in self._db.execute("PRAGMA table_info(dup_bands)")}
-        if types.get("band") == "INTEGER":
+        """Earlier versions filed bands under the article id (and before that, their keys
+        as text), and fingerprints had no number: both are refiled."""
+        bands = {r[1]: r[2].upper() for r in self._db.execute("PRAGMA table_info(dup_bands)")}
+        prints = {r[1] for r in self._db.execute("PRAGMA table_info(fingerprints)")}
+        if "num" in bands and "num" in prints:
+            return
+        band = "band" if bands.get("band") == "INTEGER" else "ww_band(band)"
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("ALTER TABLE dup_bands RENAME TO dup_bands_old")
+            self._db.execute("ALTER TABLE fingerprints RENAME TO fingerprints_old")
+            self._db.execute(FINGERPRINTS_SCHEMA)
+            self._db.execute(DUP_BANDS_SCHEMA)
+            self._db.execute(
+                "INSERT INTO fingerprints(article_id, signature) "
+                "SELECT article_id, signature FROM fingerprints_old ORDER BY rowid"
+            )
+            self._db.execute(
+                f"INSERT OR IGNORE INTO dup_bands(band, num) SELECT {band}, f.num "
+                "FROM dup_bands_old b JOIN fingerprints f ON f.article_id = b.article_id"
+            )
+            self._db.execute("DROP TABLE dup_bands_old")
+            self._db.execute("DROP TABLE fingerprints_old")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _migrate_entities(self) -> None:
+        """Earlier versions kept entities in a table with a rowid: copied into one without."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'entities'"
+        ).fetchone()
+        if row is None or "WITHOUT ROWID" in row[0].upper():
             return
         self._db.execute("BEGIN")
         try:
-            self._db.execute("ALTER TABLE dup_bands RENAME TO dup_bands_text")
-            self._db.execute(DUP_BANDS_SCHEMA)
+            self._db.execute("DROP INDEX IF EXISTS entities_value")
+            self._db.execute("ALTER TABLE entities RENAME TO entities_old")
+            self._db.execute(ENTITIES_SCHEMA)
             self._db.execute(
-                "INSERT OR IGNORE INTO dup_bands(band, article_id) "
-                "SELECT ww_band(band), article_id FROM dup_bands_text"
+                "INSERT OR IGNORE INTO entities(article_id, kind, value) "
+                "SELECT article_id, kind, value FROM entities_old"
             )
-            self._db.execute("DROP TABLE dup_bands_text")
+            self._db.execute("DROP TABLE entities_old")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -555,21 +598,23 @@ class SqliteStore:
             return []
         with self._lock:
             rows = self._db.execute(
-                "SELECT DISTINCT f.article_id, f.signature FROM dup_bands b JOIN fingerprints f "
-                f"ON f.article_id = b.article_id WHERE b.band IN {_IN_JSON}",
+                "SELECT f.article_id, f.signature FROM fingerprints f WHERE f.num IN "
+                f"(SELECT b.num FROM dup_bands b WHERE b.band IN {_IN_JSON})",
                 [json.dumps([band_number(k) for k in keys])],
             ).fetchall()
         return [(aid, array("I", sig).tolist()) for aid, sig in rows]
 
     def add(self, article_id: str, keys: list[str], signature: list[int]) -> None:
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO fingerprints(article_id, signature) VALUES (?, ?)",
+            (num,) = self._db.execute(
+                "INSERT INTO fingerprints(article_id, signature) VALUES (?, ?) "
+                "ON CONFLICT(article_id) DO UPDATE SET signature = excluded.signature "
+                "RETURNING num",
                 (article_id, array("I", signature).tobytes()),
-            )
+            ).fetchone()
             self._db.executemany(
-                "INSERT OR IGNORE INTO dup_bands(band, article_id) VALUES (?, ?)",
-                [(band_number(k), article_id) for k in keys],
+                "INSERT OR IGNORE INTO dup_bands(band, num) VALUES (?, ?)",
+                [(band_number(k), num) for k in keys],
             )
 
     # -- alerts -----------------------------------------------------------------
