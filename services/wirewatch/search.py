@@ -188,11 +188,13 @@ def search_columns(title: str | None, body: str, language: str | None) -> Search
 
 def vocabulary(columns: SearchColumns) -> set[tuple[str, str]]:
     """The (stem, folded word) pairs of an article's ``search_columns``: which indexed
-    word a query word's stem stands for (the embedded store indexes the words only)."""
+    word a query word's stem stands for (the embedded store indexes the words only). A
+    word that is its own stem makes no pair: ``to_sqlite`` looks for the stems as words
+    anyway (half the words of news are their own stem)."""
     title_stems, body_stems, title_words, body_words = columns
     pairs = set(zip(body_stems.split(), body_words.split(), strict=True))
     pairs.update(zip(title_stems.split(), title_words.split(), strict=True))
-    return pairs
+    return {(s, w) for s, w in pairs if s != w}
 
 
 # -- the parsed query ---------------------------------------------------------------
@@ -678,8 +680,9 @@ class SqlQuery:
 
 def _fts(node: Node, words_for: WordsFor) -> str:
     if isinstance(node, Word):
-        # the word as typed (folded) is always one: a word never indexed matches nothing
-        forms = sorted({fold(node.text), *words_for(node.stems)})
+        # the stems themselves are words too (a word that is its own stem has no pair),
+        # and so is the word as typed; a word never indexed matches nothing
+        forms = sorted({fold(node.text), *node.stems, *words_for(node.stems)})
         return f"{_WORDS} : ({' OR '.join(_quote(w) for w in forms)})"
     if isinstance(node, Phrase):
         return f"{_WORDS} : {_quote(' '.join(node.words))}"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from wirewatch.core import stories
 from wirewatch.embedded.runner import EmbeddedRunner
-from wirewatch.embedded.store import SqliteStore
+from wirewatch.embedded.store import _DOC_DICTIONARY, SqliteStore, StoreError, doc_json
 from wirewatch.settings import EmbeddedSettings
 
 ARTICLE_EN = (
@@ -133,18 +133,25 @@ def test_workers_pool_gives_same_results(tmp_path, enricher):
         assert direct.events == a.events and direct.entities == a.entities
 
 
-def test_documents_are_compressed_and_those_of_earlier_versions_still_read(tmp_path, analyse):
+@pytest.mark.parametrize("earlier", ["json text", "zlib without a dictionary"])
+def test_documents_are_compressed_and_those_of_earlier_versions_still_read(
+    tmp_path, analyse, earlier
+):
     store = SqliteStore(tmp_path / "w.db")
     article = analyse(ARTICLE_EN)
     store.put(article)
     db = sqlite3.connect(tmp_path / "w.db")
     (doc,) = db.execute("SELECT doc FROM articles").fetchone()
-    assert isinstance(doc, bytes) and len(doc) < len(article.model_dump_json())
+    plain = zlib.compress(article.model_dump_json(exclude={"fingerprint"}).encode())
+    # compressed with the store's preset dictionary: smaller than without one
+    assert isinstance(doc, bytes) and len(doc) < len(plain)
+    unpacker = zlib.decompressobj(zdict=_DOC_DICTIONARY)
     # the fingerprint is kept once, in its own table, and put back when read
-    assert b'"fingerprint"' not in zlib.decompress(doc)
+    assert b'"fingerprint"' not in unpacker.decompress(doc) + unpacker.flush()
     assert store.get(article.id).fingerprint == article.fingerprint
-    # a document as earlier versions wrote it: JSON text
-    db.execute("UPDATE articles SET doc = ?", (article.model_dump_json(),))
+    # a document as earlier versions wrote it
+    older = article.model_dump_json() if earlier == "json text" else plain
+    db.execute("UPDATE articles SET doc = ?", (older,))
     db.commit()
     db.close()
     for got in (
@@ -232,3 +239,11 @@ def test_entities_of_an_earlier_version_are_copied_into_a_table_without_rowid(tm
     ).fetchall()
     assert "entities_value" in str(plan)
     db.close()
+
+
+def test_a_document_of_a_later_version_names_what_to_do():
+    # a stream compressed with a preset dictionary this version does not have
+    packer = zlib.compressobj(6, zdict=b"a dictionary of some later version")
+    doc = packer.compress(b'{"id": "x"}') + packer.flush()
+    with pytest.raises(StoreError, match="later version of wirewatch"):
+        doc_json(doc)
