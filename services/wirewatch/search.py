@@ -57,10 +57,23 @@ class SearchHit:
     score: float
 
 
+# A search counts at most this many matches, and pages go no further: beyond it
+# ``total`` is a lower bound (``total_exact`` false), shown as "10,000+". Elasticsearch's
+# defaults are the same (track_total_hits, max_result_window). The embedded store ranks
+# the newest this many matches by relevance, so a broad query costs the same on any size
+# of store; below it both backends rank every match.
+SEARCH_WINDOW = 10_000
+
+
 @dataclass
 class SearchResult:
     total: int
     hits: list[SearchHit] = field(default_factory=list)
+    total_exact: bool = True  # False: at least ``total`` matched
+
+    def total_text(self) -> str:
+        """``"134"``, or ``"10,000+"`` when more matched than were counted."""
+        return f"{self.total:,}" if self.total_exact else f"{self.total:,}+"
 
 
 class QueryError(ValueError):

@@ -582,3 +582,74 @@ def test_the_stems_of_a_rolled_back_article_are_written_again_with_it(tmp_path):
     # its stems are in the table although the store had met them in the failed batch
     assert _keys(store.search("verbod")) == ["nl-2"]
     store.close()
+
+
+def test_counts_and_pages_end_at_the_search_window(backend, monkeypatch):
+    from wirewatch import search as searching
+
+    monkeypatch.setattr(searching, "SEARCH_WINDOW", 5)
+    newest = ["de-1", "nb-2", "sv-2", "da-2", "nb-1", "nl-2", "de-3", "nl-1"]
+    first = backend.search("type:ban", sort="date", limit=20)
+    assert (first.total, first.total_exact, first.total_text()) == (5, False, "5+")
+    assert _keys(first) == newest[:5]
+    assert _keys(backend.search("type:ban", sort="date", limit=4, offset=4)) == newest[4:5]
+    assert backend.search("type:ban", sort="date", offset=5).hits == []
+    below = backend.search("verbod")  # fewer matches than the window: all counted
+    assert (below.total, below.total_exact, below.total_text()) == (2, True, "2")
+
+
+def _same_words(title: str, published: str | None) -> EnrichedArticle:
+    # the same body and title length: the same relevance score for "huawei"
+    body = "Huawei equipment is discussed again by the operators of the networks."
+    return EnrichedArticle(
+        id=fingerprint.article_id(f"{title}\n\n{body}"),
+        source=Source(path=f"{title}.txt"),
+        sources=[f"{title}.txt"],
+        encoding="utf-8",
+        title=title,
+        body=body,
+        language="en",
+        language_confidence=1.0,
+        published=published,
+        published_source="header" if published else "none",
+        entities=Entities(),
+        events=[],
+        keywords=[],
+        fingerprint=fingerprint.minhash(f"{title} {body}".lower().split()),
+    )
+
+
+def test_the_store_ranks_the_newest_matches_of_a_broad_query(tmp_path, monkeypatch):
+    from wirewatch import search as searching
+
+    store = SqliteStore(tmp_path / "window.db")
+    oldest = _same_words("Huawei", "2020-01-01")  # the best match, stored first
+    store.put(oldest)
+    ties = [
+        _same_words("Alpha", None),
+        _same_words("Bravo", "2021-05-01"),
+        _same_words("Delta", "2022-05-01"),
+        _same_words("Gamma", "2021-05-01"),
+    ]
+    for a in ties:
+        store.put(a)
+    everything = store.search("huawei")
+    assert [h.article.title for h in everything.hits] == [
+        "Huawei",  # in the title too
+        "Delta",  # then ties in score: newest published first, by id, undated last
+        *sorted(["Bravo", "Gamma"], key=lambda t: _same_words(t, None).id),
+        "Alpha",
+    ]
+    assert everything.total == 5 and everything.total_exact
+    monkeypatch.setattr(searching, "SEARCH_WINDOW", 4)
+    windowed = store.search("huawei")
+    # the four matches stored last are ranked; the oldest is beyond the window
+    assert [h.article.title for h in windowed.hits] == [h.article.title for h in everything.hits][
+        1:
+    ]
+    assert (windowed.total, windowed.total_exact) == (4, False)
+    # a page of the ties alone comes out in the same order
+    assert [h.article.title for h in windowed.hits[1:3]] == [
+        h.article.title for h in store.search("huawei", limit=2, offset=1).hits
+    ]
+    store.close()

@@ -604,6 +604,7 @@ def cmd_search(args: SimpleNamespace) -> int:
                 "score": hit.score,
                 "snippet": hit.snippet,
                 "total": result.total,
+                "total_exact": result.total_exact,
             }
             print(json.dumps(doc, ensure_ascii=False))
         return 0
@@ -640,7 +641,7 @@ def cmd_search(args: SimpleNamespace) -> int:
     shown = (
         f"{args.offset + 1}-{args.offset + len(result.hits)}" if args.offset else len(result.hits)
     )
-    print(f"{shown} of {result.total} article(s)")
+    print(f"{shown} of {result.total_text()} article(s)")
     return 0
 
 

@@ -77,7 +77,6 @@ CREATE TABLE IF NOT EXISTS articles (
     first_seen TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_language ON articles(language);
 CREATE TABLE IF NOT EXISTS article_sources (
     article_id TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (article_id, path)
@@ -265,6 +264,9 @@ def _now() -> str:
 SEARCH_INDEX_VERSION = f"4 pystemmer {searching.Stemmer.version}"
 # bm25 column weights: title words, body words
 _BM25 = "bm25(articles_fts, 5.0, 1.0)"
+# newest publication first (none last: SQLite sorts NULL lowest), then by id, as the
+# articles_newest index holds them
+_NEWEST = "a.published DESC, a.id"
 _FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)"
 _FTS_DELETE = (
     "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
@@ -366,6 +368,13 @@ class SqliteStore:
                 "coalesce(json_extract(ww_doc(doc), '$.relevance'), 0)"
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_relevance ON articles(relevance)")
+        # newest first, as searches list them: a page of a broad filter is the first
+        # entries of this index, not a sort of every match (it replaces an index on
+        # the date alone)
+        self._db.execute("DROP INDEX IF EXISTS articles_published")
+        self._db.execute(
+            "CREATE INDEX IF NOT EXISTS articles_newest ON articles(published DESC, id)"
+        )
         self._migrate_stories(cols)
         self._migrate_search()
         self._migrate_bands()
@@ -1046,30 +1055,78 @@ class SqliteStore:
         if min_relevance is not None:
             where.append("a.relevance >= ?")
             args.append(min_relevance)
-        if sql.match is not None:
-            # CROSS JOIN keeps the FTS match as the outer loop: with a filter such as
-            # lang:fr SQLite otherwise walks every article of the language and runs the
-            # match once per article (lang:fr europe: 208 ms at 12,000 articles, 11 now)
-            source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
-            where.insert(0, "articles_fts MATCH ?")
-            args.insert(0, sql.match)
-            score = f"-{_BM25}"
-        else:
-            source, score = "articles a", "0.0"
-        newest = "a.published IS NULL, a.published DESC, a.id"
-        order = f"{score} DESC, {newest}" if sort == "relevance" else newest
-        cond = " AND ".join(where) or "1"
+        window = searching.SEARCH_WINDOW
+        limit = max(0, min(limit, window - offset))  # pages end at the window
         with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {cond}", args).fetchone()
-            rows = self._db.execute(
-                f"SELECT a.rowid, {score} FROM {source} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
+            if sql.match is not None and sort == "relevance":
+                rows, total = self._ranked(sql.match, where, args, limit, offset)
+            else:
+                if sql.match is not None:
+                    # CROSS JOIN keeps the FTS match as the outer loop: with a filter such
+                    # as lang:fr SQLite otherwise walks every article of the language and
+                    # runs the match once per article
+                    source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
+                    where.insert(0, "articles_fts MATCH ?")
+                    args.insert(0, sql.match)
+                    score = f"-{_BM25}"
+                else:
+                    source, score = "articles a", "0.0"
+                cond = " AND ".join(where) or "1"
+                (total,) = self._db.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {cond} LIMIT ?)",
+                    [*args, window + 1],
+                ).fetchone()
+                rows = self._db.execute(
+                    f"SELECT a.rowid, {score} FROM {source} WHERE {cond} "
+                    f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?",
+                    [*args, limit, offset],
+                ).fetchall()
             page = read_page(self._db, rows)
         hits = []
         for article, value in page:
             hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
-        return searching.SearchResult(total[0], hits)
+        return searching.SearchResult(min(total, window), hits, total_exact=total <= window)
+
+    def _ranked(
+        self, match: str, where: list[str], args: list[object], limit: int, offset: int
+    ) -> tuple[list[tuple[int, float]], int]:
+        """A page of the matches best first, and how many matched (up to one more than
+        ``SEARCH_WINDOW``). The newest ``SEARCH_WINDOW`` matches (by when they were
+        stored) are ranked: the FTS index gives them newest first and stops there, so a
+        word in every fifth article costs the same on any size of store. Ties in score
+        are ordered newest published first, then by id, as Elasticsearch orders them."""
+        window = searching.SEARCH_WINDOW
+        if where:
+            source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
+            cond = " AND ".join(["articles_fts MATCH ?", *where])
+        else:  # the index alone
+            source, cond = "articles_fts", "articles_fts MATCH ?"
+        found = self._db.execute(
+            f"SELECT articles_fts.rowid, -{_BM25} FROM {source} WHERE {cond} "
+            "ORDER BY articles_fts.rowid DESC LIMIT ?",
+            [match, *args, window + 1],
+        ).fetchall()
+        total = len(found)
+        ranked = sorted(found[:window], key=lambda r: -r[1])
+        if offset >= len(ranked):
+            return [], total
+        # the page, and every match tied in score with either end of it: put in order
+        # by date and id, which only the articles table knows
+        high = ranked[offset][1]
+        low = ranked[min(offset + limit, len(ranked)) - 1][1]
+        group = [r for r in ranked if low <= r[1] <= high]
+        before = sum(1 for r in ranked if r[1] > high)
+        keys = {
+            rowid: (published or "", aid)
+            for rowid, published, aid in self._db.execute(
+                f"SELECT rowid, published, id FROM articles WHERE rowid IN {_IN_JSON}",
+                [json.dumps([r[0] for r in group])],
+            )
+        }
+        group.sort(key=lambda r: keys[r[0]][1])  # id, ascending
+        group.sort(key=lambda r: keys[r[0]][0], reverse=True)  # newest first, none last
+        group.sort(key=lambda r: -r[1])  # best first (each sort keeps the order of ties)
+        return group[offset - before : offset - before + limit], total
 
     def events(
         self,

@@ -39,9 +39,10 @@ def request_body(
     return {
         "query": searching.to_elasticsearch(query, min_relevance),
         "from": offset,
-        "size": limit,
+        "size": max(0, min(limit, searching.SEARCH_WINDOW - offset)),  # pages end there
         "sort": order,
-        "track_total_hits": True,
+        # counted up to SEARCH_WINDOW, as the embedded store counts
+        "track_total_hits": searching.SEARCH_WINDOW,
         # sorting on fields besides _score leaves scores out unless asked for
         "track_scores": True,
         "_source": {"includes": _ARTICLE_FIELDS},
@@ -70,4 +71,6 @@ def search(
         score = h.get("_score") or 0.0
         hits.append(searching.SearchHit(article, searching.snippet(article, parsed), score))
     total = resp["hits"]["total"]
-    return searching.SearchResult(total["value"] if isinstance(total, dict) else total, hits)
+    if not isinstance(total, dict):
+        return searching.SearchResult(total, hits)
+    return searching.SearchResult(total["value"], hits, total_exact=total.get("relation") != "gte")

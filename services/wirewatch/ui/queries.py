@@ -173,7 +173,7 @@ def listing(
     """One page of the matching articles with their scores: best first for a text query
     (``sort="relevance"``), else newest publication date first."""
     where, args = _where(sq, f)
-    newest = "a.published IS NULL, a.published DESC, a.id"
+    newest = "a.published DESC, a.id"  # none last: SQLite sorts NULL lowest
     if sq.match is not None and sort == "relevance":
         sql = (
             "SELECT a.rowid, -bm25(articles_fts) FROM articles_fts JOIN articles a "
