@@ -770,7 +770,10 @@ def _sql_filters(filters: tuple[Filter, ...]) -> list[tuple[str, tuple[object, .
             )
             out.append((_negate(clause, f), f.values))
         elif f.field == "lang":
-            clause = f"a.language IN ({_marks(len(f.values))})"
+            # with a date range, the range picks the articles (the index of dates): a
+            # language is most of the store, a range of dates usually a small part
+            dated = any(g.field in ("since", "until") for g in filters)
+            clause = f"{'+' if dated else ''}a.language IN ({_marks(len(f.values))})"
             out.append((_negate(clause, f), f.values))
         elif f.field == "since":
             out.append(("a.published >= ?", (f.bound,)))

@@ -267,6 +267,10 @@ _BM25 = "bm25(articles_fts, 5.0, 1.0)"
 # newest publication first (none last: SQLite sorts NULL lowest), then by id, as the
 # articles_newest index holds them
 _NEWEST = "a.published DESC, a.id"
+# From this many matches of filters alone, a page is read by walking articles_newest
+# (country:CN,US at 100,000 stored: 120 -> 23 ms); fewer are sorted after a look-up by
+# their own index (a walk would pass over most of the store to find them).
+_WALK_FROM = 1000
 _FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)"
 _FTS_DELETE = (
     "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
@@ -1076,6 +1080,10 @@ class SqliteStore:
                     f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {cond} LIMIT ?)",
                     [*args, window + 1],
                 ).fetchone()
+                if sql.match is None and total >= _WALK_FROM:
+                    # many match: the newest are the first entries of the date index
+                    # that pass the filters, found without sorting every match
+                    source = "articles a INDEXED BY articles_newest"
                 rows = self._db.execute(
                     f"SELECT a.rowid, {score} FROM {source} WHERE {cond} "
                     f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?",
