@@ -188,26 +188,28 @@ def index_words(text: str) -> str:
     return " ".join(map(fold, _tokens(text)))
 
 
-SearchColumns = tuple[str, str, str, str]
+# An article as the embedded store indexes it: the folded words of the title and of the
+# body, and its (stem, word) pairs as lines of "stem word" (``vocabulary``).
+SearchColumns = tuple[str, str, str]
 
 
 def search_columns(title: str | None, body: str, language: str | None) -> SearchColumns:
-    """An article analysed for search: title stems, body stems, title words, body words.
+    """An article analysed for the embedded store: title words, body words, and the
+    distinct (stem, folded word) pairs of both, which tell which indexed word a query
+    word's stem stands for. A word that is its own stem makes no pair: ``to_sqlite``
+    looks for the stems as words anyway (half the words of news are their own stem).
     Pure: the process pool works them out beside the enrichment, off the store's thread."""
     t = analyse(title or "", language)
     b = analyse(body, language)
-    return (t.stems, b.stems, t.words, b.words)
+    pairs = set(zip(b.stems.split(), b.words.split(), strict=True))
+    pairs.update(zip(t.stems.split(), t.words.split(), strict=True))
+    return (t.words, b.words, "\n".join(f"{s} {w}" for s, w in sorted(pairs) if s != w))
 
 
-def vocabulary(columns: SearchColumns) -> set[tuple[str, str]]:
-    """The (stem, folded word) pairs of an article's ``search_columns``: which indexed
-    word a query word's stem stands for (the embedded store indexes the words only). A
-    word that is its own stem makes no pair: ``to_sqlite`` looks for the stems as words
-    anyway (half the words of news are their own stem)."""
-    title_stems, body_stems, title_words, body_words = columns
-    pairs = set(zip(body_stems.split(), body_words.split(), strict=True))
-    pairs.update(zip(title_stems.split(), title_words.split(), strict=True))
-    return {(s, w) for s, w in pairs if s != w}
+def vocabulary(columns: SearchColumns) -> set[str]:
+    """The (stem, folded word) pairs of an article's ``search_columns``, each as
+    ``"stem word"`` (neither has a space)."""
+    return set(columns[2].split("\n")) if columns[2] else set()
 
 
 # -- the parsed query ---------------------------------------------------------------

@@ -330,8 +330,8 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._vocab: set[tuple[str, str]] = set()  # see VOCAB_MEMO
-            self._vocab_older: set[tuple[str, str]] = set()
+            self._vocab: set[str] = set()  # "stem word", see VOCAB_MEMO
+            self._vocab_older: set[str] = set()
             self._db.executescript(SCHEMA)
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -343,14 +343,10 @@ class SqliteStore:
 
     def _add_vocabulary(self, columns: SearchColumns) -> None:
         """Put the (stem, word) pairs of an article's columns into ``search_vocab``."""
-        new = [
-            p
-            for p in searching.vocabulary(columns)
-            if p not in self._vocab and p not in self._vocab_older
-        ]
+        new = searching.vocabulary(columns).difference(self._vocab, self._vocab_older)
         if not new:
             return
-        self._db.executemany(_VOCAB_INSERT, new)
+        self._db.executemany(_VOCAB_INSERT, (p.split(" ") for p in new))
         if len(self._vocab) + len(new) > VOCAB_MEMO:
             self._vocab_older, self._vocab = self._vocab, set()
         self._vocab.update(new)
@@ -505,7 +501,7 @@ class SqliteStore:
             )
             for rowid, title, body, language in rows:
                 columns = search_columns(title, body or "", language)
-                self._db.execute(_FTS_INSERT, (rowid, columns[2], columns[3]))
+                self._db.execute(_FTS_INSERT, (rowid, columns[0], columns[1]))
                 self._add_vocabulary(columns)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
@@ -590,7 +586,7 @@ class SqliteStore:
                 rowid = row[2]
                 db.execute(_FTS_DELETE, _fts_delete_row(rowid, row[3], row[4]))
             columns = columns or search_columns(article.title, article.body, article.language)
-            db.execute(_FTS_INSERT, (rowid, columns[2], columns[3]))
+            db.execute(_FTS_INSERT, (rowid, columns[0], columns[1]))
             self._add_vocabulary(columns)
             if not new:
                 db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
@@ -651,12 +647,23 @@ class SqliteStore:
 
     def add(self, article_id: str, keys: list[str], signature: list[int]) -> None:
         with self._lock:
-            (num,) = self._db.execute(
-                "INSERT INTO fingerprints(article_id, signature) VALUES (?, ?) "
-                "ON CONFLICT(article_id) DO UPDATE SET signature = excluded.signature "
-                "RETURNING num",
-                (article_id, array("I", signature).tobytes()),
-            ).fetchone()
+            packed = array("I", signature).tobytes()
+            # (an upsert with RETURNING took five times as long as the rest of the
+            # article's rows together)
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO fingerprints(article_id, signature) VALUES (?, ?)",
+                (article_id, packed),
+            )
+            if cur.rowcount == 1:
+                num = cur.lastrowid
+            else:  # stored before: the same number, this signature
+                self._db.execute(
+                    "UPDATE fingerprints SET signature = ? WHERE article_id = ?",
+                    (packed, article_id),
+                )
+                (num,) = self._db.execute(
+                    "SELECT num FROM fingerprints WHERE article_id = ?", (article_id,)
+                ).fetchone()
             self._db.executemany(
                 "INSERT OR IGNORE INTO dup_bands(band, num) VALUES (?, ?)",
                 [(band_number(k), num) for k in keys],
