@@ -48,10 +48,10 @@ def test_publication_dates_are_rarely_wrong(report) -> None:
 
 @needs_realnews
 def test_labelled_events_are_found_with_precision(report) -> None:
-    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.88 / 0.87,
-    # held-out test 0.71 / 0.67, with the 250 labels of batches e, f and g, drawn at
-    # random and scored before any rule was changed for them)
-    for split, p_floor, f1_floor in (("dev", 0.85, 0.83), ("test", 0.70, 0.65)):
+    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.89 / 0.84,
+    # held-out test 0.69 / 0.65, with the 343 labels of batches e to i, each scored
+    # before any rule was changed for it)
+    for split, p_floor, f1_floor in (("dev", 0.85, 0.81), ("test", 0.66, 0.62)):
         s = report.as_dict()["splits"][split]
         assert s["articles"] >= 100
         assert s["event_type_precision"] >= p_floor, (split, s)
