@@ -38,8 +38,10 @@ def request_body(
     order = ([{"_score": {"order": "desc"}}] if sort == "relevance" else []) + newest
     return {
         "query": searching.to_elasticsearch(query, min_relevance),
-        "from": offset,
-        "size": max(0, min(limit, searching.SEARCH_WINDOW - offset)),  # pages end there
+        # pages end at the window (beyond it only the total is asked for: Elasticsearch
+        # refuses a "from" past its own window)
+        "from": offset if offset < searching.SEARCH_WINDOW else 0,
+        "size": max(0, min(limit, searching.SEARCH_WINDOW - offset)),
         "sort": order,
         # counted up to SEARCH_WINDOW, as the embedded store counts
         "track_total_hits": searching.SEARCH_WINDOW,
