@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 from wirewatch.core.models import EnrichedArticle, Entities, Source
-from wirewatch.embedded.store import FTS_SCHEMA, VOCAB_SCHEMA, sqlite_query
+from wirewatch.embedded.store import FTS_SCHEMA, VOCAB_SCHEMA, sqlite_query, vocab_row
 from wirewatch.search import (
     MARK_END,
     MARK_START,
@@ -255,9 +255,7 @@ def test_the_sqlite_rendering_runs_in_fts5():
         "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)",
         (7, columns[0], columns[1]),
     )
-    db.executemany(
-        "INSERT INTO search_vocab VALUES (?,?)", (p.split(" ") for p in vocabulary(columns))
-    )
+    db.executemany("INSERT INTO search_vocab VALUES (?,?,?)", map(vocab_row, vocabulary(columns)))
 
     def found(query: str) -> bool:
         match = sqlite_query(db, parse(query)).match
@@ -401,3 +399,24 @@ def test_every_indexed_word_pairs_with_its_stem(language):
     for stem, word in zip(analysed.stems.split(), analysed.words.split(), strict=True):
         assert stem == word or [stem, word] in pairs
     assert all(len(p) == 2 and p[0] != p[1] for p in pairs)
+
+
+@pytest.mark.parametrize(
+    ("pair", "row"),
+    [
+        ("govern government", ("govern", 0, "ment")),  # the word adds letters
+        ("verbod verboden", ("verbod", 0, "en")),
+        ("happi happy", ("happi", 1, "y")),  # the stem's last letter differs
+        ("leverantor leverantorer", ("leverantor", 0, "er")),
+        ("bann bans", ("bann", 1, "s")),
+    ],
+)
+def test_a_stem_table_row_gives_its_word_back(pair, row):
+    assert vocab_row(pair) == row
+    db = sqlite3.connect(":memory:")
+    db.execute(VOCAB_SCHEMA)
+    db.execute("INSERT INTO search_vocab VALUES (?,?,?)", row)
+    (word,) = db.execute(
+        "SELECT substr(stem, 1, length(stem) - cut) || tail FROM search_vocab"
+    ).fetchone()
+    assert word == pair.split(" ")[1]

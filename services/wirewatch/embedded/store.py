@@ -12,6 +12,7 @@ reprocessing), and the near-duplicate band index.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import zlib
@@ -40,9 +41,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title_words, body_words,
     content = '', tokenize = 'unicode61 remove_diacritics 0'
 )"""
+# A word is kept as what it adds to its stem: the stem less its last ``cut`` letters,
+# then ``tail`` (``vocab_row``); most words only add letters (cut 0, stored in no bytes).
 VOCAB_SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_vocab (
-    stem TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (stem, word)
+    stem TEXT NOT NULL, cut INTEGER NOT NULL, tail TEXT NOT NULL, PRIMARY KEY (stem, cut, tail)
 ) WITHOUT ROWID"""
 
 # Near-duplicate band keys as integers (``band_number``), each with the number of the
@@ -261,7 +264,8 @@ def _now() -> str:
 # 2: each FTS row has its article's rowid, so replacing one is a lookup, not a scan
 # 3: contentless FTS table (no id column, no stored copy of the columns)
 # 4: words only; stems in search_vocab
-SEARCH_INDEX_VERSION = f"4 pystemmer {searching.Stemmer.version}"
+# 5: search_vocab keeps what a word adds to its stem
+SEARCH_INDEX_VERSION = f"5 pystemmer {searching.Stemmer.version}"
 # bm25 column weights: title words, body words
 _BM25 = "bm25(articles_fts, 5.0, 1.0)"
 # newest publication first (none last: SQLite sorts NULL lowest), then by id, as the
@@ -275,7 +279,7 @@ _FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (
 _FTS_DELETE = (
     "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
 )
-_VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, word) VALUES (?,?)"
+_VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, cut, tail) VALUES (?,?,?)"
 # (stem, word) pairs known to be in search_vocab, so that an article costs a set
 # look-up per word and an insert only for the pairs it brings first. Two generations of
 # this many each: when the newer is full it becomes the older, and the pairs news keeps
@@ -287,19 +291,27 @@ def _fts_delete_row(rowid: int, title: str | None, body: str | None) -> tuple:
     return (rowid, searching.index_words(title or ""), searching.index_words(body or ""))
 
 
+def vocab_row(pair: str) -> tuple[str, int, str]:
+    """The ``search_vocab`` row of a ``"stem word"`` pair (``wirewatch.search.vocabulary``)."""
+    stem, word = pair.split(" ")
+    same = len(os.path.commonprefix([stem, word]))
+    return stem, len(stem) - same, word[same:]
+
+
 def words_for(db: sqlite3.Connection) -> searching.WordsFor:
     """The indexed words of any of some stems, from the store's ``search_vocab``."""
 
     def of(stems: tuple[str, ...]) -> list[str]:
         try:
             rows = db.execute(
-                f"SELECT word FROM search_vocab WHERE stem IN ({','.join('?' * len(stems))})",
+                "SELECT substr(stem, 1, length(stem) - cut) || tail FROM search_vocab "
+                f"WHERE stem IN ({','.join('?' * len(stems))})",
                 stems,
             ).fetchall()
         except sqlite3.OperationalError as exc:
             # a store of an earlier version, read without converting it (the web UI
             # opens it read-only): the words as typed still match
-            if "no such table" not in str(exc):
+            if "no such table" not in str(exc) and "no such column" not in str(exc):
                 raise
             return []
         return [r[0] for r in rows]
@@ -346,7 +358,7 @@ class SqliteStore:
         new = searching.vocabulary(columns).difference(self._vocab, self._vocab_older)
         if not new:
             return
-        self._db.executemany(_VOCAB_INSERT, (p.split(" ") for p in new))
+        self._db.executemany(_VOCAB_INSERT, map(vocab_row, new))
         if len(self._vocab) + len(new) > VOCAB_MEMO:
             self._vocab_older, self._vocab = self._vocab, set()
         self._vocab.update(new)
@@ -494,7 +506,8 @@ class SqliteStore:
         self._db.execute("BEGIN")
         try:
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
-            self._db.execute("DELETE FROM search_vocab")
+            self._db.execute("DROP TABLE IF EXISTS search_vocab")
+            self._db.execute(VOCAB_SCHEMA)
             self._db.execute(FTS_SCHEMA)
             rows = self._db.execute(
                 "SELECT rowid, title, json_extract(ww_doc(doc), '$.body'), language FROM articles"
