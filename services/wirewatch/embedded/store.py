@@ -336,6 +336,7 @@ class SqliteStore:
                     f"{self.path}: the directory {parent} does not exist; create it or pass "
                     "another --db path"
                 )
+        self._lock = threading.RLock()  # (the migrations take it too)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             register_functions(self._db)
@@ -351,7 +352,6 @@ class SqliteStore:
                 f"{self.path}: cannot use this file as a wirewatch database ({exc}); "
                 "pass another --db path"
             ) from exc
-        self._lock = threading.RLock()
 
     def _add_vocabulary(self, columns: SearchColumns) -> None:
         """Put the (stem, word) pairs of an article's columns into ``search_vocab``."""
@@ -401,8 +401,7 @@ class SqliteStore:
         if "num" in bands and "num" in prints:
             return
         band = "band" if bands.get("band") == "INTEGER" else "ww_band(band)"
-        self._db.execute("BEGIN")
-        try:
+        with self.transaction():
             self._db.execute("ALTER TABLE dup_bands RENAME TO dup_bands_old")
             self._db.execute("ALTER TABLE fingerprints RENAME TO fingerprints_old")
             self._db.execute(FINGERPRINTS_SCHEMA)
@@ -417,10 +416,6 @@ class SqliteStore:
             )
             self._db.execute("DROP TABLE dup_bands_old")
             self._db.execute("DROP TABLE fingerprints_old")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def _migrate_entities(self) -> None:
         """Earlier versions kept entities in a table with a rowid: copied into one without."""
@@ -429,8 +424,7 @@ class SqliteStore:
         ).fetchone()
         if row is None or "WITHOUT ROWID" in row[0].upper():
             return
-        self._db.execute("BEGIN")
-        try:
+        with self.transaction():
             self._db.execute("DROP INDEX IF EXISTS entities_value")
             self._db.execute("ALTER TABLE entities RENAME TO entities_old")
             self._db.execute(ENTITIES_SCHEMA)
@@ -439,10 +433,6 @@ class SqliteStore:
                 "SELECT article_id, kind, value FROM entities_old"
             )
             self._db.execute("DROP TABLE entities_old")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def _migrate_stories(self, cols: set[str]) -> None:
         """Stories came later: earlier articles each become a story of their own (their
@@ -455,8 +445,7 @@ class SqliteStore:
         self._db.execute("CREATE INDEX IF NOT EXISTS alerts_story ON alerts(rule, story_id)")
         if "story_id" in cols:
             return
-        self._db.execute("BEGIN")
-        try:
+        with self.transaction():
             self._db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
             self._db.execute("ALTER TABLE articles ADD COLUMN at TEXT")
             rows = self._db.execute(
@@ -467,10 +456,6 @@ class SqliteStore:
                 article = read_doc(doc, sig)
                 article.story_id = dup or aid
                 self._put_story(article, datetime.fromisoformat(first_seen))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         self._db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id)")
 
     def _put_story(self, article: EnrichedArticle, stored_at: datetime, new: bool = False) -> None:
@@ -503,8 +488,7 @@ class SqliteStore:
             and row[0] == SEARCH_INDEX_VERSION
         ):
             return
-        self._db.execute("BEGIN")
-        try:
+        with self.transaction():
             self._db.execute("DROP TABLE IF EXISTS articles_fts")
             self._db.execute("DROP TABLE IF EXISTS search_vocab")
             self._db.execute(VOCAB_SCHEMA)
@@ -520,11 +504,6 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
                 (SEARCH_INDEX_VERSION,),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self._forget_vocabulary()
-            raise
 
     def close(self) -> None:
         with self._lock:
