@@ -199,11 +199,16 @@ def search_columns(title: str | None, body: str, language: str | None) -> Search
     word's stem stands for. A word that is its own stem makes no pair: ``to_sqlite``
     looks for the stems as words anyway (half the words of news are their own stem).
     Pure: the process pool works them out beside the enrichment, off the store's thread."""
-    t = analyse(title or "", language)
-    b = analyse(body, language)
-    pairs = set(zip(b.stems.split(), b.words.split(), strict=True))
-    pairs.update(zip(t.stems.split(), t.words.split(), strict=True))
-    return (t.words, b.words, "\n".join(f"{s} {w}" for s, w in sorted(pairs) if s != w))
+    stem_of = _stem_of(language)
+    title_toks, body_toks = _tokens(title or ""), _tokens(body)
+    title_words, body_words = list(map(fold, title_toks)), list(map(fold, body_toks))
+    pairs = set(zip(map(stem_of, body_toks), body_words, strict=True))
+    pairs.update(zip(map(stem_of, title_toks), title_words, strict=True))
+    return (
+        " ".join(title_words),
+        " ".join(body_words),
+        "\n".join(f"{s} {w}" for s, w in sorted(pairs) if s != w),
+    )
 
 
 def vocabulary(columns: SearchColumns) -> set[str]:
