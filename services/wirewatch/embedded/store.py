@@ -275,6 +275,10 @@ _NEWEST = "a.published DESC, a.id"
 # (country:CN,US at 100,000 stored: 120 -> 23 ms); fewer are sorted after a look-up by
 # their own index (a walk would pass over most of the store to find them).
 _WALK_FROM = 1000
+# The FTS match with its articles, the match as the outer loop (CROSS JOIN): with a
+# filter such as lang:fr SQLite otherwise walks every article of the language and runs
+# the match once per article.
+_FTS_FIRST = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
 _FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)"
 _FTS_DELETE = (
     "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
@@ -1065,10 +1069,7 @@ class SqliteStore:
                 rows, total = self._ranked(sql.match, where, args, limit, offset)
             else:
                 if sql.match is not None:
-                    # CROSS JOIN keeps the FTS match as the outer loop: with a filter such
-                    # as lang:fr SQLite otherwise walks every article of the language and
-                    # runs the match once per article
-                    source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
+                    source = _FTS_FIRST
                     where.insert(0, "articles_fts MATCH ?")
                     args.insert(0, sql.match)
                     score = f"-{_BM25}"
@@ -1104,7 +1105,7 @@ class SqliteStore:
         are ordered newest published first, then by id, as Elasticsearch orders them."""
         window = searching.SEARCH_WINDOW
         if where:
-            source = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
+            source = _FTS_FIRST
             cond = " AND ".join(["articles_fts MATCH ?", *where])
         else:  # the index alone
             source, cond = "articles_fts", "articles_fts MATCH ?"
