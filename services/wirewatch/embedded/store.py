@@ -270,7 +270,7 @@ SEARCH_INDEX_VERSION = f"5 pystemmer {searching.Stemmer.version}"
 _BM25 = "bm25(articles_fts, 5.0, 1.0)"
 # newest publication first (none last: SQLite sorts NULL lowest), then by id, as the
 # articles_newest index holds them
-_NEWEST = "a.published DESC, a.id"
+NEWEST = "a.published DESC, a.id"
 # From this many matches of filters alone, a page is read by walking articles_newest
 # (country:CN,US at 100,000 stored: 120 -> 23 ms); fewer are sorted after a look-up by
 # their own index (a walk would pass over most of the store to find them).
@@ -1086,7 +1086,7 @@ class SqliteStore:
                     source = "articles a INDEXED BY articles_newest"
                 rows = self._db.execute(
                     f"SELECT a.rowid, {score} FROM {source} WHERE {cond} "
-                    f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?",
+                    f"ORDER BY {NEWEST} LIMIT ? OFFSET ?",
                     [*args, limit, offset],
                 ).fetchall()
             page = read_page(self._db, rows)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from wirewatch.core.models import EnrichedArticle
 from wirewatch.embedded.store import (
     DOC_COLUMNS,
+    NEWEST,
     read_doc,
     read_page,
     register_functions,
@@ -173,7 +174,7 @@ def listing(
     """One page of the matching articles with their scores: best first for a text query
     (``sort="relevance"``), else newest publication date first."""
     where, args = _where(sq, f)
-    newest = "a.published DESC, a.id"  # none last: SQLite sorts NULL lowest
+    newest = NEWEST
     if sq.match is not None and sort == "relevance":
         sql = (
             "SELECT a.rowid, -bm25(articles_fts) FROM articles_fts JOIN articles a "
