@@ -680,22 +680,44 @@ def _conjuncts(node: Node) -> list[Node]:
 # ``to_sqlite`` asks it for the words of the stems (``words_for``). Phrases and
 # prefixes match the words themselves. Half the index of a stems column beside the
 # words, with the same matches: an indexed word is in the pairs under the stem it had.
-FTS_COLUMNS = ("title_words", "body_words")
+# A third column holds the article's language as one token: a query with words and a
+# language filter is one FTS match (the index intersects the word's articles with the
+# language's), not a scan of the word's articles that reads each one's language.
+FTS_COLUMNS = ("title_words", "body_words", "lang")
 _WORDS = "{title_words body_words}"
 
 WordsFor = Callable[[tuple[str, ...]], Iterable[str]]
 
 
 @dataclass(frozen=True)
+class SqlFilter:
+    """One filter on ``articles a``, in the forms a plan can use: ``member`` (a clause;
+    a subquery filter is ``a.id IN (SELECT ...)``, answered once for all articles),
+    ``check`` (the same test per article: a correlated ``EXISTS`` that seeks the
+    article's own rows by their primary key) and ``ids`` (for a subquery filter that
+    keeps articles, the ``SELECT`` of their ids, read from the index of values in
+    order, so it can drive a join and stop early; None otherwise). ``args`` serve
+    each of the three forms."""
+
+    member: str
+    check: str
+    ids: str | None
+    args: tuple[object, ...]
+    narrows: bool = False  # a column the articles' indexes serve (language, dates)
+
+
+@dataclass(frozen=True)
 class SqlQuery:
     """The SQLite rendering: ``match`` (an FTS5 expression the article must match, or
     None), ``exclude`` (one it must not match, or None) and ``where``: clauses on the
-    ``articles`` table aliased ``a`` with their ``args``, all AND-ed."""
+    ``articles`` table aliased ``a`` with their ``args``, all AND-ed. ``filters`` are
+    the same clauses as ``SqlFilter`` with their other forms."""
 
     match: str | None
     exclude: str | None
     where: tuple[str, ...]
     args: tuple[object, ...]
+    filters: tuple[SqlFilter, ...] = ()
 
 
 def _fts(node: Node, words_for: WordsFor) -> str:
@@ -725,68 +747,96 @@ def to_sqlite(query: Query, words_for: WordsFor) -> SqlQuery:
     """``query`` for the store's tables; ``words_for(stems)``: the indexed words that
     have one of these stems (``wirewatch.embedded.store.sqlite_query`` reads them)."""
     match = exclude = None
+    kept = query.filters
     if query.text is not None:
         pos, neg = _split(_conjuncts(query.text))
         if pos:
             match = _fts(query.text, words_for)
+            langs = [f for f in kept if f.field == "lang"]
+            for f in langs:
+                codes = " OR ".join(_quote(v) for v in f.values)
+                match = f"({match}) {'NOT' if f.negated else 'AND'} lang : ({codes})"
+            kept = tuple(f for f in kept if f.field != "lang")
         else:
             exclude = " OR ".join(_fts(i, words_for) for i in neg)
-    where: list[str] = []
-    args: list[object] = []
-    for clause, values in _sql_filters(query.filters):
-        where.append(clause)
-        args.extend(values)
-    return SqlQuery(match, exclude, tuple(where), tuple(args))
+    filters = _sql_filters(kept)
+    where = tuple(f.member for f in filters)
+    args = tuple(v for f in filters for v in f.args)
+    return SqlQuery(match, exclude, where, args, tuple(filters))
 
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _sql_filters(filters: tuple[Filter, ...]) -> list[tuple[str, tuple[object, ...]]]:
-    # Each filter is ``a.id IN (SELECT article_id ...)``, not a correlated EXISTS: SQLite
+def _sql_filters(filters: tuple[Filter, ...]) -> list[SqlFilter]:
+    # A subquery filter is ``a.id IN (SELECT article_id ...)`` as a member clause: SQLite
     # answers the subquery once from its index (events by type, entities by kind and
-    # value). A correlated ``EXISTS (... ev.article_id = a.id AND ev.type IN ...)`` was
-    # planned on the events_type index, a scan of every event of the type per article:
-    # 0.6 s at 12,000 articles, growing with the square of the store.
-    out: list[tuple[str, tuple[object, ...]]] = []
+    # value). A correlated ``EXISTS`` planned on those indexes would scan every event of
+    # the type per article (0.6 s at 12,000 articles, growing with the square of the
+    # store), so the ``check`` form keeps the indexed columns out of the plan (unary
+    # ``+``): it seeks the article's own rows by the primary key, which starts with the
+    # article id.
+    out: list[SqlFilter] = []
     kinds = [f for f in filters if f.field in ("type", "status") and not f.negated]
     if kinds:
-        clause = "a.id IN (SELECT ev.article_id FROM events ev WHERE "
-        clause += " AND ".join(f"ev.{f.field} IN ({_marks(len(f.values))})" for f in kinds)
-        args: list[object] = [v for f in kinds for v in f.values]
-        out.append((clause + ")", tuple(args)))
+        terms = [(f.field, f.values) for f in kinds]
+        args: tuple[object, ...] = tuple(v for f in kinds for v in f.values)
+        out.append(_events_filter(terms, args, negated=False))
     for f in filters:
-        clause = ""
         if f.field == "vendor":
-            clause = (
-                "a.id IN (SELECT en.article_id FROM entities en WHERE "
-                f"en.kind = 'vendors' AND lower(en.value) IN ({_marks(len(f.values))}))"
-            )
-            out.append((_negate(clause, f), tuple(v.lower() for v in f.values)))
+            # NOCASE folds ASCII letters, as lower() did; the index is NOCASE too
+            out.append(_entities_filter("vendors", f.values, f.negated))
         elif f.field == "country":
-            clause = (
-                "a.id IN (SELECT en.article_id FROM entities en WHERE "
-                f"en.kind = 'countries' AND en.value IN ({_marks(len(f.values))}))"
-            )
-            out.append((_negate(clause, f), f.values))
+            out.append(_entities_filter("countries", f.values, f.negated))
         elif f.field in ("type", "status") and f.negated:
-            clause = (
-                "a.id IN (SELECT ev.article_id FROM events ev WHERE "
-                f"ev.{f.field} IN ({_marks(len(f.values))}))"
-            )
-            out.append((_negate(clause, f), f.values))
+            out.append(_events_filter([(f.field, f.values)], f.values, negated=True))
         elif f.field == "lang":
             # with a date range, the range picks the articles (the index of dates): a
             # language is most of the store, a range of dates usually a small part
             dated = any(g.field in ("since", "until") for g in filters)
             clause = f"{'+' if dated else ''}a.language IN ({_marks(len(f.values))})"
-            out.append((_negate(clause, f), f.values))
+            out.append(_column_filter(_negate(clause, f), f.values, not f.negated))
         elif f.field == "since":
-            out.append(("a.published >= ?", (f.bound,)))
+            out.append(_column_filter("a.published >= ?", (f.bound,), True))
         elif f.field == "until":
-            out.append(("a.published < ?", (f.bound,)))
+            out.append(_column_filter("a.published < ?", (f.bound,), True))
     return out
+
+
+def _column_filter(clause: str, args: tuple[object, ...], narrows: bool) -> SqlFilter:
+    return SqlFilter(clause, clause, None, args, narrows)
+
+
+def _events_filter(
+    terms: list[tuple[str, tuple[str, ...]]], args: tuple[object, ...], negated: bool
+) -> SqlFilter:
+    indexed = " AND ".join(f"ev.{field} IN ({_marks(len(v))})" for field, v in terms)
+    plain = " AND ".join(f"+ev.{field} IN ({_marks(len(v))})" for field, v in terms)
+    ids = f"SELECT ev.article_id FROM events ev WHERE {indexed}"
+    no = "NOT " if negated else ""
+    return SqlFilter(
+        f"{no}a.id IN ({ids})",
+        f"{no}EXISTS (SELECT 1 FROM events ev WHERE ev.article_id = a.id AND {plain})",
+        None if negated else ids,
+        args,
+    )
+
+
+def _entities_filter(kind: str, values: tuple[str, ...], negated: bool) -> SqlFilter:
+    marks = _marks(len(values))
+    ids = (
+        f"SELECT en.article_id FROM entities en WHERE en.kind = '{kind}' "
+        f"AND en.value COLLATE NOCASE IN ({marks})"
+    )
+    no = "NOT " if negated else ""
+    return SqlFilter(
+        f"{no}a.id IN ({ids})",
+        f"{no}EXISTS (SELECT 1 FROM entities en WHERE en.article_id = a.id "
+        f"AND +en.kind = '{kind}' AND +en.value COLLATE NOCASE IN ({marks}))",
+        None if negated else ids,
+        values,
+    )
 
 
 def _negate(clause: str, f: Filter) -> str:
@@ -920,12 +970,21 @@ def _positive(node: Node | None) -> tuple[set[str], list[str], list[tuple[str, .
 def _spans(text: str, language: str | None, query: Query) -> list[tuple[int, int]]:
     """Character spans of the matches in ``text``: words, prefixes, whole phrases."""
     stems, prefixes, phrases = _positive(query.text)
+    if not (stems or prefixes or phrases):  # filters alone: nothing to mark
+        return []
     toks = list(_TOKEN.finditer(text))
     folded = [fold(t.group()) for t in toks]
     found: list[tuple[int, int]] = []
     stem_of = _stem_of(language)
+    matches: dict[str, bool] = {}  # a text repeats its words: each is stemmed once
     for i, t in enumerate(toks):
-        if stem_of(t.group().lower()) in stems or any(folded[i].startswith(p) for p in prefixes):
+        word = t.group()
+        hit = matches.get(word)
+        if hit is None:
+            hit = matches[word] = stem_of(word.lower()) in stems or any(
+                folded[i].startswith(p) for p in prefixes
+            )
+        if hit:
             found.append((t.start(), t.end()))
     for phrase in phrases:
         n = len(phrase)

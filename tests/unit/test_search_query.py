@@ -218,13 +218,23 @@ def _ban_words(stems: tuple[str, ...]) -> list[str]:
 
 def test_sqlite_rendering():
     sql = to_sqlite(parse('banned "export ban" -zte leverant* lang:en since:2020'), _ban_words)
+    # with words, the language is a column of the FTS table: one match
     assert sql.match == (
-        '({title_words body_words} : ("ban" OR "banned" OR "banning" OR "bans") AND '
+        '(({title_words body_words} : ("ban" OR "banned" OR "banning" OR "bans") AND '
         '{title_words body_words} : "export ban" AND {title_words body_words} : "leverant"*) '
-        'NOT ({title_words body_words} : ("zte"))'
+        'NOT ({title_words body_words} : ("zte"))) AND lang : ("en")'
     )
     assert sql.exclude is None
+    assert sql.where == ("a.published >= ?",)
+    assert sql.args == ("2020",)
+    assert to_sqlite(parse("ban -lang:de,fr"), _ban_words).match == (
+        '({title_words body_words} : ("ban" OR "banning" OR "bans")) NOT lang : ("de" OR "fr")'
+    )
+
+
+def test_sqlite_language_without_words_is_a_column():
     # with a date range the language is no index choice (a unary plus): the range is
+    sql = to_sqlite(parse("-zte lang:en since:2020"), _ban_words)
     assert sql.where == ("+a.language IN (?)", "a.published >= ?")
     assert sql.args == ("en", "2020")
 

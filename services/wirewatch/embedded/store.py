@@ -38,7 +38,7 @@ from wirewatch.search import SearchColumns, search_columns
 # stand for (``sqlite_query``); an index of stems beside the words was as large again.
 FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    title_words, body_words,
+    title_words, body_words, lang,
     content = '', tokenize = 'unicode61 remove_diacritics 0'
 )"""
 # A word is kept as what it adds to its stem: the stem less its last ``cut`` letters,
@@ -265,9 +265,10 @@ def _now() -> str:
 # 3: contentless FTS table (no id column, no stored copy of the columns)
 # 4: words only; stems in search_vocab
 # 5: search_vocab keeps what a word adds to its stem
-SEARCH_INDEX_VERSION = f"5 pystemmer {searching.Stemmer.version}"
-# bm25 column weights: title words, body words
-_BM25 = "bm25(articles_fts, 5.0, 1.0)"
+# 6: the article's language as a third column
+SEARCH_INDEX_VERSION = f"6 pystemmer {searching.Stemmer.version}"
+# bm25 column weights: title words, body words (the language does not score)
+_BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 # newest publication first (none last: SQLite sorts NULL lowest), then by id, as the
 # articles_newest index holds them
 NEWEST = "a.published DESC, a.id"
@@ -279,9 +280,10 @@ _WALK_FROM = 1000
 # filter such as lang:fr SQLite otherwise walks every article of the language and runs
 # the match once per article.
 _FTS_FIRST = "articles_fts CROSS JOIN articles a ON a.rowid = articles_fts.rowid"
-_FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words) VALUES (?,?,?)"
+_FTS_INSERT = "INSERT INTO articles_fts(rowid, title_words, body_words, lang) VALUES (?,?,?,?)"
 _FTS_DELETE = (
-    "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words) VALUES ('delete',?,?,?)"
+    "INSERT INTO articles_fts(articles_fts, rowid, title_words, body_words, lang) "
+    "VALUES ('delete',?,?,?,?)"
 )
 _VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, cut, tail) VALUES (?,?,?)"
 # (stem, word) pairs known to be in search_vocab, so that an article costs a set
@@ -291,8 +293,13 @@ _VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, cut, tail) VALUES (?,?
 VOCAB_MEMO = 50_000
 
 
-def _fts_delete_row(rowid: int, title: str | None, body: str | None) -> tuple:
-    return (rowid, searching.index_words(title or ""), searching.index_words(body or ""))
+def _fts_delete_row(rowid: int, title: str | None, body: str | None, language: str | None) -> tuple:
+    return (
+        rowid,
+        searching.index_words(title or ""),
+        searching.index_words(body or ""),
+        language or "",
+    )
 
 
 def vocab_row(pair: str) -> tuple[str, int, str]:
@@ -395,7 +402,20 @@ class SqliteStore:
         self._migrate_search()
         self._migrate_bands()
         self._migrate_entities()
-        self._db.execute("CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value)")
+        self._index_entity_values()
+
+    def _index_entity_values(self) -> None:
+        """The index of entity values, case-insensitive (ASCII, as the vendor filter
+        compares): earlier versions indexed the values as they are, which left the
+        vendor filter to read every vendor row."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'entities_value'"
+        ).fetchone()
+        if row is not None and "NOCASE" not in row[0]:
+            self._db.execute("DROP INDEX entities_value")
+        self._db.execute(
+            "CREATE INDEX IF NOT EXISTS entities_value ON entities(kind, value COLLATE NOCASE)"
+        )
 
     def _migrate_bands(self) -> None:
         """Earlier versions filed bands under the article id (and before that, their keys
@@ -502,7 +522,7 @@ class SqliteStore:
             )
             for rowid, title, body, language in rows:
                 columns = search_columns(title, body or "", language)
-                self._db.execute(_FTS_INSERT, (rowid, columns[0], columns[1]))
+                self._db.execute(_FTS_INSERT, (rowid, columns[0], columns[1], language or ""))
                 self._add_vocabulary(columns)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', ?)",
@@ -524,7 +544,7 @@ class SqliteStore:
             db = self._db
             row = db.execute(
                 "SELECT first_seen, near_duplicate_of, rowid, title, "
-                "json_extract(ww_doc(doc), '$.body') FROM articles WHERE id = ?",
+                "json_extract(ww_doc(doc), '$.body'), language FROM articles WHERE id = ?",
                 (article.id,),
             ).fetchone()
             # A new article has no rows anywhere yet (they are all written in the same
@@ -580,9 +600,9 @@ class SqliteStore:
                 rowid = cur.lastrowid
             else:
                 rowid = row[2]
-                db.execute(_FTS_DELETE, _fts_delete_row(rowid, row[3], row[4]))
+                db.execute(_FTS_DELETE, _fts_delete_row(rowid, row[3], row[4], row[5]))
             columns = columns or search_columns(article.title, article.body, article.language)
-            db.execute(_FTS_INSERT, (rowid, columns[0], columns[1]))
+            db.execute(_FTS_INSERT, (rowid, columns[0], columns[1], article.language or ""))
             self._add_vocabulary(columns)
             if not new:
                 db.execute("DELETE FROM entities WHERE article_id = ?", (article.id,))
@@ -1052,48 +1072,127 @@ class SqliteStore:
             raise ValueError(f"sort must be one of {', '.join(searching.SORTS)}, not {sort!r}")
         parsed = searching.parse(query) if isinstance(query, str) else query
         sql = sqlite_query(self._db, parsed)
-        where = list(sql.where)
-        args: list[object] = list(sql.args)
+        # per-article tests: the filters' checks, then the query's own conditions
+        checks = [f.check for f in sql.filters]
+        args: list[object] = [v for f in sql.filters for v in f.args]
         if sql.exclude is not None:
-            where.append(
+            checks.append(
                 "a.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
             )
             args.append(sql.exclude)
         if min_relevance is not None:
-            where.append("a.relevance >= ?")
+            checks.append("a.relevance >= ?")
             args.append(min_relevance)
         window = searching.SEARCH_WINDOW
         limit = max(0, min(limit, window - offset))  # pages end at the window
         with self._lock:
             if sql.match is not None and sort == "relevance":
-                rows, total = self._ranked(sql.match, where, args, limit, offset)
-            else:
-                if sql.match is not None:
-                    source = _FTS_FIRST
-                    where.insert(0, "articles_fts MATCH ?")
-                    args.insert(0, sql.match)
-                    score = f"-{_BM25}"
-                else:
-                    source, score = "articles a", "0.0"
-                cond = " AND ".join(where) or "1"
+                rows, total = self._ranked(sql.match, checks, args, limit, offset)
+            elif sql.match is not None:
+                cond = " AND ".join(["articles_fts MATCH ?", *checks])
                 (total,) = self._db.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {cond} LIMIT ?)",
-                    [*args, window + 1],
+                    f"SELECT count(*) FROM (SELECT 1 FROM {_FTS_FIRST} WHERE {cond} LIMIT ?)",
+                    [sql.match, *args, window + 1],
                 ).fetchone()
-                if sql.match is None and total >= _WALK_FROM:
-                    # many match: the newest are the first entries of the date index
-                    # that pass the filters, found without sorting every match
-                    source = "articles a INDEXED BY articles_newest"
                 rows = self._db.execute(
-                    f"SELECT a.rowid, {score} FROM {source} WHERE {cond} "
+                    f"SELECT a.rowid, -{_BM25} FROM {_FTS_FIRST} WHERE {cond} "
                     f"ORDER BY {NEWEST} LIMIT ? OFFSET ?",
-                    [*args, limit, offset],
+                    [sql.match, *args, limit, offset],
                 ).fetchall()
+            else:
+                rows, total = self._filtered(sql, checks, args, limit, offset)
             page = read_page(self._db, rows)
         hits = []
         for article, value in page:
             hits.append(searching.SearchHit(article, searching.snippet(article, parsed), value))
         return searching.SearchResult(min(total, window), hits, total_exact=total <= window)
+
+    def _filtered(
+        self,
+        sql: searching.SqlQuery,
+        checks: list[str],
+        args: list[object],
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[int, float]], int]:
+        """A page of the articles that pass filters alone, newest first, and how many
+        pass (up to one more than ``SEARCH_WINDOW``). ``checks`` with ``args``: the
+        filters' per-article tests, then any other condition. What each step reads
+        stays bounded as the store grows:
+
+        - the filter that keeps the fewest articles drives: each filter's articles are
+          counted from its index up to past the window (the subquery filters by their
+          index of values, the language and dates by the articles' indexes), and the
+          others are checked on each article it gives;
+        - when more than the window pass, the page is the first entries of the date
+          index that pass every check (one article in ``store / window`` or more
+          passes, so the walk is short);
+        - otherwise the matches, at most the window, are sorted."""
+        cap = searching.SEARCH_WINDOW + 1
+
+        def count(source: str, cond: str, values: list[object]) -> int:
+            return self._db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {cond} LIMIT ?)",
+                [*values, cap],
+            ).fetchone()[0]
+
+        columns = [(f.check, f.args) for f in sql.filters if f.narrows]
+        drive, least = None, None
+        if columns:
+            least = count(
+                "articles a",
+                " AND ".join(c for c, _ in columns),
+                [v for _, a in columns for v in a],
+            )
+        starts = [0]
+        for f in sql.filters:
+            starts.append(starts[-1] + len(f.args))
+        for i, f in enumerate(sql.filters):
+            if f.ids is not None and least != 0:
+                n = self._db.execute(
+                    f"SELECT count(*) FROM ({f.ids} LIMIT ?)", [*f.args, cap]
+                ).fetchone()[0]
+                # past the window on both sides, a value beats a language or a span
+                # of dates: it usually keeps far fewer articles
+                if least is None or n < least or (n == cap and drive is None):
+                    drive, least = i, n
+        if least == 0:
+            return [], 0
+        if drive is None:  # the articles' own indexes, or no filter at all
+            source = "articles a"
+            cond = " AND ".join(checks) or "1"
+            total = count(source, cond, args)
+            if total >= _WALK_FROM:
+                # many match: the newest are the first entries of the date index that
+                # pass the filters, found without sorting every match
+                source = "articles a INDEXED BY articles_newest"
+            rows = self._db.execute(
+                f"SELECT a.rowid, 0.0 FROM {source} WHERE {cond} "
+                f"ORDER BY {NEWEST} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            return rows, total
+        driver = sql.filters[drive]
+        assert driver.ids is not None
+        rest = checks[:drive] + checks[drive + 1 :]
+        rest_args = args[: starts[drive]] + args[starts[drive + 1] :]
+        ids = driver.ids.replace("SELECT ", "SELECT DISTINCT ", 1)
+        source = f"({ids}) d CROSS JOIN articles a ON a.id = d.article_id"
+        cond = " AND ".join(rest) or "1"
+        total = count(source, cond, [*driver.args, *rest_args])
+        if total >= cap:
+            rows = self._db.execute(
+                "SELECT a.rowid, 0.0 FROM articles a INDEXED BY articles_newest "
+                f"WHERE {' AND '.join(checks)} ORDER BY {NEWEST} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                f"SELECT a.rowid, 0.0 FROM {source} WHERE {cond} "
+                f"ORDER BY {NEWEST} LIMIT ? OFFSET ?",
+                [*driver.args, *rest_args, limit, offset],
+            ).fetchall()
+        return rows, total
 
     def _ranked(
         self, match: str, where: list[str], args: list[object], limit: int, offset: int
@@ -1161,13 +1260,13 @@ class SqliteStore:
         if country:
             sql.append(
                 "AND e.article_id IN (SELECT article_id FROM entities WHERE kind='countries' "
-                "AND value = ?)"
+                "AND value COLLATE NOCASE = ?)"
             )
             args.append(country.upper())
         if vendor:
             sql.append(
                 "AND e.article_id IN (SELECT article_id FROM entities WHERE kind='vendors' "
-                "AND lower(value) = lower(?))"
+                "AND value COLLATE NOCASE = ?)"
             )
             args.append(vendor)
         if since:
