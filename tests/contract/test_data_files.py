@@ -30,6 +30,10 @@ def test_rule_file_errors_name_the_file_and_field():
         )
     with pytest.raises(ev.RuleError, match=r"unknown key\(s\) \['trigger'\]"):
         ev.LanguageRules.from_mapping({"rules": [{"type": "ban", "trigger": ["a"]}]}, "x.yaml")
+    with pytest.raises(ev.RuleError, match=r"x.yaml: suppress.embargo: not one of"):
+        ev.LanguageRules.from_mapping({"suppress": {"embargo": ["a"]}}, "x.yaml")
+    with pytest.raises(ev.RuleError, match=r"x.yaml: suppress.ban: expected a list"):
+        ev.LanguageRules.from_mapping({"suppress": {"ban": "a"}}, "x.yaml")
 
 
 def test_broken_data_dir_is_reported_with_the_path(tmp_path):

@@ -31,6 +31,7 @@ ALLOWED = {
     ("logic.py", "EZ"): "region codes Babel lists that are not countries",
     ("entities.py", "vendors"): "entity kinds: field names of the output",
     ("events.py", "target"): "names of the built-in terms of the rule files",
+    ("events.py", "language"): "the top-level keys of a rule file: its format",
     ("models.py", "ban"): "event types: values of the output",
 }
 

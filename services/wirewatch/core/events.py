@@ -367,6 +367,10 @@ class LanguageRules:
     not_only: frozenset[str] = frozenset()
     # the built-in term ``firm`` (see ``firm_pattern``)
     firm: re.Pattern[str] = field(default_factory=lambda: firm_pattern((), ()))
+    # per event type: phrases that take that type from a whole sentence, whichever rule
+    # matched ("Chinese law obliges companies to assist intelligence work" is the
+    # background of a warning, not a regulation)
+    suppress: dict[str, PatternSet] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(
@@ -380,7 +384,7 @@ class LanguageRules:
         lists of text.yaml. Raises ``RuleError`` naming the file and field."""
         if not isinstance(data, Mapping):
             raise RuleError(f"{where}: expected a mapping at the top level")
-        unknown = set(data) - {"language", "terms", "cues", "rules"}
+        unknown = set(data) - {"language", "terms", "cues", "rules", "suppress"}
         if unknown:
             raise RuleError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
         language = str(data.get("language") or "")
@@ -392,6 +396,18 @@ class LanguageRules:
             )
             for name, pats in terms_raw.items()
         }
+        suppress_raw = data.get("suppress") or {}
+        if not isinstance(suppress_raw, Mapping):
+            raise RuleError(f"{where}: suppress: expected a mapping of event type to phrases")
+        suppress: dict[str, PatternSet] = {}
+        for etype, pats in suppress_raw.items():
+            if etype not in EVENT_TYPES:
+                raise RuleError(f"{where}: suppress.{etype}: not one of {', '.join(EVENT_TYPES)}")
+            if not isinstance(pats, list):
+                raise RuleError(f"{where}: suppress.{etype}: expected a list of phrases")
+            suppress[etype] = PatternSet(
+                [(Pattern.parse(p, f"{where}: suppress.{etype}"), None) for p in pats]
+            )
         rules: list[Rule] = []
         trig: list[tuple[Pattern, object]] = []
         for n, item in enumerate(data.get("rules") or []):
@@ -455,6 +471,7 @@ class LanguageRules:
             rules=rules,
             not_only=frozenset(w.lower() for w in not_only),
             firm=firm or firm_pattern((), ()),
+            suppress=suppress,
         )
 
 
@@ -798,6 +815,11 @@ def classify(
                 continue
             hits.setdefault((rule.type, status), rule.weight)
             hits[(rule.type, status)] = max(hits[(rule.type, status)], rule.weight)
+        if rules.suppress and hits:
+            for etype in {t for t, _ in hits}:
+                gone = rules.suppress.get(etype)
+                if gone is not None and gone.any(tokens):
+                    hits = {k: w for k, w in hits.items() if k[0] != etype}
         types = {t for t, _ in hits}
         for (etype, status), weight in hits.items():
             suppressed = etype in _SUPPRESSED_BY and bool(types & _SUPPRESSED_BY[etype])
