@@ -286,6 +286,12 @@ _FTS_DELETE = (
     "VALUES ('delete',?,?,?,?)"
 )
 _VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, cut, tail) VALUES (?,?,?)"
+# SQLite's page cache for the store's connection, in KiB (its default is 2 MB). Articles
+# are filed under random keys (ids, band keys, story keys), so from some 10,000 stored
+# the pages an insert touches no longer stay in a small cache: storing 1,500 articles
+# into 100,000 went from 365 to 393 articles/s (three alternate runs each). Pages are
+# taken only as read: a small store stays small in memory.
+CACHE_KIB = 64 * 1024
 # (stem, word) pairs known to be in search_vocab, so that an article costs a set
 # look-up per word and an insert only for the pairs it brings first. Two generations of
 # this many each: when the newer is full it becomes the older, and the pairs news keeps
@@ -354,6 +360,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._vocab: set[str] = set()  # "stem word", see VOCAB_MEMO
             self._vocab_older: set[str] = set()
             self._db.executescript(SCHEMA)
