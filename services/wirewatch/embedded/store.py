@@ -1186,8 +1186,17 @@ class SqliteStore:
         ids = driver.ids.replace("SELECT ", "SELECT DISTINCT ", 1)
         source = f"({ids}) d CROSS JOIN articles a ON a.id = d.article_id"
         cond = " AND ".join(rest) or "1"
-        total = count(source, cond, [*driver.args, *rest_args])
-        if total >= cap:
+        if rest:
+            total = count(source, cond, [*driver.args, *rest_args])
+        else:  # every id the index gives is a stored article's: no join to count them
+            total = count(f"({ids})", "1", list(driver.args))
+        # Sorting reads each match's row (a random read in a large store); walking the
+        # date index checks the newest articles in turn until the page is full, about
+        # (offset + limit) * stored / total of them. Walk when that is the cheaper: from
+        # some 800 matches at 100,000 stored, 2,600 at 1,000,000 (a check costs about a
+        # third of a row read).
+        (stored,) = self._db.execute("SELECT coalesce(max(rowid), 0) FROM articles").fetchone()
+        if total >= cap or 3 * total * total > (offset + limit) * stored:
             rows = self._db.execute(
                 "SELECT a.rowid, 0.0 FROM articles a INDEXED BY articles_newest "
                 f"WHERE {' AND '.join(checks)} ORDER BY {NEWEST} LIMIT ? OFFSET ?",
