@@ -292,6 +292,12 @@ _VOCAB_INSERT = "INSERT OR IGNORE INTO search_vocab(stem, cut, tail) VALUES (?,?
 # into 100,000 went from 365 to 393 articles/s (three alternate runs each). Pages are
 # taken only as read: a small store stays small in memory.
 CACHE_KIB = 64 * 1024
+# Pages the write-ahead log may hold before they are copied into the database (SQLite's
+# default is 1,000, 4 MB). A transaction of 256 articles into a large store dirties
+# some 10,000 pages under random keys, so the default copied them after every commit;
+# with a longer log a page changed by several commits is copied once. Storing 2,000
+# articles into 100,000: 417 -> 439 articles/s (three alternate runs each).
+CHECKPOINT_PAGES = 16_384
 # (stem, word) pairs known to be in search_vocab, so that an article costs a set
 # look-up per word and an insert only for the pairs it brings first. Two generations of
 # this many each: when the newer is full it becomes the older, and the pairs news keeps
@@ -361,6 +367,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             self._vocab: set[str] = set()  # "stem word", see VOCAB_MEMO
             self._vocab_older: set[str] = set()
             self._db.executescript(SCHEMA)
