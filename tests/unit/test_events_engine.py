@@ -71,3 +71,29 @@ def test_events_merge_per_type_and_status_with_evidence():
 
 def test_compound_suffix_and_gap_patterns():
     assert run("The 5G equipment importban was confirmed.") == [("ban", "reported")]
+
+
+def test_suppress_takes_a_type_from_the_whole_sentence():
+    rules = LanguageRules.from_mapping(
+        {
+            "language": "xx",
+            "terms": {"target": ["equipment", "rival*"]},
+            "rules": [
+                {"type": "ban", "triggers": ["exclud*"], "requires": ["target"]},
+                {"type": "deal", "triggers": ["contract*"], "requires": ["target"]},
+            ],
+            "suppress": {"ban": ["exclud* rival*"]},
+        },
+        "test.yaml",
+    )
+
+    def events(sentence: str) -> list[tuple[str, str]]:
+        inputs = [SentenceInput(sentence, [t.lower for t in tokenize(sentence)], [])]
+        return [(e.type, e.status) for e in classify(rules, inputs)]
+
+    assert events("The regulator excluded the equipment.") == [("ban", "reported")]
+    assert events("The firm excluded rivals from the market.") == []
+    # only that type: a deal in the same sentence stays
+    assert events("The firm excluded rivals with a contract for equipment.") == [
+        ("deal", "reported")
+    ]
