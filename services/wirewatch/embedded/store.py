@@ -1141,7 +1141,8 @@ class SqliteStore:
         - when more than the window pass, the page is the first entries of the date
           index that pass every check (one article in ``store / window`` or more
           passes, so the walk is short);
-        - otherwise the matches, at most the window, are sorted."""
+        - otherwise the matches, at most the window, are sorted, unless walking the
+          date index reads fewer rows (see below)."""
         cap = searching.SEARCH_WINDOW + 1
 
         def count(source: str, cond: str, values: list[object]) -> int:
