@@ -23,3 +23,20 @@ def test_context_decides(
 ) -> None:
     got = {(m.kind, m.value) for m in resources.gazetteer.find(tokenize(text), lang, text)}
     assert ((kind, value) in got) is found, got
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "value"),
+    [
+        ("fr", "Le ministère a signé un accord-cadre avec Mistral AI.", "Mistral AI"),
+        ("nl", "Het kabinet greep in bij chipmaker Nexperia.", "Nexperia"),
+        ("en", "The regulator fined YouTube over children's data.", "Google"),
+        ("de", "Die Verlage verklagen Perplexity wegen ihrer Artikel.", "Perplexity AI"),
+        ("en", "DeepSeek was banned on government phones.", "DeepSeek"),
+    ],
+)
+def test_vendors_of_recent_policy_news_are_known(
+    resources: Resources, lang: str, text: str, value: str
+) -> None:
+    got = {(m.kind, m.value) for m in resources.gazetteer.find(tokenize(text), lang, text)}
+    assert ("vendors", value) in got, got
