@@ -1,10 +1,35 @@
-"""Urging or pressing someone to act makes the act a demand: ``proposed``, not done."""
+"""Urging or pressing someone to act makes the act a demand: ``proposed``, not done.
+Pressing allies to keep a vendor out is lobbying against it: a ``warning``, and no ban
+(docs/LABELLING.md)."""
 
 import pytest
 from wirewatch.core.logic import Enricher
 from wirewatch.core.models import EnrichedArticle, Source
 
 CASES = [
+    (
+        "en",
+        "Government presses operators\n\nThe government has been urging the mobile operators "
+        "to ban Huawei equipment from their 5G networks.\n",
+    ),
+    (
+        "de",
+        "Regierung drängt Netzbetreiber\n\nDie Bundesregierung drängt die Netzbetreiber, Huawei "
+        "aus ihren 5G-Netzen zu verbannen.\n",
+    ),
+    (
+        "nl",
+        "Kabinet zet providers onder druk\n\nHet kabinet dringt er bij de telecomaanbieders op "
+        "aan om Huawei uit hun 5G-netwerken te weren.\n",
+    ),
+    (
+        "fr",
+        "Le gouvernement presse les opérateurs\n\nLe gouvernement exhorte les opérateurs à "
+        "exclure Huawei de leurs réseaux 5G.\n",
+    ),
+]
+
+ALLIES = [
     (
         "en",
         "Washington presses allies on Huawei\n\nThe US government has been urging its allies "
@@ -28,9 +53,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text"), CASES, ids=[c[0] for c in CASES])
-def test_an_urged_ban_is_proposed(enricher: Enricher, lang: str, text: str) -> None:
+def _events(enricher: Enricher, lang: str, text: str) -> set[tuple[str, str]]:
     result = enricher.analyse(text.encode(), Source(path=f"{lang}.txt"))
     assert isinstance(result, EnrichedArticle)
     assert result.language == lang
-    assert {(e.type, e.status) for e in result.events if e.type == "ban"} == {("ban", "proposed")}
+    return {(e.type, e.status) for e in result.events}
+
+
+@pytest.mark.parametrize(("lang", "text"), CASES, ids=[c[0] for c in CASES])
+def test_an_urged_ban_is_proposed(enricher: Enricher, lang: str, text: str) -> None:
+    events = _events(enricher, lang, text)
+    assert {(t, s) for t, s in events if t == "ban"} == {("ban", "proposed")}
+
+
+@pytest.mark.parametrize(("lang", "text"), ALLIES, ids=[c[0] for c in ALLIES])
+def test_pressing_allies_is_a_warning_not_a_ban(enricher: Enricher, lang: str, text: str) -> None:
+    events = _events(enricher, lang, text)
+    assert not {t for t, _ in events if t == "ban"}
+    assert ("warning", "reported") in events
