@@ -211,6 +211,40 @@ def test_bands_filed_by_article_id_in_an_earlier_version_are_refiled(tmp_path, a
     db.close()
 
 
+def test_bands_move_from_the_recent_table_in_key_order_and_are_found_in_both(
+    tmp_path, analyse, monkeypatch
+):
+    from wirewatch.core import fingerprint
+    from wirewatch.embedded import store as store_module
+
+    monkeypatch.setattr(store_module, "RECENT_BANDS", 80)  # the bands of 2.5 articles
+    path = tmp_path / "w.db"
+    store = SqliteStore(path)
+    articles = [analyse(f"{ARTICLE_EN}\nReference {n}: {'word ' * n}\n") for n in range(5)]
+    keys = [fingerprint.band_keys(a.fingerprint) for a in articles]
+    counts = []
+    with store.transaction():
+        for article in articles:
+            store.put(article)
+            counts.append(
+                tuple(
+                    store._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("dup_bands", "dup_bands_recent")
+                )
+            )
+    # three articles fill the recent table, then their rows move; two stay recent
+    assert counts[2][1] == 0 and counts[2][0] > 0
+    assert counts[4][1] > 0 and counts[4][0] == counts[2][0]
+    for article, article_keys in zip(articles, keys, strict=True):
+        assert article.id in {aid for aid, _ in store.candidates(article_keys)}
+    store.close()
+    reopened = SqliteStore(path)  # the count of recent rows is read when opened
+    assert reopened._recent_bands == counts[4][1]
+    for article, article_keys in zip(articles, keys, strict=True):
+        assert article.id in {aid for aid, _ in reopened.candidates(article_keys)}
+    reopened.close()
+
+
 def test_entities_of_an_earlier_version_are_copied_into_a_table_without_rowid(tmp_path, analyse):
     path = tmp_path / "w.db"
     store = SqliteStore(path)
