@@ -392,7 +392,8 @@ class SqliteStore:
             self._db.executescript(SCHEMA)
             self._migrate()
             # band rows waiting in dup_bands_recent (a count, kept as rows are added; a
-            # rolled-back batch leaves it high, which only moves them a little sooner)
+            # rolled-back batch leaves it off - high, or low if a move was rolled back -
+            # which only moves them a batch sooner or later)
             (self._recent_bands,) = self._db.execute(
                 "SELECT count(*) FROM dup_bands_recent"
             ).fetchone()
