@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wirewatch.core.config import DEFAULT_MAX_BYTES, CoreConfig
+from wirewatch.core.config import DEFAULT_MAX_BYTES, SECONDARY_BELOW, SECONDARY_GAP, CoreConfig
 
 
 class SettingsError(ValueError):
@@ -128,6 +128,19 @@ class CoreSettings(BaseModel):
     event_direct_relevance: float = Field(
         default=0.05, ge=0.0, le=1.0, description="Below this relevance an article has no events."
     )
+    secondary_below: float = Field(
+        default=SECONDARY_BELOW,
+        ge=0.0,
+        le=1.0,
+        description="A second event type resting on one sentence with a lower confidence "
+        "is dropped (0 keeps all).",
+    )
+    secondary_gap: float = Field(
+        default=SECONDARY_GAP,
+        ge=0.0,
+        le=1.0,
+        description="... when it is at least this far under the article's leading event.",
+    )
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
@@ -139,6 +152,8 @@ class CoreSettings(BaseModel):
             max_evidence_chars=self.max_evidence_chars,
             event_min_relevance=self.event_min_relevance,
             event_direct_relevance=self.event_direct_relevance,
+            secondary_below=self.secondary_below,
+            secondary_gap=self.secondary_gap,
         )
 
 

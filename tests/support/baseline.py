@@ -148,8 +148,9 @@ def comparable(result: Any) -> dict[str, Any]:
 
 def without_later_keys(data_dir: Path) -> Path:
     """A copy of ``data_dir`` without what the rule files gained after the baseline (the
-    ``suppress`` phrases, tested on their own in tests/data/senses.yaml), which the
-    baseline's loader refuses; ``data_dir`` itself when it has none."""
+    ``suppress`` phrases, tested on their own in tests/data/senses.yaml, which the
+    baseline's loader refuses, and the ``reaction`` terms, which only today's engine
+    reads); ``data_dir`` itself when it has none."""
     import atexit
     import shutil
     import tempfile
@@ -157,28 +158,34 @@ def without_later_keys(data_dir: Path) -> Path:
     import yaml
 
     events = sorted((data_dir / "events").glob("*.yaml"))
-    if not any("\nsuppress:" in p.read_text("utf-8") for p in events):
+    later = ("\nsuppress:", "\n  reaction:")
+    if not any(key in p.read_text("utf-8") for p in events for key in later):
         return data_dir
     copy = Path(tempfile.mkdtemp(prefix="wirewatch-baseline-data-")) / "data"
     atexit.register(shutil.rmtree, copy.parent, True)
     shutil.copytree(data_dir, copy)
     for p in sorted((copy / "events").glob("*.yaml")):
         data = yaml.safe_load(p.read_text("utf-8"))
-        if data.pop("suppress", None) is not None:
+        dropped = data.pop("suppress", None) is not None
+        dropped |= (data.get("terms") or {}).pop("reaction", None) is not None
+        if dropped:
             p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     return copy
 
 
 def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     """(today's Enricher, the baseline's Enricher), both on ``data_dir`` (the bundled one,
-    less what the baseline cannot read: ``without_later_keys``)."""
+    less what the baseline cannot read: ``without_later_keys``); today's without the
+    later filter of weak second event types (``CoreConfig.secondary_below``)."""
+    from wirewatch.core.config import CoreConfig
     from wirewatch.core.logic import Enricher, Resources
 
     data_dir = without_later_keys(data_dir or current_data_dir())
     base = load_baseline()
     resources = Resources.load(data_dir)
     give_word_lists(resources)
-    now = Enricher(resources, clock=lambda: FIXED_CLOCK)
+    # The filter of weak second event types came after the baseline; off on both sides.
+    now = Enricher(resources, CoreConfig(secondary_below=0.0), clock=lambda: FIXED_CLOCK)
     old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
     return now, old
 

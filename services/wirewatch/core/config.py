@@ -8,6 +8,10 @@ from dataclasses import dataclass
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 600
+# On real and blind-set news most second event types that rest on one weak sentence
+# were the background of the story (the law behind a warning, the court behind a ban).
+SECONDARY_BELOW = 0.85
+SECONDARY_GAP = 0.1
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,8 @@ class CoreConfig:
     # Between this and ``event_min_relevance`` only sentences that themselves name
     # technology carry events; below it none do.
     event_direct_relevance: float = 0.05
+    # A second event type resting on one sentence, with a confidence under
+    # ``secondary_below`` and at least ``secondary_gap`` under the article's leading
+    # event, is dropped (0 keeps every type).
+    secondary_below: float = SECONDARY_BELOW
+    secondary_gap: float = SECONDARY_GAP

@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import MAX_EVIDENCE as MAX_EVIDENCE
 from .config import MAX_EVIDENCE_CHARS as MAX_EVIDENCE_CHARS
+from .config import SECONDARY_BELOW, SECONDARY_GAP
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE, positions
@@ -42,6 +43,9 @@ REJECTABLE = frozenset({"ban", "sanction"})
 # unless a second vendor is named (an operator replacing one vendor by another).
 _SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
+# An official warning is often said once, as the reason for a ban or a sanction, and is
+# news all the same: it is never dropped as a weak second type (``secondary_dropped``).
+SECONDARY_KEPT = frozenset({"warning"})
 # Term names the engine provides besides a language file's own ``terms``:
 # ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
 # vendor named here or in the sentence before; ``actor`` a country or organisation is
@@ -70,6 +74,9 @@ def firm_pattern(legal_forms: Iterable[str], joiners: Iterable[str]) -> re.Patte
 
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
+# A rule file's term list of reactions to an event ("criticised", "condemned"): the
+# countries and bodies of such a sentence are not the event's actors.
+REACTION_TERMS = "reaction"
 # Entity kinds that tie a sentence to technology by being named.
 ANCHOR_KINDS = frozenset({"vendors", "operators"})
 
@@ -720,6 +727,8 @@ def classify(
     max_evidence: int = MAX_EVIDENCE,
     max_evidence_chars: int = MAX_EVIDENCE_CHARS,
     caps: set[str] | None = None,
+    secondary_below: float = SECONDARY_BELOW,
+    secondary_gap: float = SECONDARY_GAP,
 ) -> list[PolicyEvent]:
     """Events in the sentences, merged per (type, status); see the module docstring.
 
@@ -728,13 +737,16 @@ def classify(
     or operator carry events (for articles that are barely about technology).
     Each event keeps at most ``max_evidence`` sentences of at most ``max_evidence_chars``
     characters; a longer sentence is cut (ending in an ellipsis) and ``"evidence_chars"``
-    is added to ``caps``.
+    is added to ``caps``. A second type resting on one sentence whose confidence is
+    under ``secondary_below`` and ``secondary_gap`` under the leading type's is dropped
+    (``secondary_dropped``).
     """
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
     own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
     near_anchor = anchored(rules, sentences, own_anchor)
+    reacting = rules.terms.get(REACTION_TERMS)
     # the trigger matches of every sentence that may carry events, found in one go
     eligible = [
         index
@@ -751,6 +763,8 @@ def classify(
     for index, sent in enumerate(sentences):
         tokens = sent.tokens
         actors, targets = _actors_targets(sent.mentions)
+        if actors and reacting is not None and reacting.any(tokens):
+            actors = []  # "China criticised the ban": who reacts to an event does not act in it
         sentence_actors = actors or previous_actors
         if actors:
             previous_actors = actors
@@ -862,6 +876,36 @@ def classify(
                 targets=a.targets,
             )
         )
+    events = secondary_dropped(events, secondary_below, secondary_gap)
     order = {t: i for i, t in enumerate(EVENT_TYPES)}
     events.sort(key=lambda e: (order[e.type], e.status))
     return events
+
+
+def secondary_dropped(
+    events: list[PolicyEvent], below: float = SECONDARY_BELOW, gap: float = SECONDARY_GAP
+) -> list[PolicyEvent]:
+    """``events`` without the second types that rest on one sentence, with a confidence
+    under ``below`` and at least ``gap`` under the leading type's.
+
+    A type's confidence is the highest of its events (any status); its evidence is the
+    distinct sentences of all of them. The leading type and warnings (SECONDARY_KEPT)
+    always stay; ``below`` 0 keeps every type.
+    """
+    if len(events) < 2 or below <= 0:
+        return events
+    best: dict[str, float] = {}
+    sentences: dict[str, set[str]] = {}
+    for e in events:
+        best[e.type] = max(best.get(e.type, 0.0), e.confidence)
+        sentences.setdefault(e.type, set()).update(e.evidence)
+    lead = max(best.values())
+    weak = {
+        t
+        for t, conf in best.items()
+        if t not in SECONDARY_KEPT
+        and len(sentences[t]) <= 1
+        and conf < below
+        and conf <= lead - gap + 1e-9
+    }
+    return [e for e in events if e.type not in weak] if weak else events

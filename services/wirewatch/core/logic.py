@@ -483,6 +483,8 @@ class Enricher:
                 max_evidence=self.config.max_evidence,
                 max_evidence_chars=self.config.max_evidence_chars,
                 caps=caps,
+                secondary_below=self.config.secondary_below,
+                secondary_gap=self.config.secondary_gap,
             )
             if rules and base.score >= self.config.event_direct_relevance
             else []
