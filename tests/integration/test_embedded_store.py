@@ -245,6 +245,49 @@ def test_bands_move_from_the_recent_table_in_key_order_and_are_found_in_both(
     reopened.close()
 
 
+def test_the_log_is_copied_into_the_database_in_the_background_after_a_commit(
+    tmp_path, analyse, monkeypatch
+):
+    import time
+
+    from wirewatch.embedded import store as store_module
+
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 0.05)
+    path = tmp_path / "w.db"
+    store = SqliteStore(path)
+    assert store._checkpointer is None  # opening and reading start no thread
+    store.search("huawei")
+    assert store._checkpointer is None
+    with store.transaction():
+        store.put(analyse(ARTICLE_EN))
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (
+        store_module.BACKSTOP_PAGES
+    )
+    deadline = time.monotonic() + 10
+    while checkpointer.runs == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.runs >= 1
+    # every frame of the log is in the database: a second checkpoint has none left to copy
+    busy, frames, copied = store._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == copied
+    runs = checkpointer.runs
+    time.sleep(0.2)
+    assert checkpointer.runs == runs  # no commit since: the thread sleeps
+    store.close()
+    assert not checkpointer._thread.is_alive()
+    assert not (tmp_path / "w.db-wal").exists()  # the last connection to close removed it
+    reopened = SqliteStore(path)
+    assert reopened.counts()["articles"] == 1
+    reopened.close()
+    memory = SqliteStore(":memory:")
+    with memory.transaction():
+        memory.put(analyse(ARTICLE_EN))
+    assert memory._checkpointer is None
+    memory.close()
+
+
 def test_entities_of_an_earlier_version_are_copied_into_a_table_without_rowid(tmp_path, analyse):
     path = tmp_path / "w.db"
     store = SqliteStore(path)
