@@ -4,6 +4,7 @@ frequency, spike and first-seen rules, silences - with a manual clock."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -442,3 +443,24 @@ def test_a_backtest_replays_in_time_order_and_records_nothing(enricher, clock) -
     ]
     assert per_rule_and_day(found) == [("bans", at.date(), 1, 1)]
     assert ReplayLedger().groups([("bans", nl.id)]) == {}
+
+
+def test_a_member_read_from_a_stored_document_is_the_member_of_the_article(enricher) -> None:
+    from tests.conftest import EXAMPLES
+
+    seen = datetime(2021, 3, 4, 12, tzinfo=UTC)
+    paths = sorted(p for p in EXAMPLES.rglob("*") if p.is_file())
+    compared = keyed = 0
+    for path in paths:
+        result = enricher.analyse(path.read_bytes(), Source(path=str(path)))
+        if not isinstance(result, EnrichedArticle):
+            continue
+        result.story_id = "s-" + result.id[:8] if compared % 2 else None
+        doc = json.loads(result.model_dump_json())
+        assert stories.member_of_doc(result.id, doc, seen) == stories.member(result, seen)
+        assert stories.member_of_doc(result.id, doc, seen, "other") == (
+            stories.member(result, seen, "other")
+        )
+        compared += 1
+        keyed += bool(stories.member(result, seen).keys)
+    assert compared >= 30 and keyed >= 15

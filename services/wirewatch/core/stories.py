@@ -25,9 +25,10 @@ An article without events forms a story of its own unless it near-duplicates one
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from .models import EnrichedArticle
 
@@ -120,47 +121,119 @@ def _countries(values: Iterable[str]) -> frozenset[str]:
     return frozenset(v for v in values if len(v) == 2 and v.isupper())
 
 
+# An event as stories see it: its type, acting countries or bodies, targeted vendors.
+EventParts = tuple[str, Sequence[str], Sequence[str]]
+
+
+def _event_parts(article: EnrichedArticle) -> list[EventParts]:
+    return [(ev.type, ev.actors, ev.targets) for ev in article.events]
+
+
+def _keys(operators: Iterable[str], events: Iterable[EventParts]) -> frozenset[str]:
+    known = set(operators)
+    out: set[str] = set()
+    for kind, actors, targets in events:
+        if targets:
+            parts = [f"vendor:{t}" for t in targets]
+        elif ops := [a for a in actors if a in known]:
+            parts = [f"operator:{o}" for o in ops]
+        else:
+            parts = [f"country:{c}" for c in sorted(_countries(actors))]
+        out.update(f"{kind}|{t}" for t in parts)
+    return frozenset(out)
+
+
 def keys(article: EnrichedArticle) -> frozenset[str]:
     """``type|vendor:X``, ``type|operator:X`` or ``type|country:XX`` for each event."""
-    operators = set(article.entities.operators)
-    out: set[str] = set()
-    for ev in article.events:
-        if ev.targets:
-            targets = [f"vendor:{t}" for t in ev.targets]
-        elif ops := [a for a in ev.actors if a in operators]:
-            targets = [f"operator:{o}" for o in ops]
-        else:
-            targets = [f"country:{c}" for c in sorted(_countries(ev.actors))]
-        out.update(f"{ev.type}|{t}" for t in targets)
-    return frozenset(out)
+    return _keys(article.entities.operators, _event_parts(article))
+
+
+_ENTITY_PREFIX = {
+    "vendors": "vendor",
+    "operators": "operator",
+    "countries": "country",
+    "organisations": "org",
+    "people": "person",
+}
+
+
+def _entity_set(entities: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    return frozenset(
+        f"{prefix}:{v}" for kind, prefix in _ENTITY_PREFIX.items() for v in entities.get(kind) or ()
+    )
 
 
 def entity_set(article: EnrichedArticle) -> frozenset[str]:
     e = article.entities
-    return frozenset(
-        [f"vendor:{v}" for v in e.vendors]
-        + [f"operator:{o}" for o in e.operators]
-        + [f"country:{c}" for c in e.countries]
-        + [f"org:{o}" for o in e.organisations]
-        + [f"person:{p}" for p in e.people]
-    )
+    return _entity_set({kind: getattr(e, kind) for kind in _ENTITY_PREFIX})
 
 
 def member(article: EnrichedArticle, stored_at: datetime, story_id: str | None = None) -> Member:
-    lo, hi = span(article.published, stored_at)
+    return _member(
+        article.id,
+        story_id or article.story_id or article.id,
+        article.language,
+        article.published,
+        stored_at,
+        {kind: getattr(article.entities, kind) for kind in _ENTITY_PREFIX},
+        _event_parts(article),
+        article.keywords,
+    )
+
+
+def member_of_doc(
+    article_id: str,
+    doc: Mapping[str, Any],
+    stored_at: datetime,
+    story_id: str | None = None,
+    language: str | None = None,
+    published: str | None = None,
+) -> Member:
+    """``member`` of a stored article from its document (the article's JSON, parsed),
+    without building the ``EnrichedArticle``: a store reads many candidates for every
+    batch, and validating each one's events and entities cost more than comparing
+    them. ``language`` and ``published`` default to the document's; the story to
+    ``story_id``, the document's, then the article itself."""
+    entities = doc.get("entities") or {}
+    return _member(
+        article_id,
+        story_id or doc.get("story_id") or article_id,
+        language or doc.get("language") or "und",
+        published if published is not None else doc.get("published"),
+        stored_at,
+        entities,
+        [
+            (e["type"], e.get("actors") or (), e.get("targets") or ())
+            for e in doc.get("events") or ()
+        ],
+        doc.get("keywords") or (),
+    )
+
+
+def _member(
+    article_id: str,
+    story_id: str,
+    language: str,
+    published: str | None,
+    stored_at: datetime,
+    entities: Mapping[str, Sequence[str]],
+    events: Sequence[EventParts],
+    keywords: Iterable[str],
+) -> Member:
+    lo, hi = span(published, stored_at)
     actors: dict[str, set[str]] = {}
-    for ev in article.events:
-        actors.setdefault(ev.type, set()).update(_countries(ev.actors))
+    for kind, acting, _targets in events:
+        actors.setdefault(kind, set()).update(_countries(acting))
     return Member(
-        article_id=article.id,
-        story_id=story_id or article.story_id or article.id,
-        language=article.language,
+        article_id=article_id,
+        story_id=story_id,
+        language=language,
         lo=lo,
         hi=hi,
-        keys=keys(article),
-        entities=entity_set(article),
+        keys=_keys(entities.get("operators") or (), events),
+        entities=_entity_set(entities),
         actors=tuple(sorted((k, frozenset(v)) for k, v in actors.items())),
-        words=frozenset(w.lower() for w in article.keywords),
+        words=frozenset(w.lower() for w in keywords),
     )
 
 

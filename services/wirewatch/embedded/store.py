@@ -25,7 +25,7 @@ from pathlib import Path
 from wirewatch import search as searching
 from wirewatch import statefile
 from wirewatch.core import alerts, fingerprint, stories
-from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent, Rejection
+from wirewatch.core.models import EnrichedArticle, Rejection
 from wirewatch.paths import path_key
 from wirewatch.search import SearchColumns, search_columns
 
@@ -862,24 +862,14 @@ class SqliteStore:
             if hit is not None:
                 out.append(hit)
                 continue
-            fields = json.loads(doc_json(doc))
-            article = EnrichedArticle.model_construct(
-                id=aid,
-                language=language,
-                published=published,
-                entities=Entities.model_validate(fields.get("entities") or {}),
-                events=[PolicyEvent.model_validate(e) for e in fields.get("events") or []],
-                keywords=fields.get("keywords") or [],
-                story_id=story,
-                # given, so that model_construct calls no default factory: pydantic
-                # inspects each factory's signature per call (0.65 ms an article, for
-                # every candidate of every batch)
-                sources=[],
-                boilerplate=[],
-                relevance_reasons=[],
-                caps_hit=[],
+            member = stories.member_of_doc(
+                aid,
+                json.loads(doc_json(doc)),
+                datetime.fromisoformat(seen),
+                story,
+                language,
+                published,
             )
-            member = stories.member(article, datetime.fromisoformat(seen), story)
             cache[(aid, story, seen)] = member
             out.append(member)
         return out

@@ -19,7 +19,7 @@ from typing import Any
 
 from wirewatch.core import stories
 from wirewatch.core.alerts import alert_id
-from wirewatch.core.models import EnrichedArticle, Entities, PolicyEvent
+from wirewatch.core.models import EnrichedArticle
 from wirewatch.core.stories import Member
 from wirewatch.indexer.digests import item_actions
 from wirewatch.indexer.sink import EsSink
@@ -93,22 +93,8 @@ class EsStories:
         ]
         out = []
         for _id, src in self.sink.scan(self.sink.articles, query, fields):
-            article = EnrichedArticle.model_construct(
-                id=src["id"],
-                language=src.get("language", "und"),
-                published=src.get("published"),
-                entities=Entities.model_validate(src.get("entities") or {}),
-                events=[PolicyEvent.model_validate(e) for e in src.get("events") or []],
-                story_id=src.get("story_id"),
-                keywords=src.get("keywords") or [],
-                # no default factory called: pydantic inspects its signature every time
-                sources=[],
-                boilerplate=[],
-                relevance_reasons=[],
-                caps_hit=[],
-            )
             seen = datetime.fromisoformat(src["indexed_at"]) if src.get("indexed_at") else since
-            out.append(stories.member(article, seen, src.get("story_id")))
+            out.append(stories.member_of_doc(src["id"], src, seen, src.get("story_id")))
         return out
 
     def story_ids(

@@ -129,27 +129,39 @@ class AfterEnrichment:
             )
         ]
         keys = sorted({k for m in searching for k in m.keys})
-        candidates = []
+        candidates: list[stories.Member] = []
         if keys:
             since = min(m.lo for m in searching) - self.story_window
             until = max(m.hi for m in searching) + self.story_window
             candidates = index.members(keys, since, until)
+        # candidates by key: an article is compared only with those sharing a key with it
+        # (a popular key brings thousands of candidates to a batch of a large store; every
+        # article scanned them all). ``stories.assign`` does not depend on their order.
+        by_key: dict[str, list[stories.Member]] = {}
+
+        def file_under_keys(member: stories.Member) -> None:
+            for key in member.keys:
+                by_key.setdefault(key, []).append(member)
+
+        for c in candidates:
+            file_under_keys(c)
         for article in articles:
             if article.id in known:
                 article.story_id = known[article.id]
                 continue
             dup = article.near_duplicate_of
             m = fresh[article.id]
+            sharing = {id(c): c for key in m.keys for c in by_key.get(key, ())}
             article.story_id = stories.assign(
                 m,
-                [c for c in candidates if c.keys & m.keys],
+                sharing.values(),
                 known.get(dup) if dup else None,
                 self.story_window,
             )
             if article.story_id == article.id:
                 metrics.STORIES.inc()
             known[article.id] = article.story_id
-            candidates.append(stories.member(article, now, article.story_id))
+            file_under_keys(stories.member(article, now, article.story_id))
 
     # -- 2. what was stored ------------------------------------------------------
     @staticmethod
