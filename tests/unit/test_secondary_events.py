@@ -88,3 +88,21 @@ def test_a_warning_is_never_dropped() -> None:
     """An official warning is often said once, as the reason for a ban."""
     got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")])
     assert types(got) == [("ban", "reported"), ("warning", "reported")]
+
+
+def test_a_planned_rule_stays_when_the_rule_type_is_weak() -> None:
+    """Proposed regulation is kept; the same type's reported event on that sentence is not."""
+    got = secondary_dropped(
+        [ev("ban", 0.97, "a", "b"), ev("regulation", 0.74, "c", status="proposed")]
+    )
+    assert types(got) == [("ban", "reported"), ("regulation", "proposed")]
+    got = secondary_dropped(
+        [
+            ev("ban", 0.97, "a", "b"),
+            ev("regulation", 0.74, "c", status="proposed"),
+            ev("regulation", 0.7, "c"),
+        ]
+    )
+    assert types(got) == [("ban", "reported"), ("regulation", "proposed")]
+    got = secondary_dropped([ev("ban", 0.97, "a", "b"), ev("legal", 0.74, "c", status="proposed")])
+    assert types(got) == [("ban", "reported")]  # only planned rules

@@ -46,6 +46,12 @@ PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 # An official warning is often said once, as the reason for a ban or a sanction, and is
 # news all the same: it is never dropped as a weak second type (``secondary_dropped``).
 SECONDARY_KEPT = frozenset({"warning"})
+# A planned rule said once beside a bigger event (a minister announcing tougher rules
+# after a ban) is news of its own, where a rule reported once is mostly the law behind
+# the main event: proposed regulation stays even when its type is weak. On the dev
+# halves of the labelled real news and of the blind set, F1 0.843 -> 0.849 and
+# 0.862 -> 0.867.
+SECONDARY_KEPT_EVENTS = frozenset({("regulation", "proposed")})
 # Term names the engine provides besides a language file's own ``terms``:
 # ``vendor`` a vendor is named in the sentence; ``target`` the file's target words or a
 # vendor named here or in the sentence before; ``actor`` a country or organisation is
@@ -890,7 +896,8 @@ def secondary_dropped(
 
     A type's confidence is the highest of its events (any status); its evidence is the
     distinct sentences of all of them. The leading type and warnings (SECONDARY_KEPT)
-    always stay; ``below`` 0 keeps every type.
+    always stay, and so do the events of a weak type whose (type, status) is in
+    SECONDARY_KEPT_EVENTS (planned rules); ``below`` 0 keeps every type.
     """
     if len(events) < 2 or below <= 0:
         return events
@@ -908,4 +915,6 @@ def secondary_dropped(
         and conf < below
         and conf <= lead - gap + 1e-9
     }
-    return [e for e in events if e.type not in weak] if weak else events
+    if not weak:
+        return events
+    return [e for e in events if e.type not in weak or (e.type, e.status) in SECONDARY_KEPT_EVENTS]
