@@ -163,11 +163,6 @@ def _entity_set(entities: Mapping[str, Sequence[str]]) -> frozenset[str]:
     )
 
 
-def entity_set(article: EnrichedArticle) -> frozenset[str]:
-    e = article.entities
-    return _entity_set({kind: getattr(e, kind) for kind in _ENTITY_PREFIX})
-
-
 def member(article: EnrichedArticle, stored_at: datetime, story_id: str | None = None) -> Member:
     return _member(
         article.id,
