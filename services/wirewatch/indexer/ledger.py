@@ -94,7 +94,7 @@ class EsStories:
         out = []
         for _id, src in self.sink.scan(self.sink.articles, query, fields):
             seen = datetime.fromisoformat(src["indexed_at"]) if src.get("indexed_at") else since
-            out.append(stories.member_of_doc(src["id"], src, seen, src.get("story_id")))
+            out.append(stories.member_of_doc(src["id"], src, seen))  # story, language: src's
         return out
 
     def story_ids(
