@@ -26,8 +26,7 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server API
-                status = server.answer(self)
-                server.requests.append((self.path, status, dict(self.headers.items())))
+                server.answer(self)
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -51,10 +50,16 @@ class FeedServer:
         self.docs[path] = body
         self.modified[path] = formatdate(usegmt=True)
 
+    def record(self, h: BaseHTTPRequestHandler, status: int) -> None:
+        # before the answer goes out: the client may look at ``requests`` as soon as
+        # it has read the answer
+        self.requests.append((h.path, status, dict(h.headers.items())))
+
     def answer(self, h: BaseHTTPRequestHandler) -> int:
         failure = self.fail.get(h.path)
         if failure == "garbage":
             body = b"\x00\x01 this is not a feed <html><body>oops"
+            self.record(h, 200)
             h.send_response(200)
             h.send_header("Content-Type", "application/rss+xml")
             h.send_header("Content-Length", str(len(body)))
@@ -62,18 +67,22 @@ class FeedServer:
             h.wfile.write(body)
             return 200
         if isinstance(failure, int):
+            self.record(h, failure)
             h.send_error(failure)
             return failure
         body = self.docs.get(h.path)
         if body is None:
+            self.record(h, 404)
             h.send_error(404)
             return 404
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         if h.headers.get("If-None-Match") == etag:
+            self.record(h, 304)
             h.send_response(304)
             h.send_header("ETag", etag)
             h.end_headers()
             return 304
+        self.record(h, 200)
         h.send_response(200)
         h.send_header("Content-Type", "application/xml; charset=utf-8")
         h.send_header("Content-Length", str(len(body)))
