@@ -83,6 +83,11 @@ DOMAIN_TERMS = "domain"
 # A rule file's term list of reactions to an event ("criticised", "condemned"): the
 # countries and bodies of such a sentence are not the event's actors.
 REACTION_TERMS = "reaction"
+# A rule file's term list of what makes a deal more than an agreement (supply, an order,
+# a purchase, a joint venture, ...). In an article that reports licensing, a deal read
+# only from sentences without one of these words ("the agreement ends the dispute") is
+# the licence agreement itself, not a second event (``licence_deals_dropped``).
+DEAL_SPECIFIC_TERMS = "deal_specific"
 # Entity kinds that tie a sentence to technology by being named.
 ANCHOR_KINDS = frozenset({"vendors", "operators"})
 
@@ -511,6 +516,7 @@ class _Acc:
     actors: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     named_target: bool = False
+    specific: bool = False  # a deal: some evidence sentence names a deal_specific word
 
 
 class _Cues:
@@ -753,6 +759,7 @@ def classify(
     own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
     near_anchor = anchored(rules, sentences, own_anchor)
     reacting = rules.terms.get(REACTION_TERMS)
+    deal_specific = rules.terms.get(DEAL_SPECIFIC_TERMS)
     # the trigger matches of every sentence that may carry events, found in one go
     eligible = [
         index
@@ -851,6 +858,8 @@ def classify(
             if a is None:
                 a = acc[key] = _Acc(etype, status, weight)
             a.weight = max(a.weight, weight)
+            if etype == "deal" and not a.specific:
+                a.specific = deal_specific is None or deal_specific.any(tokens)
             if len(a.evidence) < max_evidence and sent.text not in a.evidence:
                 text = sent.text
                 if len(text) > max_evidence_chars:
@@ -867,7 +876,7 @@ def classify(
                     a.targets.append(x)
             a.named_target = a.named_target or has_vendor
     events: list[PolicyEvent] = []
-    for a in acc.values():
+    for a in licence_deals_dropped(list(acc.values())):
         confidence = a.weight
         confidence += 0.08 if a.named_target else 0.0
         confidence += 0.04 if a.actors else 0.0
@@ -886,6 +895,16 @@ def classify(
     order = {t: i for i, t in enumerate(EVENT_TYPES)}
     events.sort(key=lambda e: (order[e.type], e.status))
     return events
+
+
+def licence_deals_dropped(accs: list[_Acc]) -> list[_Acc]:
+    """Without the deals of an article that reports licensing, when no sentence of the
+    deal names a ``deal_specific`` word: a patent licence that settles a dispute is told
+    as "the agreement" or "the deal" in later sentences, and is one licensing event, not
+    a deal besides it. A supply pact or joint venture signed with the licence stays."""
+    if not any(a.type == "licensing" for a in accs):
+        return accs
+    return [a for a in accs if a.type != "deal" or a.specific]
 
 
 def secondary_dropped(
