@@ -177,7 +177,8 @@ def without_later_keys(data_dir: Path) -> Path:
 def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     """(today's Enricher, the baseline's Enricher), both on ``data_dir`` (the bundled one,
     less what the baseline cannot read: ``without_later_keys``); today's without the
-    later filter of weak second event types (``CoreConfig.secondary_below``)."""
+    later filter of weak second event types (``CoreConfig.secondary_below``) and the
+    later wider anchoring (``CoreConfig.wide_window``)."""
     from wirewatch.core.config import CoreConfig
     from wirewatch.core.logic import Enricher, Resources
 
@@ -185,8 +186,11 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     base = load_baseline()
     resources = Resources.load(data_dir)
     give_word_lists(resources)
-    # The filter of weak second event types came after the baseline; off on both sides.
-    now = Enricher(resources, CoreConfig(secondary_below=0.0), clock=lambda: FIXED_CLOCK)
+    # The filter of weak second event types and the wider anchoring of articles about
+    # technology throughout came after the baseline; off on both sides.
+    now = Enricher(
+        resources, CoreConfig(secondary_below=0.0, wide_window=1), clock=lambda: FIXED_CLOCK
+    )
     old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
     return now, old
 

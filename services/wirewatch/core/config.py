@@ -12,6 +12,14 @@ MAX_EVIDENCE_CHARS = 600
 # were the background of the story (the law behind a warning, the court behind a ban).
 SECONDARY_BELOW = 0.85
 SECONDARY_GAP = 0.1
+# An article that is about technology throughout (at least this share of its sentences
+# anchored) tells its policy news in sentences that need not name the technology again
+# ("the company is weighing an appeal", "the agency had warned of espionage"): there a
+# sentence may carry events when an anchored sentence is up to WIDE_WINDOW sentences
+# away, not only next to it. On the dev halves of the blind set and the labelled real
+# news, F1 0.865 -> 0.873 and 0.849 -> 0.849; ordinary news is hardly ever that dense.
+WIDE_DENSITY = 0.35
+WIDE_WINDOW = 2
 
 
 @dataclass(frozen=True)
@@ -35,3 +43,8 @@ class CoreConfig:
     # event, is dropped (0 keeps every type).
     secondary_below: float = SECONDARY_BELOW
     secondary_gap: float = SECONDARY_GAP
+    # How far (in sentences) an anchored sentence may be from one that carries an event,
+    # in an article with at least ``wide_density`` of its sentences anchored; elsewhere
+    # the neighbours only (1 keeps the neighbours everywhere).
+    wide_density: float = WIDE_DENSITY
+    wide_window: int = WIDE_WINDOW

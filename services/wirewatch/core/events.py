@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import MAX_EVIDENCE as MAX_EVIDENCE
 from .config import MAX_EVIDENCE_CHARS as MAX_EVIDENCE_CHARS
-from .config import SECONDARY_BELOW, SECONDARY_GAP
+from .config import SECONDARY_BELOW, SECONDARY_GAP, WIDE_DENSITY, WIDE_WINDOW
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE, positions
@@ -715,8 +715,12 @@ def anchored(
     rules: LanguageRules,
     sentences: Sequence[SentenceInput],
     own: list[bool] | None = None,
+    wide_density: float = WIDE_DENSITY,
+    wide_window: int = WIDE_WINDOW,
 ) -> list[bool]:
-    """Per sentence: may it carry an event? Only when it or a neighbour is anchored.
+    """Per sentence: may it carry an event? Only when it or a neighbour is anchored; in
+    an article where at least ``wide_density`` of the sentences are anchored, when an
+    anchored sentence is at most ``wide_window`` sentences away (config.WIDE_DENSITY).
 
     A rule file without a ``domain`` term list is not domain-checked (every sentence
     may carry events); the bundled files all have one.
@@ -726,7 +730,8 @@ def anchored(
     if own is None:
         own = sentence_anchors(rules, sentences)
     n = len(own)
-    return [own[i] or (i > 0 and own[i - 1]) or (i + 1 < n and own[i + 1]) for i in range(n)]
+    window = max(1, wide_window) if n and sum(own) >= wide_density * n else 1
+    return [any(own[max(0, i - window) : i + window + 1]) for i in range(n)]
 
 
 def classify(
@@ -741,6 +746,8 @@ def classify(
     caps: set[str] | None = None,
     secondary_below: float = SECONDARY_BELOW,
     secondary_gap: float = SECONDARY_GAP,
+    wide_density: float = WIDE_DENSITY,
+    wide_window: int = WIDE_WINDOW,
 ) -> list[PolicyEvent]:
     """Events in the sentences, merged per (type, status); see the module docstring.
 
@@ -757,7 +764,7 @@ def classify(
     previous_actors: list[str] = []
     previous_targets: list[str] = []
     own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
-    near_anchor = anchored(rules, sentences, own_anchor)
+    near_anchor = anchored(rules, sentences, own_anchor, wide_density, wide_window)
     reacting = rules.terms.get(REACTION_TERMS)
     deal_specific = rules.terms.get(DEAL_SPECIFIC_TERMS)
     # the trigger matches of every sentence that may carry events, found in one go

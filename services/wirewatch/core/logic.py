@@ -485,6 +485,8 @@ class Enricher:
                 caps=caps,
                 secondary_below=self.config.secondary_below,
                 secondary_gap=self.config.secondary_gap,
+                wide_density=self.config.wide_density,
+                wide_window=self.config.wide_window,
             )
             if rules and base.score >= self.config.event_direct_relevance
             else []
