@@ -28,7 +28,7 @@ LABELS = [
 ORDINARY = [(f, x) for f, x in LABELS if "_ordinary_" in x["file"]]
 POLICY = [(f, x) for f, x in LABELS if "_policy_" in x["file"]]
 # regression floors of event-type precision and recall over every policy article
-MIN_PRECISION, MIN_RECALL = 0.83, 0.77
+MIN_PRECISION, MIN_RECALL = 0.83, 0.80
 
 
 def _types(enricher: Enricher, folder: Path, name: str) -> set[str]:
