@@ -210,11 +210,12 @@ def test_a_backtest_on_the_seeds_prints_what_would_have_fired(tmp_path):
     assert totals == [
         "bans: 4 alert(s), 0 update(s)",
         "huawei-query: 3 alert(s), 0 update(s)",
-        "ban-wave: 1 alert(s), 0 update(s)",
+        "ban-wave: 2 alert(s), 0 update(s)",
         "first-vendor: 2 alert(s), 0 update(s)",
     ]
     rows = [line.split() for line in out.stdout.splitlines()[2:] if line.count("-") >= 2]
     assert ["ban-wave", "2019-06-01", "1", "0"] in rows
+    assert ["ban-wave", "2019-03-26", "1", "0"] in rows  # its proposed ban is the second
     assert ["bans", "2019-03-26", "1", "0"] in rows  # the Swedish article, dated to the day
     assert "replayed 5 stored article(s)" in out.stderr
     # per period: the spring of 2019 only

@@ -464,3 +464,25 @@ def test_a_member_read_from_a_stored_document_is_the_member_of_the_article(enric
         compared += 1
         keyed += bool(stories.member(result, seen).keys)
     assert compared >= 30 and keyed >= 15
+
+
+def test_candidate_windows_group_only_articles_close_in_time() -> None:
+    """One article dated years back gets a look-up of its own instead of widening the
+    window (and so the candidates) of the whole batch."""
+    from wirewatch.pipeline.after import windows
+
+    def m(aid: str, day: datetime, *keys: str) -> stories.Member:
+        return stories.Member(aid, aid, "en", day, day + timedelta(days=1), frozenset(keys))
+
+    now = datetime(2024, 5, 10, tzinfo=UTC)
+    old = datetime(1987, 3, 2, tzinfo=UTC)
+    w = timedelta(days=3)
+    got = windows(
+        [m("a", now, "v:huawei"), m("b", old, "v:ibm"), m("c", now + timedelta(days=2), "c:se")],
+        w,
+    )
+    assert got == [
+        (["v:ibm"], old - w, old + timedelta(days=1) + w),
+        (["c:se", "v:huawei"], now - w, now + timedelta(days=3) + w),
+    ]
+    assert windows([m("d", now)], w) == []  # no keys: nothing to look up

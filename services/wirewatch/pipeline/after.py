@@ -53,6 +53,23 @@ LogLine = tuple[int, str, tuple[Any, ...]]
 Delivery = tuple[str, str, str, dict[str, Any]]  # rule, article id, webhook URL, body
 
 
+def windows(
+    members: Sequence[stories.Member], window: timedelta
+) -> list[tuple[list[str], datetime, datetime]]:
+    """(keys, since, until) per group of ``members`` whose spans, widened by ``window``,
+    overlap: what to look up for them, in order of time. Members without keys ask for
+    nothing."""
+    groups: list[tuple[set[str], datetime, datetime]] = []
+    for m in sorted((m for m in members if m.keys), key=lambda m: m.lo):
+        since, until = m.lo - window, m.hi + window
+        if groups and since <= groups[-1][2]:
+            keys, first, last = groups[-1]
+            groups[-1] = (keys | m.keys, first, max(last, until))
+        else:
+            groups.append((set(m.keys), since, until))
+    return [(sorted(keys), since, until) for keys, since, until in groups]
+
+
 @dataclass
 class Fired:
     """What ``fire`` decided for one batch."""
@@ -128,12 +145,14 @@ class AfterEnrichment:
                 and (a.near_duplicate_of in known or a.near_duplicate_of in batch)
             )
         ]
-        keys = sorted({k for m in searching for k in m.keys})
-        candidates: list[stories.Member] = []
-        if keys:
-            since = min(m.lo for m in searching) - self.story_window
-            until = max(m.hi for m in searching) + self.story_window
-            candidates = index.members(keys, since, until)
+        # one look-up per group of articles whose windows overlap, with that group's
+        # keys: one article dated years back no longer widens the window of the whole
+        # batch (which then brought every stored article sharing a key with any of it)
+        found: dict[str, stories.Member] = {}
+        for keys, since, until in windows(searching, self.story_window):
+            for c in index.members(keys, since, until):
+                found.setdefault(c.article_id, c)
+        candidates = list(found.values())
         # candidates by key: an article is compared only with those sharing a key with it
         # (a popular key brings thousands of candidates to a batch of a large store; every
         # article scanned them all). ``stories.assign`` does not depend on their order.
