@@ -71,3 +71,25 @@ def test_pressing_allies_is_a_warning_not_a_ban(enricher: Enricher, lang: str, t
     events = _events(enricher, lang, text)
     assert not {t for t, _ in events if t == "ban"}
     assert ("warning", "reported") in events
+
+
+# A government working on a law, with the subject between the verb and its object
+# ("werkt de regering aan een wet"): the law is planned.
+WORKING_ON = [
+    (
+        "nl",
+        "Geen verbod op Huawei\n\nIn plaats daarvan werkt de regering aan een wet die "
+        "operatoren verplicht om voor de kern van hun netwerk alleen doorgelichte leveranciers "
+        "te gebruiken.\n",
+    ),
+    (
+        "de",
+        "Kein Huawei-Verbot\n\nStattdessen arbeitet die Regierung an einem Gesetz, das "
+        "Netzbetreiber verpflichtet, im Kern ihrer Netze nur geprüfte Lieferanten einzusetzen.\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), WORKING_ON, ids=[c[0] for c in WORKING_ON])
+def test_a_law_being_worked_on_is_proposed(enricher: Enricher, lang: str, text: str) -> None:
+    assert _events(enricher, lang, text) == {("regulation", "proposed")}
