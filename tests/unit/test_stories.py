@@ -486,3 +486,27 @@ def test_candidate_windows_group_only_articles_close_in_time() -> None:
         (["c:se", "v:huawei"], now - w, now + timedelta(days=3) + w),
     ]
     assert windows([m("d", now)], w) == []  # no keys: nothing to look up
+
+
+def test_candidate_windows_are_few_however_spread_the_dates() -> None:
+    """Each window is a look-up (a round trip to Elasticsearch): the closest merge."""
+    from wirewatch.pipeline.after import windows
+
+    w = timedelta(days=3)
+    base = datetime(2000, 1, 1, tzinfo=UTC)
+    days = [0, 10, 11, 400, 401, 2000]  # apart by more than the window, some nearly
+    members = [
+        stories.Member(
+            f"a{d}",
+            f"a{d}",
+            "en",
+            base + timedelta(days=d),
+            base + timedelta(days=d + 1),
+            frozenset({f"k{d}"}),
+        )
+        for d in days
+    ]
+    assert len(windows(members, w)) == 4  # 10 and 11, 400 and 401 overlap
+    got = windows(members, w, most=2)
+    assert [keys for keys, _, _ in got] == [["k0", "k10", "k11", "k400", "k401"], ["k2000"]]
+    assert got[0][1] == base - w and got[1][2] == base + timedelta(days=2001) + w

@@ -53,11 +53,17 @@ LogLine = tuple[int, str, tuple[Any, ...]]
 Delivery = tuple[str, str, str, dict[str, Any]]  # rule, article id, webhook URL, body
 
 
+# At most this many look-ups of story candidates per batch: each is a round trip to
+# Elasticsearch in the distributed mode. Beyond it the groups closest in time merge.
+MAX_WINDOWS = 8
+
+
 def windows(
-    members: Sequence[stories.Member], window: timedelta
+    members: Sequence[stories.Member], window: timedelta, most: int = MAX_WINDOWS
 ) -> list[tuple[list[str], datetime, datetime]]:
     """(keys, since, until) per group of ``members`` whose spans, widened by ``window``,
-    overlap: what to look up for them, in order of time. Members without keys ask for
+    overlap: what to look up for them, in order of time; at most ``most`` groups (the
+    two with the shortest gap between them merge first). Members without keys ask for
     nothing."""
     groups: list[tuple[set[str], datetime, datetime]] = []
     for m in sorted((m for m in members if m.keys), key=lambda m: m.lo):
@@ -67,6 +73,10 @@ def windows(
             groups[-1] = (keys | m.keys, first, max(last, until))
         else:
             groups.append((set(m.keys), since, until))
+    while len(groups) > max(1, most):
+        i = min(range(len(groups) - 1), key=lambda n: groups[n + 1][1] - groups[n][2])
+        (a, first, _), (b, _, last) = groups[i], groups[i + 1]
+        groups[i : i + 2] = [(a | b, first, last)]
     return [(sorted(keys), since, until) for keys, since, until in groups]
 
 
