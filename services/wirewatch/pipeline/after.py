@@ -53,9 +53,10 @@ LogLine = tuple[int, str, tuple[Any, ...]]
 Delivery = tuple[str, str, str, dict[str, Any]]  # rule, article id, webhook URL, body
 
 
-# At most this many look-ups of story candidates per batch: each is a round trip to
-# Elasticsearch in the distributed mode. Beyond it the groups closest in time merge.
-MAX_WINDOWS = 8
+# At most this many look-ups of story candidates per batch (of up to 256 articles): each
+# is a round trip to Elasticsearch in the distributed mode. Beyond it the groups closest
+# in time merge.
+MAX_WINDOWS = 32
 
 
 def windows(
