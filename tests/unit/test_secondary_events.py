@@ -69,15 +69,15 @@ def test_the_enricher_applies_it_and_the_config_turns_it_off(enricher: Enricher)
         b"Sweden bans Huawei and ZTE from its 5G networks\n\n"
         b"The Swedish regulator PTS has banned Huawei and ZTE equipment from the new 5G "
         b"networks, the agency said on Tuesday. Operators must remove the existing Huawei "
-        b"gear by 2025, the regulator ruled. The government is also preparing a bill on "
-        b"network security.\n"
+        b"gear by 2025, the regulator ruled. The decision rests on the network security law "
+        b"the government passed last year.\n"
     )
     on = enricher.analyse(text, Source(path="sv.txt"))
     off = Enricher(enricher.resources, CoreConfig(secondary_below=0.0)).analyse(
         text, Source(path="sv.txt")
     )
     assert isinstance(on, EnrichedArticle) and isinstance(off, EnrichedArticle)
-    # the bill is background to the ban: one sentence, a confidence under the bar
+    # the law is background to the ban: one sentence, a confidence under the bar
     assert [(e.type, len(e.evidence)) for e in on.events] == [("ban", 3)]
     weak = [e for e in off.events if e.type == "regulation"]
     assert len(weak) == 1 and len(weak[0].evidence) == 1 and weak[0].confidence < 0.85
