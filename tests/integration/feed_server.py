@@ -28,6 +28,12 @@ class FeedServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 server.answer(self)
 
+            def send_response(self, code: int, message: str | None = None) -> None:
+                # logged before the answer goes out (send_error comes here too): the
+                # client may look at ``requests`` as soon as it has read the answer
+                server.requests.append((self.path, code, dict(self.headers.items())))
+                super().send_response(code, message)
+
             def log_message(self, format: str, *args: object) -> None:
                 return
 
@@ -50,39 +56,29 @@ class FeedServer:
         self.docs[path] = body
         self.modified[path] = formatdate(usegmt=True)
 
-    def record(self, h: BaseHTTPRequestHandler, status: int) -> None:
-        # before the answer goes out: the client may look at ``requests`` as soon as
-        # it has read the answer
-        self.requests.append((h.path, status, dict(h.headers.items())))
-
-    def answer(self, h: BaseHTTPRequestHandler) -> int:
+    def answer(self, h: BaseHTTPRequestHandler) -> None:
         failure = self.fail.get(h.path)
         if failure == "garbage":
             body = b"\x00\x01 this is not a feed <html><body>oops"
-            self.record(h, 200)
             h.send_response(200)
             h.send_header("Content-Type", "application/rss+xml")
             h.send_header("Content-Length", str(len(body)))
             h.end_headers()
             h.wfile.write(body)
-            return 200
+            return
         if isinstance(failure, int):
-            self.record(h, failure)
             h.send_error(failure)
-            return failure
+            return
         body = self.docs.get(h.path)
         if body is None:
-            self.record(h, 404)
             h.send_error(404)
-            return 404
+            return
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         if h.headers.get("If-None-Match") == etag:
-            self.record(h, 304)
             h.send_response(304)
             h.send_header("ETag", etag)
             h.end_headers()
-            return 304
-        self.record(h, 200)
+            return
         h.send_response(200)
         h.send_header("Content-Type", "application/xml; charset=utf-8")
         h.send_header("Content-Length", str(len(body)))
@@ -90,7 +86,6 @@ class FeedServer:
         h.send_header("Last-Modified", self.modified[h.path])
         h.end_headers()
         h.wfile.write(body)
-        return 200
 
 
 def feed_doc(name: str) -> bytes:
