@@ -135,7 +135,8 @@ class AfterEnrichment:
 
     def assign_stories(self, articles: Sequence[EnrichedArticle], index: StoryIndex) -> None:
         """Set ``story_id`` on every article (after ``link_duplicates``): an article
-        stored before keeps its story; one lookup of candidates per batch."""
+        stored before keeps its story; candidates are looked up once per batch, per group
+        of articles close in time (``windows``)."""
         if not articles:
             return
         now = self.clock.now()
@@ -163,7 +164,6 @@ class AfterEnrichment:
         for keys, since, until in windows(searching, self.story_window):
             for c in index.members(keys, since, until):
                 found.setdefault(c.article_id, c)
-        candidates = list(found.values())
         # candidates by key: an article is compared only with those sharing a key with it
         # (a popular key brings thousands of candidates to a batch of a large store; every
         # article scanned them all). ``stories.assign`` does not depend on their order.
@@ -173,7 +173,7 @@ class AfterEnrichment:
             for key in member.keys:
                 by_key.setdefault(key, []).append(member)
 
-        for c in candidates:
+        for c in found.values():
             file_under_keys(c)
         for article in articles:
             if article.id in known:
