@@ -97,3 +97,32 @@ def test_suppress_takes_a_type_from_the_whole_sentence():
     assert events("The firm excluded rivals with a contract for equipment.") == [
         ("deal", "reported")
     ]
+
+
+def test_spellings_give_every_phrase_its_other_spelling():
+    rules = LanguageRules.from_mapping(
+        {
+            "language": "xx",
+            "spellings": {"ß": "ss"},
+            "terms": {"target": ["maßnahme*", "vendor*"]},
+            "rules": [{"type": "ban", "triggers": ["auszuschließen"], "requires": ["target"]}],
+        },
+        "test.yaml",
+    )
+
+    def events(sentence: str) -> list[tuple[str, str]]:
+        inputs = [SentenceInput(sentence, [t.lower for t in tokenize(sentence)], [])]
+        return [(e.type, e.status) for e in classify(rules, inputs)]
+
+    assert events("Den Vendor auszuschließen.") == [("ban", "reported")]
+    assert events("Den Vendor auszuschliessen.") == [("ban", "reported")]
+    assert events("Die Massnahme auszuschliessen.") == [("ban", "reported")]
+    assert events("Die Ware auszuschliessen.") == []
+
+
+def test_malformed_spellings_name_the_file():
+    import pytest
+    from wirewatch.core.events import RuleError
+
+    with pytest.raises(RuleError, match="bad.yaml: spellings"):
+        LanguageRules.from_mapping({"language": "xx", "spellings": ["ß"]}, "bad.yaml")

@@ -106,3 +106,12 @@ def test_a_planned_rule_stays_when_the_rule_type_is_weak() -> None:
     assert types(got) == [("ban", "reported"), ("regulation", "proposed")]
     got = secondary_dropped([ev("ban", 0.97, "a", "b"), ev("legal", 0.74, "c", status="proposed")])
     assert types(got) == [("ban", "reported")]  # only planned rules
+
+
+def test_a_declined_ban_stays_when_the_ban_type_is_weak() -> None:
+    """ "No plans to exclude the vendor" is news beside a bigger case; a weak reported ban
+    on one sentence is not."""
+    got = secondary_dropped([ev("legal", 0.97, "a", "b"), ev("ban", 0.64, "c", status="rejected")])
+    assert types(got) == [("legal", "reported"), ("ban", "rejected")]
+    got = secondary_dropped([ev("legal", 0.97, "a", "b"), ev("ban", 0.64, "c")])
+    assert types(got) == [("legal", "reported")]
