@@ -93,3 +93,28 @@ WORKING_ON = [
 @pytest.mark.parametrize(("lang", "text"), WORKING_ON, ids=[c[0] for c in WORKING_ON])
 def test_a_law_being_worked_on_is_proposed(enricher: Enricher, lang: str, text: str) -> None:
     assert _events(enricher, lang, text) == {("regulation", "proposed")}
+
+
+UNSAID = [
+    (
+        "en",
+        "US blacklists chipmaker\n\nThe United States added the chipmaker SMIC to a trade "
+        "blacklist on Friday. The incoming president has not said whether he intends to keep "
+        "the restrictions on Chinese chip firms.\n",
+    ),
+    (
+        "fr",
+        "Washington inscrit un fondeur chinois sur sa liste noire\n\nLes États-Unis ont inscrit "
+        "le fondeur SMIC sur leur liste noire commerciale. Le futur président n'a pas précisé "
+        "s'il maintiendrait les restrictions visant les fabricants chinois.\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), UNSAID, ids=[c[0] for c in UNSAID])
+def test_not_saying_whether_declines_nothing(enricher: Enricher, lang: str, text: str) -> None:
+    """ "Has not said whether he will keep the restrictions" is no declined ban."""
+    out = enricher.analyse(text.encode("utf-8"), Source(path="x.txt"), language_hint=lang)
+    assert isinstance(out, EnrichedArticle)
+    assert ("ban", "rejected") not in {(e.type, e.status) for e in out.events}
+    assert "sanction" in {e.type for e in out.events}
