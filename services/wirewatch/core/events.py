@@ -75,9 +75,10 @@ BUILTIN_TERMS = frozenset(
 def firm_pattern(legal_forms: Iterable[str], joiners: Iterable[str]) -> re.Pattern[str]:
     """A company named with its legal form: capitalised words (or ``joiners``, or "&")
     before one of ``legal_forms`` ("Gould Inc", "Bank of Kontron AG"), or a stock ticker
-    ("<GLD>"). Both lists are matched literally, in exact case (text.yaml ``companies``)."""
+    ("<GLD>"). Both lists are matched literally, in exact case (text.yaml ``companies``).
+    An article is no name: "A Co Tipperary farmer" names a county, not a company."""
     return re.compile(
-        rf"\b[A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&|{alternation(joiners)}))*"
+        rf"\b(?!(?:A|An|The)\b)[A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&|{alternation(joiners)}))*"
         rf"\s+{alternation(legal_forms)}(?![\w/])|<[A-Z][A-Z.]{{0,7}}>"
     )
 
