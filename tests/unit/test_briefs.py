@@ -25,7 +25,11 @@ pytestmark = pytest.mark.unit
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "briefs"
 BRIEFS = {
     f"{era}/{path.stem}": yaml.safe_load(path.read_text("utf-8"))
-    for era, folder in (("modern", FOLDER), ("older", FOLDER / "older"))
+    for era, folder in (
+        ("modern", FOLDER),
+        ("older", FOLDER / "older"),
+        ("rules-deals", FOLDER / "rules-deals"),
+    )
     for path in sorted(folder.glob("*.yaml"))
 }
 ORDINARY = [(name, b) for name, items in BRIEFS.items() for b in items if not b["events"]]
@@ -39,6 +43,10 @@ MIN_RECALL = {
     "older/fr": 0.58,
     "older/de": 0.63,
     "older/nl": 0.67,
+    "rules-deals/en": 0.65,
+    "rules-deals/de": 0.65,
+    "rules-deals/fr": 0.73,
+    "rules-deals/nl": 0.65,
 }
 
 
@@ -52,7 +60,7 @@ def test_briefs_are_well_formed() -> None:
     assert set(BRIEFS) == set(MIN_RECALL)
     for name, items in BRIEFS.items():
         ids = [b["id"] for b in items]
-        assert len(ids) == len(set(ids)) == 140, name
+        assert len(ids) == len(set(ids)) >= 60, name
         for b in items:
             kind = b["id"].split("-")[1]
             ordinary = re.search(r"-x\d+$", b["id"]) is not None
