@@ -2,12 +2,12 @@
 
 tests/data/briefs/<lang>.yaml (modern news) and tests/data/briefs/older/<lang>.yaml (news
 of 1985-2012 in the style of wires and regional papers) were written blind: 14 briefs per
-event type and language,
-each phrasing the event differently (synonyms, idioms, passive voice, metonyms, the event
-told by its consequence), and 6 briefs per type of ordinary news using that type's words
-in their everyday sense. Odd ids are the tuning half, even ids held out (QUALITY.md
+event type and language, each phrasing the event differently (synonyms, idioms, passive
+voice, metonyms, the event told by its consequence), and 6 briefs per type of ordinary
+news using that type's words in their everyday sense. tests/data/briefs/rules-deals/ holds
+24 briefs each of regulation and deal, with 6 ordinary briefs per type. Odd ids are the tuning half, even ids held out (QUALITY.md
 reports both). Ordinary briefs must carry no event; the firing briefs' recall per
-language has a regression floor.
+set has a regression floor.
 """
 
 from __future__ import annotations
