@@ -179,8 +179,9 @@ def without_later_keys(data_dir: Path) -> Path:
 def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     """(today's Enricher, the baseline's Enricher), both on ``data_dir`` (the bundled one,
     less what the baseline cannot read: ``without_later_keys``); today's without the
-    later filter of weak second event types (``CoreConfig.secondary_below``) and the
-    later wider anchoring (``CoreConfig.wide_window``)."""
+    later filter of weak second event types (``CoreConfig.secondary_below``), the
+    later wider anchoring (``CoreConfig.wide_window``) and the learned cues
+    (``CoreConfig.learned_cues``)."""
     from wirewatch.core.config import CoreConfig
     from wirewatch.core.logic import Enricher, Resources
 
@@ -188,10 +189,12 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     base = load_baseline()
     resources = Resources.load(data_dir)
     give_word_lists(resources)
-    # The filter of weak second event types and the wider anchoring of articles about
-    # technology throughout came after the baseline; off on both sides.
+    # The filter of weak second event types, the wider anchoring of articles about
+    # technology throughout and the learned cues came after the baseline; off on both sides.
     now = Enricher(
-        resources, CoreConfig(secondary_below=0.0, wide_window=1), clock=lambda: FIXED_CLOCK
+        resources,
+        CoreConfig(secondary_below=0.0, wide_window=1, learned_cues=False),
+        clock=lambda: FIXED_CLOCK,
     )
     old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)
     return now, old

@@ -97,6 +97,10 @@ EXAMPLES: dict[str, list[str]] = {
         "wirewatch evaluate examples/expected.yaml --misses",
         "wirewatch evaluate --real ../shared/realnews-dev --split test",
     ],
+    "train-cues": [
+        "wirewatch train-cues --real ../shared/realnews-dev",
+        "wirewatch train-cues --real ../shared/realnews-dev --out /tmp/learned",
+    ],
     "bench": [
         "wirewatch bench                                # core and embedded figures, printed",
         "wirewatch bench distributed --count 2000 --write   # and into BENCHMARKS.md",

@@ -900,6 +900,12 @@ def cmd_evaluate(args: SimpleNamespace) -> int:
     return evaluate_main(args)
 
 
+def cmd_train_cues(args: SimpleNamespace) -> int:
+    from wirewatch.tools.train_cues import main as train_main
+
+    return train_main(args)
+
+
 # -- the command tree -------------------------------------------------------------------
 # Each command takes its parameters from click and hands them, as attributes, to its
 # ``cmd_*`` function above; ``_run`` turns the errors a command may end in into exit codes.
@@ -1226,6 +1232,44 @@ def schemas_check_command(**params: Any) -> int:
 @click.option("--misses", is_flag=True, help="list every difference")
 def evaluate_command(**params: Any) -> int:
     return _run(cmd_evaluate, params)
+
+
+@cli.command(
+    "train-cues",
+    short_help="Learn the event cues of data/learned/ from the labelled tuning halves.",
+    help="Learn the learned cues (data/learned/<lang>.json) from the tuning halves of the "
+    "blind set, the briefs and the labelled real news (odd numbers and ids, the dev split); "
+    "the other halves stay a fair measure.",
+)
+@click.option(
+    "--real", metavar="DIR", help="the real-news folder of the labels, e.g. ../shared/realnews-dev"
+)
+@click.option(
+    "--labels", metavar="DIR", help="real-news labels (default tests/data/realnews/labels)"
+)
+@click.option("--blind", metavar="DIR", help="the blind set (default tests/data/blind)")
+@click.option("--briefs", metavar="DIR", help="the briefs (default tests/data/briefs)")
+@click.option(
+    "--out", metavar="DIR", help="where to write <lang>.json (default: the core's data/learned)"
+)
+@click.option(
+    "--threshold", type=float, default=0.5, show_default=True, help="probability that adds a type"
+)
+@click.option("--l2", type=float, default=1.0, show_default=True, help="L2 regularisation")
+@click.option("--iterations", type=int, default=300, show_default=True)
+@click.option("--min-count", type=int, default=2, show_default=True, help="examples a stem needs")
+@click.option(
+    "--min-weight", type=float, default=0.02, show_default=True, help="weights kept in the files"
+)
+@click.option(
+    "--min-examples",
+    type=int,
+    default=50,
+    show_default=True,
+    help="tuning examples with an event a language needs for a file",
+)
+def train_cues_command(**params: Any) -> int:
+    return _run(cmd_train_cues, params)
 
 
 @cli.command(

@@ -48,3 +48,5 @@ class CoreConfig:
     # the neighbours only (1 keeps the neighbours everywhere).
     wide_density: float = WIDE_DENSITY
     wide_window: int = WIDE_WINDOW
+    # Add the event types the learned cues (data/learned/) find and the rules missed.
+    learned_cues: bool = True

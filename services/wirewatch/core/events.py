@@ -628,7 +628,9 @@ def _status(
     return "reported"
 
 
-def _actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
+def actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
+    """The acting countries, organisations and operators, and the targeted vendors, of a
+    sentence's names (a demonym right before a vendor qualifies it and does not act)."""
     targets = [m.value for m in mentions if m.kind == "vendors"]
     actors: list[str] = []
     for idx, m in enumerate(mentions):
@@ -811,7 +813,7 @@ def classify(
     )
     for index, sent in enumerate(sentences):
         tokens = sent.tokens
-        actors, targets = _actors_targets(sent.mentions)
+        actors, targets = actors_targets(sent.mentions)
         if actors and reacting is not None and reacting.any(tokens):
             actors = []  # "China criticised the ban": who reacts to an event does not act in it
         sentence_actors = actors or previous_actors

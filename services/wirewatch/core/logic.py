@@ -8,12 +8,13 @@ bundled (or a given) data directory once at start-up.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from . import (
     fingerprint,
     keywords,
     language,
+    learned,
     parse,
     relevance,
     wordlists,
@@ -34,7 +36,7 @@ from .config import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
 from .config import CoreConfig as CoreConfig
 from .decode import decode
 from .lazy import PerKey, unpickle
-from .models import EnrichedArticle, Entities, Rejection, RejectReason, Source
+from .models import EVENT_TYPES, EnrichedArticle, Entities, Rejection, RejectReason, Source
 from .text import TOKEN_RE, Tokens, tokens_of
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -65,6 +67,8 @@ class Resources:
     date_cues: dates.DateCues
     stopwords: dict[str, frozenset[str]]
     text: parse.TextRules
+    # per language: the learned cues (data/learned/<lang>.json), where there are any
+    learned: Mapping[str, learned.LearnedCues] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path = DATA_DIR, cache_dir: Path | None = None) -> Resources:
@@ -178,12 +182,24 @@ class Resources:
         for path in (data_dir / "stopwords").glob("*.txt"):
             words = path.read_text(encoding="utf-8").splitlines()
             stop[path.stem] = frozenset(w.strip().lower() for w in words if w and w[0] != "#")
-        return cls(gaz, PerKey(rules), cues, stop, text_rules)
+        learned_cues: dict[str, learned.LearnedCues] = {}
+        for path in sorted((data_dir / "learned").glob("*.json")):
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{path}: not valid JSON: {exc}") from exc
+            try:
+                lc = learned.LearnedCues.from_mapping(raw, str(path))
+            except learned.CuesError as exc:
+                raise DataError(str(exc)) from exc
+            learned_cues[lc.language] = lc
+        return cls(gaz, PerKey(rules), cues, stop, text_rules, PerKey(learned_cues))
 
 
 _CODE_FILES = (
     "logic.py",
     "events.py",
+    "learned.py",
     "entities.py",
     "dates.py",
     "text.py",
@@ -395,10 +411,14 @@ class Enricher:
         resources: Resources,
         config: CoreConfig | None = None,
         clock: Callable[[], datetime] | None = None,
+        observe: Callable[[str, list[list[str]]], None] | None = None,
     ):
+        """``observe(language, sentence_tokens)``, when given, receives the tokens of each
+        classified article's anchored sentences: what ``wirewatch train-cues`` learns from."""
         self.resources = resources
         self.config = config or CoreConfig()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._observe = observe
         # the stop words of each language with the English ones, built once
         self._stopwords: dict[str, frozenset[str]] = {}
 
@@ -491,6 +511,33 @@ class Enricher:
             if rules and base.score >= self.config.event_direct_relevance
             else []
         )
+        cues = res.learned.get(lang) if self.config.learned_cues else None
+        classified = bool(rules) and base.score >= self.config.event_direct_relevance
+        near: list[bool] = []
+        if rules and classified and (cues is not None or self._observe is not None):
+            near = events.anchored(
+                rules, sentence_inputs, anchors, self.config.wide_density, self.config.wide_window
+            )
+            if self._observe is not None:
+                self._observe(
+                    lang,
+                    [list(s.tokens) for s, ok in zip(sentence_inputs, near, strict=False) if ok],
+                )
+        if rules and classified and cues is not None:
+            more = learned.added_events(
+                cues,
+                rules,
+                sentence_inputs,
+                near,
+                found_events,
+                self.config.max_evidence_chars,
+                caps,
+            )
+            if more:
+                order = {t: n for n, t in enumerate(EVENT_TYPES)}
+                found_events = sorted(
+                    [*found_events, *more], key=lambda e: (order[e.type], e.status)
+                )
         rel = relevance.score(
             sum(anchors), len(anchors), title_anchored, named, [e.type for e in found_events]
         )

@@ -1,0 +1,203 @@
+"""Learned cues: the event types the rules missed, read from the words of an article's
+technology sentences.
+
+Rules find an event where one of their phrasings is written; real news phrases the same
+event in more ways than any list holds. Per language and event type, a learned file
+(``data/learned/<lang>.json``, see FORMATS.md) gives a weight to each word stem and to
+each pair of neighbouring stems; an article's probability of a type is the logistic of
+the bias plus the weights of the stems its anchored sentences hold (the sentences that
+name technology, or sit next to one that does: the same sentences events may come
+from). A type the rules did not find is added when its probability reaches the file's
+``threshold``, with the anchored sentence that weighs most for it as evidence, its
+status from the rule file's proposed and rejected cues, and its actors and targets from
+that sentence's names. Rules keep their word: no type is added whose evidence sentence
+its ``suppress`` phrases match, nor a type that cannot be declined from a declining
+sentence, and warnings (which need an official, PRODUCT.md) are never added.
+The weights are written by ``wirewatch train-cues`` from the labelled tuning halves.
+
+Contract: ``LearnedCues.from_mapping`` raises ``CuesError`` naming the file and field of
+a malformed file; the other functions are pure and never raise on any text.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wirewatch.core import events
+from wirewatch.core.models import EVENT_TYPES, PolicyEvent
+
+# Types the learned cues may add. A warning needs an official who warns (PRODUCT.md),
+# which a bag of words cannot tell from a company or a researcher.
+ADDABLE = tuple(t for t in EVENT_TYPES if t != "warning")
+# language code -> Snowball algorithm (the Porter-based Dutch one under either PyStemmer
+# major, as the search index uses)
+STEMMER_NAMES = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "nl": "dutch_porter",
+    "sv": "swedish",
+    "da": "danish",
+    "nb": "norwegian",
+}
+
+
+class CuesError(ValueError):
+    """A learned-cues file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class TypeCues:
+    """One event type's bias and feature weights."""
+
+    bias: float
+    weights: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class LearnedCues:
+    """The learned cues of one language."""
+
+    language: str
+    threshold: float
+    types: Mapping[str, TypeCues]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str) -> LearnedCues:
+        if not isinstance(data, Mapping):
+            raise CuesError(f"{where}: expected an object with 'language', 'threshold', 'types'")
+        language = data.get("language")
+        if not isinstance(language, str) or language not in STEMMER_NAMES:
+            raise CuesError(
+                f"{where}: 'language' must be one of {', '.join(sorted(STEMMER_NAMES))}"
+            )
+        threshold = data.get("threshold")
+        if not isinstance(threshold, int | float) or not 0 < threshold < 1:
+            raise CuesError(f"{where}: 'threshold' must be a number between 0 and 1")
+        raw_types = data.get("types")
+        if not isinstance(raw_types, Mapping):
+            raise CuesError(f"{where}: 'types' must map an event type to its bias and weights")
+        types: dict[str, TypeCues] = {}
+        for etype, entry in raw_types.items():
+            if etype not in ADDABLE:
+                raise CuesError(
+                    f"{where}: types.{etype}: not a type learned cues may add "
+                    f"({', '.join(ADDABLE)})"
+                )
+            if not isinstance(entry, Mapping):
+                raise CuesError(f"{where}: types.{etype}: expected 'bias' and 'weights'")
+            bias, weights = entry.get("bias"), entry.get("weights")
+            if not isinstance(bias, int | float):
+                raise CuesError(f"{where}: types.{etype}.bias must be a number")
+            if not isinstance(weights, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, int | float) for k, v in weights.items()
+            ):
+                raise CuesError(f"{where}: types.{etype}.weights must map a stem to a number")
+            types[etype] = TypeCues(float(bias), {k: float(v) for k, v in weights.items()})
+        return cls(language, float(threshold), types)
+
+
+_local = threading.local()  # a Stemmer object is not safe to share between threads
+
+
+def stems(tokens: Iterable[str], language: str) -> list[str]:
+    """The Snowball stems of the alphabetic ``tokens``, lower-cased; no stemming for a
+    language without an algorithm."""
+    words = [t.lower() for t in tokens if t.isalpha()]
+    name = STEMMER_NAMES.get(language)
+    if name is None:
+        return words
+    cache: dict[str, Any] | None = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    stemmer = cache.get(name)
+    if stemmer is None:
+        import Stemmer  # PyStemmer: a C extension with no I/O
+
+        stemmer = cache[name] = Stemmer.Stemmer(name)
+    result: list[str] = stemmer.stemWords(words)
+    return result
+
+
+def sentence_features(sentence_stems: Sequence[str]) -> set[str]:
+    """Each stem, and each pair of neighbouring stems joined by ``_``."""
+    found = set(sentence_stems)
+    found.update(f"{a}_{b}" for a, b in zip(sentence_stems, sentence_stems[1:], strict=False))
+    return found
+
+
+def probability(cues: TypeCues, features: Iterable[str]) -> float:
+    """The logistic of the bias plus the weights of ``features`` (each counted once)."""
+    weights = cues.weights
+    z = cues.bias + sum(weights.get(f, 0.0) for f in set(features))
+    if z < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def added_events(
+    cues: LearnedCues,
+    rules: events.LanguageRules,
+    sentences: Sequence[events.SentenceInput],
+    near: Sequence[bool],
+    found: Sequence[PolicyEvent],
+    max_evidence_chars: int = events.MAX_EVIDENCE_CHARS,
+    caps: set[str] | None = None,
+) -> list[PolicyEvent]:
+    """The events of the types the rules did not find (``found``) whose probability over
+    the ``near`` (anchored) sentences reaches the threshold; see the module docstring.
+    Evidence longer than ``max_evidence_chars`` is cut as ``events.classify`` cuts it."""
+    have = {e.type for e in found}
+    wanted = [t for t in ADDABLE if t in cues.types and t not in have]
+    indexes = [i for i, ok in enumerate(near) if ok and i < len(sentences)]
+    if not wanted or not indexes:
+        return []
+    per_sentence = {
+        i: sentence_features(stems(sentences[i].tokens, cues.language)) for i in indexes
+    }
+    article: set[str] = set().union(*per_sentence.values())
+    added: list[PolicyEvent] = []
+    for etype in wanted:
+        type_cues = cues.types[etype]
+        p = probability(type_cues, article)
+        if p < cues.threshold:
+            continue
+        # The sentence that weighs most for the type is its evidence; where the rules say
+        # that sentence is another sense of the type, or declines it, there is no event.
+        best = min(
+            indexes,
+            key=lambda i: (-sum(type_cues.weights.get(f, 0.0) for f in per_sentence[i]), i),
+        )
+        tokens = sentences[best].tokens
+        suppress = rules.suppress.get(etype) if rules.suppress else None
+        if suppress is not None and suppress.any(tokens):
+            continue
+        if rules.rejected.any(tokens):
+            if etype not in events.REJECTABLE:
+                continue
+            status = "rejected"
+        elif rules.proposed.any(tokens):
+            status = "proposed"
+        else:
+            status = "reported"
+        actors, targets = events.actors_targets(sentences[best].mentions)
+        text = sentences[best].text
+        if len(text) > max_evidence_chars:
+            text = text[: max(1, max_evidence_chars - 1)].rstrip() + "\u2026"
+            if caps is not None:
+                caps.add("evidence_chars")
+        added.append(
+            PolicyEvent(
+                type=etype,  # type: ignore[arg-type]
+                status=status,  # type: ignore[arg-type]
+                confidence=round(min(p, 0.99), 3),
+                evidence=[text],
+                actors=actors,
+                targets=targets,
+            )
+        )
+    return added
