@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from wirewatch.core.logic import Enricher
+from wirewatch.core.config import CoreConfig
+from wirewatch.core.logic import Enricher, Resources
 from wirewatch.core.models import EnrichedArticle, Source
 
 ROOT = Path(__file__).parents[1] / "data" / "blind"
@@ -29,8 +30,8 @@ ORDINARY = [(f, x) for f, x in LABELS if "_ordinary_" in x["file"]]
 POLICY = [(f, x) for f, x in LABELS if "_policy_" in x["file"]]
 # regression floors of event-type precision and recall over every policy article (the
 # ninth batch, older wire and web news measured at 0.78 / 0.67 on arrival, took recall
-# over the whole set from 0.81 to 0.80)
-MIN_PRECISION, MIN_RECALL = 0.83, 0.78
+# over the whole set from 0.81 to 0.80; the learned cues took it to 0.90)
+MIN_PRECISION, MIN_RECALL = 0.83, 0.87
 
 
 def _types(enricher: Enricher, folder: Path, name: str) -> set[str]:
@@ -84,3 +85,22 @@ def test_every_folder_is_complete_and_split_in_halves() -> None:
         for kind in ("_ordinary_", "_policy_"):
             halves = {half(x["file"]) for x in mine if kind in x["file"]}
             assert halves == {"dev", "test"}, (folder, kind)
+
+
+def test_learned_cues_find_more_on_the_held_out_half(resources: Resources) -> None:
+    """The learned cues are trained on the odd-numbered files only: on the even ones they
+    must add events the rules miss (measured: recall 0.77 -> 0.84 at precision 0.79 ->
+    0.77) without costing much precision."""
+    held_out = [(f, x) for f, x in POLICY if half(x["file"]) == "test"]
+
+    def score(enricher: Enricher) -> tuple[float, float]:
+        tp = fp = fn = 0
+        for folder, label in held_out:
+            got = _types(enricher, folder, label["file"])
+            want = {str(e).split("/")[0] for e in label["events"]}
+            tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+        return tp / (tp + fp), tp / (tp + fn)
+
+    p_rules, r_rules = score(Enricher(resources, CoreConfig(learned_cues=False)))
+    p_cues, r_cues = score(Enricher(resources))
+    assert r_cues >= r_rules + 0.03 and p_cues >= p_rules - 0.03, (p_rules, r_rules, p_cues, r_cues)

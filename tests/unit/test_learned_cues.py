@@ -112,6 +112,18 @@ def test_below_the_threshold_nothing_is_added(resources: Resources) -> None:
     assert "deal" not in {e.type for e in events}
 
 
+def test_a_type_may_have_its_own_threshold(resources: Resources) -> None:
+    cues = learned.LearnedCues.from_mapping(
+        {
+            "language": "en",
+            "threshold": 0.5,
+            "types": {"deal": {"threshold": 0.9, "bias": -3.0, "weights": {"gizmoqu": 4.0}}},
+        },
+        "test.json",
+    )
+    assert "deal" not in {e.type for e in _events(_enricher(resources, cues), ARTICLE)}
+
+
 def test_the_switch_turns_them_off(resources: Resources) -> None:
     events = _events(_enricher(resources, _cues({"gizmoqu": 4.0}), learned_cues=False), ARTICLE)
     assert "deal" not in {e.type for e in events}
@@ -198,6 +210,7 @@ def test_training_writes_files_the_core_loads(tmp_path: Path, resources: Resourc
         min_count=2,
         min_weight=0.02,
         min_examples=5,
+        type_threshold=(),
     )
     assert train_cues.main(args) == 0
     cues = learned.LearnedCues.from_mapping(
@@ -225,5 +238,6 @@ def test_training_refuses_a_labelled_file_that_is_missing(tmp_path: Path) -> Non
         min_count=2,
         min_weight=0.02,
         min_examples=5,
+        type_threshold=(),
     )
     assert train_cues.main(args) == 2

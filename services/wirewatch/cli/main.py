@@ -1255,6 +1255,14 @@ def evaluate_command(**params: Any) -> int:
 @click.option(
     "--threshold", type=float, default=0.5, show_default=True, help="probability that adds a type"
 )
+@click.option(
+    "--type-threshold",
+    multiple=True,
+    default=("legal=0.6",),
+    show_default=True,
+    metavar="TYPE=P",
+    help="a type's own threshold (court words have the most everyday senses)",
+)
 @click.option("--l2", type=float, default=1.0, show_default=True, help="L2 regularisation")
 @click.option("--iterations", type=int, default=300, show_default=True)
 @click.option("--min-count", type=int, default=2, show_default=True, help="examples a stem needs")

@@ -8,7 +8,7 @@ each pair of neighbouring stems; an article's probability of a type is the logis
 the bias plus the weights of the stems its anchored sentences hold (the sentences that
 name technology, or sit next to one that does: the same sentences events may come
 from). A type the rules did not find is added when its probability reaches the file's
-``threshold``, with the anchored sentence that weighs most for it as evidence, its
+``threshold`` (or the type's own: court words have the most everyday senses), with the anchored sentence that weighs most for it as evidence, its
 status from the rule file's proposed and rejected cues, and its actors and targets from
 that sentence's names. Rules keep their word: no type is added whose evidence sentence
 its ``suppress`` phrases match, nor a type that cannot be declined from a declining
@@ -56,6 +56,8 @@ class TypeCues:
 
     bias: float
     weights: Mapping[str, float]
+    # the probability that adds this type, where it is not the file's ``threshold``
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,16 @@ class LearnedCues:
                 isinstance(k, str) and isinstance(v, int | float) for k, v in weights.items()
             ):
                 raise CuesError(f"{where}: types.{etype}.weights must map a stem to a number")
-            types[etype] = TypeCues(float(bias), {k: float(v) for k, v in weights.items()})
+            own = entry.get("threshold")
+            if own is not None and (not isinstance(own, int | float) or not 0 < own < 1):
+                raise CuesError(
+                    f"{where}: types.{etype}.threshold must be a number between 0 and 1"
+                )
+            types[etype] = TypeCues(
+                float(bias),
+                {k: float(v) for k, v in weights.items()},
+                None if own is None else float(own),
+            )
         return cls(language, float(threshold), types)
 
 
@@ -164,7 +175,7 @@ def added_events(
     for etype in wanted:
         type_cues = cues.types[etype]
         p = probability(type_cues, article)
-        if p < cues.threshold:
+        if p < (cues.threshold if type_cues.threshold is None else type_cues.threshold):
             continue
         # The sentence that weighs most for the type is its evidence; where the rules say
         # that sentence is another sense of the type, or declines it, there is no event.

@@ -152,6 +152,24 @@ def fit(
 
 def main(args: SimpleNamespace) -> int:
     out_dir = Path(args.out) if args.out else DATA_DIR / "learned"
+    type_thresholds: dict[str, float] = {}
+    for spec in args.type_threshold or ():
+        etype, _, value = str(spec).partition("=")
+        try:
+            type_thresholds[etype] = float(value)
+        except ValueError:
+            print(
+                f"wirewatch train-cues: --type-threshold {spec}: expected TYPE=NUMBER",
+                file=sys.stderr,
+            )
+            return 2
+        if etype not in learned.ADDABLE or not 0 < type_thresholds[etype] < 1:
+            print(
+                f"wirewatch train-cues: --type-threshold {spec}: a type of "
+                f"{', '.join(learned.ADDABLE)} and a number between 0 and 1",
+                file=sys.stderr,
+            )
+            return 2
     real = Path(args.real) if args.real else None
     try:
         items = list(
@@ -198,6 +216,8 @@ def main(args: SimpleNamespace) -> int:
             }
             ordered = dict(sorted(kept.items(), key=lambda kv: (-kv[1], kv[0])))
             types[etype] = {"bias": round(bias, 3), "weights": ordered}
+            if etype in type_thresholds:
+                types[etype] = {"threshold": type_thresholds[etype], **types[etype]}
             n_weights += len(ordered)
         doc = {
             "language": lang,
