@@ -141,6 +141,11 @@ class CoreSettings(BaseModel):
         le=1.0,
         description="... when it is at least this far under the article's leading event.",
     )
+    learned_cues: bool = Field(
+        default=True,
+        description="Add the event types the learned cues (data/learned/) find and the rules "
+        "missed.",
+    )
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
@@ -154,6 +159,7 @@ class CoreSettings(BaseModel):
             event_direct_relevance=self.event_direct_relevance,
             secondary_below=self.secondary_below,
             secondary_gap=self.secondary_gap,
+            learned_cues=self.learned_cues,
         )
 
 

@@ -92,6 +92,26 @@ def test_probability_is_the_logistic_of_bias_and_weights() -> None:
     assert learned.probability(learned.TypeCues(-100.0, {}), []) == 0.0
 
 
+def test_scores_agree_with_the_probability_over_features() -> None:
+    """``LearnedCues.scores`` (the core's fast path) gives what ``probability`` gives over
+    ``sentence_features``, the features training learns from."""
+    cues = Resources.load().learned["en"]
+    sentences = [
+        learned.stems(t.split(), "en")
+        for t in (
+            "The court fined the chipmaker for breaking export rules",
+            "The operator signed a contract with the network supplier",
+            "The court rejected the appeal of the chipmaker",
+        )
+    ]
+    features: set[str] = set().union(*(learned.sentence_features(s) for s in sentences))
+    z = cues.scores(sentences)
+    for etype, type_cues in cues.types.items():
+        assert learned.probability(type_cues, features) == pytest.approx(
+            1 / (1 + math.exp(-z[etype]))
+        )
+
+
 def test_the_cues_add_a_type_the_rules_missed_with_its_best_sentence(resources: Resources) -> None:
     without = _events(_enricher(resources, None), ARTICLE)
     assert "deal" not in {e.type for e in without}

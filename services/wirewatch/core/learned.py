@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wirewatch.core import events
@@ -67,6 +67,59 @@ class LearnedCues:
     language: str
     threshold: float
     types: Mapping[str, TypeCues]
+    # the same weights by feature, for one look-up per stem and no pair strings built:
+    # stem -> ((type, weight), ...); first stem -> second stem -> ((type, weight), ...)
+    unigrams: Mapping[str, tuple[tuple[str, float], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    bigrams: Mapping[str, Mapping[str, tuple[tuple[str, float], ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.unigrams or self.bigrams:
+            return
+        unigrams: dict[str, list[tuple[str, float]]] = {}
+        bigrams: dict[str, dict[str, list[tuple[str, float]]]] = {}
+        for etype, cues in self.types.items():
+            for feature, weight in cues.weights.items():
+                first, sep, second = feature.partition("_")
+                if sep:
+                    bigrams.setdefault(first, {}).setdefault(second, []).append((etype, weight))
+                else:
+                    unigrams.setdefault(feature, []).append((etype, weight))
+        object.__setattr__(self, "unigrams", {k: tuple(v) for k, v in unigrams.items()})
+        object.__setattr__(
+            self,
+            "bigrams",
+            {a: {b: tuple(v) for b, v in d.items()} for a, d in bigrams.items()},
+        )
+
+    def scores(self, sentence_stems: Iterable[Sequence[str]]) -> dict[str, float]:
+        """Per type: its bias plus the weights of the features (each counted once) of the
+        sentences' stems: what ``probability`` gives over ``sentence_features``."""
+        z = {etype: cues.bias for etype, cues in self.types.items()}
+        unigrams, bigrams = self.unigrams, self.bigrams
+        seen: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        for st in sentence_stems:
+            words = set(st)
+            words -= seen
+            seen |= words
+            for a in words & unigrams.keys():
+                for etype, w in unigrams[a]:
+                    z[etype] += w
+            neighbours = set(zip(st, st[1:], strict=False))
+            neighbours -= pairs
+            pairs |= neighbours
+            for a, b in neighbours:
+                second = bigrams.get(a)
+                if second is not None:
+                    hit = second.get(b)
+                    if hit is not None:
+                        for etype, w in hit:
+                            z[etype] += w
+        return z
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> LearnedCues:
@@ -144,7 +197,10 @@ def sentence_features(sentence_stems: Sequence[str]) -> set[str]:
 def probability(cues: TypeCues, features: Iterable[str]) -> float:
     """The logistic of the bias plus the weights of ``features`` (each counted once)."""
     weights = cues.weights
-    z = cues.bias + sum(weights.get(f, 0.0) for f in set(features))
+    return _logistic(cues.bias + sum(weights.get(f, 0.0) for f in set(features)))
+
+
+def _logistic(z: float) -> float:
     if z < -40:
         return 0.0
     return 1.0 / (1.0 + math.exp(-z))
@@ -167,22 +223,17 @@ def added_events(
     indexes = [i for i, ok in enumerate(near) if ok and i < len(sentences)]
     if not wanted or not indexes:
         return []
-    per_sentence = {
-        i: sentence_features(stems(sentences[i].tokens, cues.language)) for i in indexes
-    }
-    article: set[str] = set().union(*per_sentence.values())
+    per_sentence = {i: stems(sentences[i].tokens, cues.language) for i in indexes}
+    article = cues.scores(per_sentence.values())
     added: list[PolicyEvent] = []
     for etype in wanted:
         type_cues = cues.types[etype]
-        p = probability(type_cues, article)
+        p = _logistic(article[etype])
         if p < (cues.threshold if type_cues.threshold is None else type_cues.threshold):
             continue
         # The sentence that weighs most for the type is its evidence; where the rules say
         # that sentence is another sense of the type, or declines it, there is no event.
-        best = min(
-            indexes,
-            key=lambda i: (-sum(type_cues.weights.get(f, 0.0) for f in per_sentence[i]), i),
-        )
+        best = min(indexes, key=lambda i: (-cues.scores([per_sentence[i]])[etype], i))
         tokens = sentences[best].tokens
         suppress = rules.suppress.get(etype) if rules.suppress else None
         if suppress is not None and suppress.any(tokens):
