@@ -48,10 +48,12 @@ def test_publication_dates_are_rarely_wrong(report) -> None:
 
 @needs_realnews
 def test_labelled_events_are_found_with_precision(report) -> None:
-    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.91 / 0.84,
-    # held-out test 0.70 / 0.65, with the 343 labels of batches e to i, each scored
-    # before any rule was changed for it)
-    for split, p_floor, f1_floor in (("dev", 0.87, 0.81), ("test", 0.68, 0.62)):
+    # floors a little under the figures in QUALITY.md (precision / F1: dev 0.92 / 0.95,
+    # held-out test 0.67 / 0.67, with the 343 labels of batches e to i, each scored
+    # before any rule was changed for it; the learned cues, trained on dev, took the
+    # test half from 0.70 / 0.63 to 0.67 / 0.67 precision / recall: more found on the
+    # policy articles, more false events on plain technology news)
+    for split, p_floor, f1_floor in (("dev", 0.87, 0.81), ("test", 0.65, 0.63)):
         s = report.as_dict()["splits"][split]
         assert s["articles"] >= 100
         assert s["event_type_precision"] >= p_floor, (split, s)
