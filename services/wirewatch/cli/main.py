@@ -1258,7 +1258,7 @@ def evaluate_command(**params: Any) -> int:
 @click.option(
     "--type-threshold",
     multiple=True,
-    default=("legal=0.6",),
+    default=("legal=0.65",),
     show_default=True,
     metavar="TYPE=P",
     help="a type's own threshold (court words have the most everyday senses)",
