@@ -171,6 +171,18 @@ def main(args: SimpleNamespace) -> int:
             )
             return 2
     real = Path(args.real) if args.real else None
+    for given, default, option in (
+        (args.blind, DEFAULT_BLIND, "--blind"),
+        (args.briefs, DEFAULT_BRIEFS, "--briefs"),
+    ):
+        folder = Path(given or default)
+        if not folder.is_dir():
+            print(
+                f"wirewatch train-cues: {folder}: not a directory; run from the repository's "
+                f"root or pass {option} DIR",
+                file=sys.stderr,
+            )
+            return 2
     try:
         items = list(
             examples(
