@@ -196,6 +196,26 @@ def test_fit_learns_the_word_that_tells_the_classes_apart() -> None:
     assert w["x:court"] > 1.0 > abs(w["x:a"]) and w["x:b"] < 0 and bias < 0
 
 
+def _training_args(tmp_path: Path, **changes: object) -> SimpleNamespace:
+    """The options of ``wirewatch train-cues`` at their defaults, on a blind set under
+    ``tmp_path``."""
+    args = {
+        "out": str(tmp_path / "out"),
+        "real": None,
+        "blind": str(tmp_path / "blind"),
+        "briefs": str(tmp_path),
+        "labels": None,
+        "threshold": 0.5,
+        "l2": 1.0,
+        "iterations": 300,
+        "min_count": 2,
+        "min_weight": 0.02,
+        "min_examples": 5,
+        "type_threshold": (),
+    }
+    return SimpleNamespace(**{**args, **changes})
+
+
 def test_training_writes_files_the_core_loads(tmp_path: Path, resources: Resources) -> None:
     blind = tmp_path / "blind" / "en"
     blind.mkdir(parents=True)
@@ -218,20 +238,7 @@ def test_training_writes_files_the_core_loads(tmp_path: Path, resources: Resourc
     (blind / "labels.yaml").write_text(json.dumps(labels), "utf-8")
     (tmp_path / "briefs").mkdir()
     out = tmp_path / "learned"
-    args = SimpleNamespace(
-        out=str(out),
-        real=None,
-        blind=str(tmp_path / "blind"),
-        briefs=str(tmp_path / "briefs"),
-        labels=None,
-        threshold=0.5,
-        l2=1.0,
-        iterations=300,
-        min_count=2,
-        min_weight=0.02,
-        min_examples=5,
-        type_threshold=(),
-    )
+    args = _training_args(tmp_path, out=str(out), briefs=str(tmp_path / "briefs"))
     assert train_cues.main(args) == 0
     cues = learned.LearnedCues.from_mapping(
         json.loads((out / "en.json").read_text("utf-8")), "en.json"
@@ -246,18 +253,5 @@ def test_training_refuses_a_labelled_file_that_is_missing(tmp_path: Path) -> Non
     blind = tmp_path / "blind" / "en"
     blind.mkdir(parents=True)
     (blind / "labels.yaml").write_text('[{"file": "en_policy_01.txt", "events": []}]', "utf-8")
-    args = SimpleNamespace(
-        out=str(tmp_path / "out"),
-        real=None,
-        blind=str(tmp_path / "blind"),
-        briefs=str(tmp_path),
-        labels=None,
-        threshold=0.5,
-        l2=1.0,
-        iterations=10,
-        min_count=2,
-        min_weight=0.02,
-        min_examples=5,
-        type_threshold=(),
-    )
+    args = _training_args(tmp_path, iterations=10)
     assert train_cues.main(args) == 2

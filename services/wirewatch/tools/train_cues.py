@@ -56,13 +56,21 @@ def _tuning(name: str) -> bool:
     return m is not None and int(m.group(1)) % 2 == 1
 
 
+def _entries(path: Path, what: str) -> list[dict]:
+    entries = load_yaml(path.read_text("utf-8")) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise TrainingError(f"{path}: expected a list of {what}")
+    return entries
+
+
+def _types(entry: dict) -> set[str]:
+    return {str(e).split("/")[0] for e in entry.get("events") or []}
+
+
 def examples(blind: Path, briefs: Path, labels: Path, real: Path | None) -> Iterator[Example]:
     """The labelled articles of the tuning halves."""
     for path in sorted(blind.glob("*/labels.yaml")):
-        entries = load_yaml(path.read_text("utf-8")) or []
-        if not isinstance(entries, list):
-            raise TrainingError(f"{path}: expected a list of labels (docs/LABELLING.md)")
-        for entry in entries:
+        for entry in _entries(path, "labels (docs/LABELLING.md)"):
             name = str(entry.get("file", ""))
             if not _tuning(name.removesuffix(".txt")):
                 continue
@@ -71,17 +79,12 @@ def examples(blind: Path, briefs: Path, labels: Path, real: Path | None) -> Iter
                 raise TrainingError(
                     f"{path}: {name} is labelled but missing; add it or drop the label"
                 )
-            types = {str(e).split("/")[0] for e in entry.get("events") or []}
-            yield Example(f"{path.parent.name}/{name}", text.read_bytes(), types)
+            yield Example(f"{path.parent.name}/{name}", text.read_bytes(), _types(entry))
     for path in sorted(briefs.rglob("*.yaml")):
-        entries = load_yaml(path.read_text("utf-8")) or []
-        if not isinstance(entries, list):
-            raise TrainingError(f"{path}: expected a list of briefs with 'id' and 'text'")
-        for brief in entries:
+        for brief in _entries(path, "briefs with 'id' and 'text'"):
             bid = str(brief.get("id", ""))
             if _tuning(bid):
-                types = {str(e).split("/")[0] for e in brief.get("events") or []}
-                yield Example(bid, str(brief.get("text", "")).encode("utf-8"), types)
+                yield Example(bid, str(brief.get("text", "")).encode("utf-8"), _types(brief))
     if real is None or not real.is_dir():
         print(f"train-cues: no real-news folder ({real}); its labels are left out", file=sys.stderr)
         return
