@@ -93,8 +93,8 @@ def test_probability_is_the_logistic_of_bias_and_weights() -> None:
 
 
 def test_scores_agree_with_the_probability_over_features() -> None:
-    """``LearnedCues.scores`` (the core's fast path) gives what ``probability`` gives over
-    ``sentence_features``, the features training learns from."""
+    """``LearnedCues.hits`` and ``weigh`` (the core's fast path) give what ``probability``
+    gives over ``sentence_features``, the features training learns from."""
     cues = Resources.load().learned["en"]
     sentences = [
         learned.stems(t.split(), "en")
@@ -105,7 +105,7 @@ def test_scores_agree_with_the_probability_over_features() -> None:
         )
     ]
     features: set[str] = set().union(*(learned.sentence_features(s) for s in sentences))
-    z = cues.scores(sentences)
+    z = cues.weigh(frozenset().union(*(cues.hits(s) for s in sentences)))
     for etype, type_cues in cues.types.items():
         assert learned.probability(type_cues, features) == pytest.approx(
             1 / (1 + math.exp(-z[etype]))

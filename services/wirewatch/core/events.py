@@ -779,6 +779,7 @@ def classify(
     secondary_gap: float = SECONDARY_GAP,
     wide_density: float = WIDE_DENSITY,
     wide_window: int = WIDE_WINDOW,
+    near: list[bool] | None = None,
 ) -> list[PolicyEvent]:
     """Events in the sentences, merged per (type, status); see the module docstring.
 
@@ -789,13 +790,18 @@ def classify(
     characters; a longer sentence is cut (ending in an ellipsis) and ``"evidence_chars"``
     is added to ``caps``. A second type resting on one sentence whose confidence is
     under ``secondary_below`` and ``secondary_gap`` under the leading type's is dropped
-    (``secondary_dropped``).
+    (``secondary_dropped``). ``near``: what ``anchored`` gives for these sentences with
+    ``wide_density`` and ``wide_window``, when the caller has it already.
     """
     acc: dict[tuple[str, str], _Acc] = {}
     previous_actors: list[str] = []
     previous_targets: list[str] = []
     own_anchor = anchors if anchors is not None else sentence_anchors(rules, sentences)
-    near_anchor = anchored(rules, sentences, own_anchor, wide_density, wide_window)
+    near_anchor = (
+        near
+        if near is not None
+        else anchored(rules, sentences, own_anchor, wide_density, wide_window)
+    )
     reacting = rules.terms.get(REACTION_TERMS)
     deal_specific = rules.terms.get(DEAL_SPECIFIC_TERMS)
     # the trigger matches of every sentence that may carry events, found in one go
@@ -899,11 +905,7 @@ def classify(
             if etype == "deal" and not a.specific:
                 a.specific = deal_specific is None or deal_specific.any(tokens)
             if len(a.evidence) < max_evidence and sent.text not in a.evidence:
-                text = sent.text
-                if len(text) > max_evidence_chars:
-                    text = text[: max(1, max_evidence_chars - 1)].rstrip() + "\u2026"
-                    if caps is not None:
-                        caps.add("evidence_chars")
+                text = evidence_text(sent.text, max_evidence_chars, caps)
                 if text not in a.evidence:
                     a.evidence.append(text)
             for x in sentence_actors:
@@ -929,10 +931,25 @@ def classify(
                 targets=a.targets,
             )
         )
-    events = secondary_dropped(events, secondary_below, secondary_gap)
-    order = {t: i for i, t in enumerate(EVENT_TYPES)}
-    events.sort(key=lambda e: (order[e.type], e.status))
-    return events
+    return in_order(secondary_dropped(events, secondary_below, secondary_gap))
+
+
+_TYPE_ORDER = {t: i for i, t in enumerate(EVENT_TYPES)}
+
+
+def in_order(found: Iterable[PolicyEvent]) -> list[PolicyEvent]:
+    """``found`` sorted as an article lists its events: by type (EVENT_TYPES), then status."""
+    return sorted(found, key=lambda e: (_TYPE_ORDER[e.type], e.status))
+
+
+def evidence_text(text: str, max_chars: int, caps: set[str] | None = None) -> str:
+    """A sentence as evidence: cut to ``max_chars`` characters, ending in an ellipsis, when
+    longer (and then ``"evidence_chars"`` is added to ``caps``)."""
+    if len(text) <= max_chars:
+        return text
+    if caps is not None:
+        caps.add("evidence_chars")
+    return text[: max(1, max_chars - 1)].rstrip() + "\u2026"
 
 
 def licence_deals_dropped(accs: list[_Acc]) -> list[_Acc]:

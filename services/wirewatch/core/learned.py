@@ -113,14 +113,6 @@ class LearnedCues:
         rows = [0, *set(hits)]
         return dict(zip(self.order, self.matrix[rows].sum(axis=0).tolist(), strict=True))
 
-    def scores(self, sentence_stems: Iterable[Sequence[str]]) -> dict[str, float]:
-        """Per type: its bias plus the weights of the features (each counted once) of the
-        sentences' stems: what ``probability`` gives over ``sentence_features``."""
-        found: set[int] = set()
-        for st in sentence_stems:
-            found |= self.hits(st)
-        return self.weigh(found)
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> LearnedCues:
         if not isinstance(data, Mapping):
@@ -247,11 +239,7 @@ def added_events(
         else:
             status = "reported"
         actors, targets = events.actors_targets(sentences[best].mentions)
-        text = sentences[best].text
-        if len(text) > max_evidence_chars:
-            text = text[: max(1, max_evidence_chars - 1)].rstrip() + "\u2026"
-            if caps is not None:
-                caps.add("evidence_chars")
+        text = events.evidence_text(sentences[best].text, max_evidence_chars, caps)
         added.append(
             PolicyEvent(
                 type=etype,  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ from .config import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
 from .config import CoreConfig as CoreConfig
 from .decode import decode
 from .lazy import PerKey, unpickle
-from .models import EVENT_TYPES, EnrichedArticle, Entities, Rejection, RejectReason, Source
+from .models import EnrichedArticle, Entities, PolicyEvent, Rejection, RejectReason, Source
 from .text import TOKEN_RE, Tokens, tokens_of
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -489,8 +489,12 @@ class Enricher:
         base = relevance.score(sum(anchors), len(anchors), title_anchored, named, [])
         # Below the floor an article carries no event, so classifying it is skipped;
         # just above it only sentences that name technology themselves count.
-        found_events = (
-            events.classify(
+        found_events: list[PolicyEvent] = []
+        if rules and base.score >= self.config.event_direct_relevance:
+            near = events.anchored(
+                rules, sentence_inputs, anchors, self.config.wide_density, self.config.wide_window
+            )
+            found_events = events.classify(
                 rules,
                 sentence_inputs,
                 anchors=anchors,
@@ -505,39 +509,26 @@ class Enricher:
                 caps=caps,
                 secondary_below=self.config.secondary_below,
                 secondary_gap=self.config.secondary_gap,
-                wide_density=self.config.wide_density,
-                wide_window=self.config.wide_window,
-            )
-            if rules and base.score >= self.config.event_direct_relevance
-            else []
-        )
-        cues = res.learned.get(lang) if self.config.learned_cues else None
-        classified = bool(rules) and base.score >= self.config.event_direct_relevance
-        near: list[bool] = []
-        if rules and classified and (cues is not None or self._observe is not None):
-            near = events.anchored(
-                rules, sentence_inputs, anchors, self.config.wide_density, self.config.wide_window
+                near=near,
             )
             if self._observe is not None:
                 self._observe(
                     lang,
-                    [list(s.tokens) for s, ok in zip(sentence_inputs, near, strict=False) if ok],
+                    [list(s.tokens) for s, ok in zip(sentence_inputs, near, strict=True) if ok],
                 )
-        if rules and classified and cues is not None:
-            more = learned.added_events(
-                cues,
-                rules,
-                sentence_inputs,
-                near,
-                found_events,
-                self.config.max_evidence_chars,
-                caps,
-            )
-            if more:
-                order = {t: n for n, t in enumerate(EVENT_TYPES)}
-                found_events = sorted(
-                    [*found_events, *more], key=lambda e: (order[e.type], e.status)
+            cues = res.learned.get(lang) if self.config.learned_cues else None
+            if cues is not None:
+                more = learned.added_events(
+                    cues,
+                    rules,
+                    sentence_inputs,
+                    near,
+                    found_events,
+                    self.config.max_evidence_chars,
+                    caps,
                 )
+                if more:
+                    found_events = events.in_order([*found_events, *more])
         rel = relevance.score(
             sum(anchors), len(anchors), title_anchored, named, [e.type for e in found_events]
         )
