@@ -16,6 +16,11 @@ from wirewatch.core.text import tokenize
         ("de", "Das sind für ihn böhmische Dörfer.", "countries", "CZ", False),
         ("en", "He won the Samsung Cup final.", "vendors", "Samsung", False),
         ("en", "Samsung cut chip prices.", "vendors", "Samsung", True),
+        ("da", "BT's medarbejder fulgte retssagen.", "operators", "BT", False),
+        ("da", "BT og Ericsson har indgået en aftale om 5G.", "operators", "BT", True),
+        ("en", "BT signed a contract with Ericsson.", "operators", "BT", True),
+        ("fr", "Sur son compte Telegram, le président a réagi.", "vendors", "Telegram", False),
+        ("en", "He used a YouTube posting to say it.", "vendors", "Google", False),
     ],
 )
 def test_context_decides(
@@ -33,6 +38,12 @@ def test_context_decides(
         ("en", "The regulator fined YouTube over children's data.", "Google"),
         ("de", "Die Verlage verklagen Perplexity wegen ihrer Artikel.", "Perplexity AI"),
         ("en", "DeepSeek was banned on government phones.", "DeepSeek"),
+        ("nl", "BlackBerry stopt met het maken van telefoons.", "BlackBerry"),
+        ("de", "Die Geräte von HTC und Meizu fielen im Test durch.", "Meizu"),
+        ("en", "Washington added Sophgo to the Entity List.", "Sophgo"),
+        ("fr", "Soitec prolonge son accord avec Shin-Etsu Handotai.", "Soitec"),
+        ("de", "Aixtron darf nicht an chinesische Investoren verkauft werden.", "Aixtron"),
+        ("nl", "ASM International ziet de export naar China dalen.", "ASM International"),
     ],
 )
 def test_vendors_of_recent_policy_news_are_known(
