@@ -29,6 +29,13 @@ REALNEWS = next(
     (d for d in _REALNEWS_DIRS if d is not None and d.is_dir()),
     ROOT.parent / "shared" / "realnews-dev",
 )
+# Public news web pages, kept outside the repository too (only labels are in it).
+_WEBNEWS_DIRS = [
+    Path(os.environ["WIREWATCH_WEBNEWS"]) if os.environ.get("WIREWATCH_WEBNEWS") else None,
+    ROOT.parent / "webnews",
+    Path("/work/webnews"),
+]
+WEBNEWS = next((d for d in _WEBNEWS_DIRS if d is not None and d.is_dir()), ROOT.parent / "webnews")
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,8 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["evaluate", "missing.yaml"], 2, ["missing.yaml", "no gold file"]),
     (["evaluate"], 2, ["gold file", "--real"]),
     (["evaluate", "--real", "missing_dir"], 2, ["missing_dir", "absent"]),
+    (["evaluate", "--web", "missing_dir"], 2, ["missing_dir", "web-news folder is absent"]),
+    (["evaluate", "--web", "x", "--real", "y"], 2, ["one of GOLD, --real DIR or --web DIR"]),
     (["train-cues"], 2, ["tests/data/blind", "not a directory", "--blind"]),
     (["train-cues", "--blind", "inbox", "--briefs", "missing_dir"], 2, ["missing_dir", "--briefs"]),
     (["train-cues", "--type-threshold", "legal=2"], 2, ["legal=2", "between 0 and 1"]),

@@ -884,6 +884,13 @@ def cmd_bench(args: SimpleNamespace) -> int:
 
 
 def cmd_evaluate(args: SimpleNamespace) -> int:
+    if args.web is not None:
+        if args.real is not None or args.gold is not None:
+            print("wirewatch: evaluate takes one of GOLD, --real DIR or --web DIR", file=sys.stderr)
+            return 2
+        from wirewatch.tools.evaluate_web import main as web_main
+
+        return web_main(args)
     if args.real is not None:
         from wirewatch.tools.evaluate_real import main as real_main
 
@@ -1210,7 +1217,7 @@ def schemas_check_command(**params: Any) -> int:
     "evaluate",
     short_help="Score the core against annotations or labelled real news.",
     help="Score the core against a hand-annotated GOLD file (e.g. examples/expected.yaml), "
-    "or on labelled real news (--real).",
+    "or on labelled real news (--real) or labelled news web pages (--web).",
 )
 @click.argument("gold", type=PATH, required=False)
 @click.option(
@@ -1220,7 +1227,16 @@ def schemas_check_command(**params: Any) -> int:
     "../shared/realnews-dev: per-type F1 on the labels, false alarms, dates",
 )
 @click.option(
-    "--labels", metavar="DIR", help="labels for --real (default tests/data/realnews/labels)"
+    "--web",
+    metavar="DIR",
+    help="a web-news folder (r1/, r2/, r3/ of <lang>/ pages): per-split and per-language F1 "
+    "on the labels of tests/data/webnews/labels, false alarms, dates",
+)
+@click.option(
+    "--labels",
+    metavar="DIR",
+    help="labels for --real or --web (default tests/data/realnews/labels, "
+    "tests/data/webnews/labels)",
 )
 @click.option("--split", type=click.Choice(["dev", "test"]), help="only this half of the labels")
 @click.option(
@@ -1238,14 +1254,19 @@ def evaluate_command(**params: Any) -> int:
     "train-cues",
     short_help="Learn the event cues of data/learned/ from the labelled tuning halves.",
     help="Learn the learned cues (data/learned/<lang>.json) from the tuning halves of the "
-    "blind set, the briefs and the labelled real news (odd numbers and ids, the dev split); "
-    "the other halves stay a fair measure.",
+    "blind set, the briefs, the labelled real news (odd numbers and ids, the dev split) and, "
+    "with --web, the tune split of the labelled web news; the other halves stay a fair measure.",
 )
 @click.option(
     "--real", metavar="DIR", help="the real-news folder of the labels, e.g. ../shared/realnews-dev"
 )
 @click.option(
     "--labels", metavar="DIR", help="real-news labels (default tests/data/realnews/labels)"
+)
+@click.option(
+    "--web",
+    metavar="DIR",
+    help="the web-news folder of tests/data/webnews/labels (its tune split is learned from)",
 )
 @click.option("--blind", metavar="DIR", help="the blind set (default tests/data/blind)")
 @click.option("--briefs", metavar="DIR", help="the briefs (default tests/data/briefs)")

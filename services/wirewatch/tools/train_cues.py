@@ -32,6 +32,7 @@ from wirewatch.core.config import CoreConfig
 from wirewatch.core.logic import DATA_DIR, Enricher, Resources
 from wirewatch.core.models import Source
 from wirewatch.core.yamlio import load as load_yaml
+from wirewatch.tools import evaluate_web as web_news
 from wirewatch.tools.evaluate_real import DEFAULT_LABELS, load_labels, split_of
 
 DEFAULT_BLIND = Path("tests/data/blind")
@@ -67,7 +68,14 @@ def _types(entry: dict) -> set[str]:
     return {str(e).split("/")[0] for e in entry.get("events") or []}
 
 
-def examples(blind: Path, briefs: Path, labels: Path, real: Path | None) -> Iterator[Example]:
+def examples(
+    blind: Path,
+    briefs: Path,
+    labels: Path,
+    real: Path | None,
+    web: Path | None = None,
+    web_labels: Path | None = None,
+) -> Iterator[Example]:
     """The labelled articles of the tuning halves."""
     for path in sorted(blind.glob("*/labels.yaml")):
         for entry in _entries(path, "labels (docs/LABELLING.md)"):
@@ -87,10 +95,18 @@ def examples(blind: Path, briefs: Path, labels: Path, real: Path | None) -> Iter
                 yield Example(bid, str(brief.get("text", "")).encode("utf-8"), _types(brief))
     if real is None or not real.is_dir():
         print(f"train-cues: no real-news folder ({real}); its labels are left out", file=sys.stderr)
+    else:
+        for name, label in load_labels(labels).items():
+            if split_of(name) == "dev" and (real / name).is_file():
+                yield Example(name, (real / name).read_bytes(), {t for t, _ in label.events})
+    if web is None:
         return
-    for name, label in load_labels(labels).items():
-        if split_of(name) == "dev" and (real / name).is_file():
-            yield Example(name, (real / name).read_bytes(), {t for t, _ in label.events})
+    if not web.is_dir():
+        print(f"train-cues: no web-news folder ({web}); its labels are left out", file=sys.stderr)
+        return
+    for page in web_news.load_labels(web_labels or web_news.DEFAULT_LABELS):
+        if web_news.split_of(page.file) == "tune" and (web / page.file).is_file():
+            yield Example(page.file, (web / page.file).read_bytes(), {t for t, _ in page.events})
 
 
 def features_of(enricher_res: Resources, items: list[Example]) -> list[tuple[str, set[str]]]:
@@ -193,6 +209,7 @@ def main(args: SimpleNamespace) -> int:
                 Path(args.briefs or DEFAULT_BRIEFS),
                 Path(args.labels or DEFAULT_LABELS),
                 real,
+                Path(args.web) if getattr(args, "web", None) else None,
             )
         )
     except (OSError, ValueError) as exc:

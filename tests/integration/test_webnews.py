@@ -1,0 +1,70 @@
+"""Quality on public news web pages in en, de, fr, nl, sv and da, collected and labelled
+by readers who never ran wirewatch (the pages are read in place from the web-news folder;
+only labels, file names and addresses are in the repository). Guards the figures in
+QUALITY.md; the floors are a little under them."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from wirewatch.core.logic import Enricher
+from wirewatch.tools.evaluate_web import DEFAULT_LABELS, evaluate, load_labels, split_of
+
+from tests.conftest import ROOT, WEBNEWS
+
+needs_webnews = pytest.mark.skipif(
+    not (WEBNEWS / "r1").is_dir(),
+    reason=f"the web-news folder is not at {WEBNEWS} (set WIREWATCH_WEBNEWS)",
+)
+
+
+@pytest.fixture(scope="module")
+def report(enricher: Enricher):
+    return evaluate(WEBNEWS, load_labels(ROOT / DEFAULT_LABELS), enricher)
+
+
+def test_labels_cover_the_languages_and_three_splits() -> None:
+    labels = load_labels(ROOT / DEFAULT_LABELS)
+    with_event = Counter((split_of(x.file), x.language) for x in labels if x.events)
+    for split in ("tune", "held-out", "fresh"):
+        for lang in ("en", "de", "fr", "nl"):
+            assert with_event[(split, lang)] >= 20, (split, lang, with_event)
+    assert sum(not x.events for x in labels) >= 400
+    assert len({x.file for x in labels}) == len(labels)
+
+
+@needs_webnews
+def test_every_labelled_page_is_there(report) -> None:
+    assert report.missing == 0
+
+
+@needs_webnews
+def test_events_on_policy_pages(report) -> None:
+    # measured (precision / recall / F1): tune 0.87 / 0.91 / 0.89 (rules and learned cues
+    # were tuned on it), held-out 0.74 / 0.78 / 0.76, fresh 0.78 / 0.77 / 0.77
+    splits = report.as_dict()["splits"]
+    for split, p_floor, f1_floor in (
+        ("tune", 0.84, 0.86),
+        ("held-out", 0.70, 0.73),
+        ("fresh", 0.75, 0.74),
+    ):
+        s = splits[split]["all"]
+        assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
+
+
+@needs_webnews
+def test_pages_without_an_event_rarely_get_one(report) -> None:
+    # measured 12 of 533 (2.3 %), en the worst at 3.4 %
+    quiet = report.as_dict()["no_event_articles"]
+    assert quiet["all"]["flagged"] / quiet["all"]["articles"] <= 0.03, quiet
+    for lang, q in quiet.items():
+        assert q["flagged"] / q["articles"] <= 0.05, (lang, q)
+
+
+@needs_webnews
+def test_publication_dates_are_rarely_wrong(report) -> None:
+    dates = report.as_dict()["dates"]
+    known = sum(dates.values())
+    assert known >= 100
+    assert dates.get("wrong", 0) / known <= 0.02, dates
