@@ -96,9 +96,10 @@ EXAMPLES: dict[str, list[str]] = {
     "evaluate": [
         "wirewatch evaluate examples/expected.yaml --misses",
         "wirewatch evaluate --real ../shared/realnews-dev --split test",
+        "wirewatch evaluate --web ../webnews",
     ],
     "train-cues": [
-        "wirewatch train-cues --real ../shared/realnews-dev",
+        "wirewatch train-cues --real ../shared/realnews-dev --web ../webnews",
         "wirewatch train-cues --real ../shared/realnews-dev --out /tmp/learned",
     ],
     "bench": [
