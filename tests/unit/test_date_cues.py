@@ -1,0 +1,37 @@
+"""Dates that are not the publication date (data/dates.yaml): the day a page was
+retrieved in a citation line, background and deadlines."""
+
+import pytest
+from wirewatch.core.logic import Enricher
+from wirewatch.core.models import EnrichedArticle, Source
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "published"),
+    [
+        (
+            "en",
+            "Hacker jailed\n\nA federal judge sentenced the hacker to 11 years on Friday.\n"
+            "Citation: Hacker jailed (2014, October 24) retrieved 19 March 2024 from "
+            "https://example.org/news/hacker.html\n",
+            None,
+        ),
+        (
+            "de",
+            "Urteil gegen Hacker\n\nDas Landgericht verurteilte den Hacker am Freitag. "
+            "Quelle: Landgericht, abgerufen am 19. März 2024.\n",
+            None,
+        ),
+        (
+            "en",
+            "Hacker jailed\n\nOn 24 October 2014 a federal judge sentenced the hacker.\n",
+            "2014-10-24",
+        ),
+    ],
+)
+def test_retrieved_dates_are_not_publication_dates(
+    enricher: Enricher, lang: str, text: str, published: str | None
+) -> None:
+    result = enricher.analyse(text.encode("utf-8"), Source(path="a.txt"), language_hint=lang)
+    assert isinstance(result, EnrichedArticle)
+    assert result.published == published
