@@ -41,13 +41,13 @@ def test_every_labelled_page_is_there(report) -> None:
 
 @needs_webnews
 def test_events_on_policy_pages(report) -> None:
-    # measured (precision / recall / F1): tune 0.87 / 0.91 / 0.89 (rules and learned cues
-    # were tuned on it), held-out 0.74 / 0.78 / 0.76, fresh 0.78 / 0.77 / 0.77
+    # measured (precision / recall / F1): tune 0.87 / 0.95 / 0.91 (rules and learned cues
+    # were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh 0.78 / 0.79 / 0.79
     splits = report.as_dict()["splits"]
     for split, p_floor, f1_floor in (
-        ("tune", 0.84, 0.86),
+        ("tune", 0.84, 0.88),
         ("held-out", 0.70, 0.73),
-        ("fresh", 0.75, 0.74),
+        ("fresh", 0.75, 0.76),
     ):
         s = splits[split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)

@@ -15,7 +15,7 @@ import pytest
 from wirewatch.core import learned
 from wirewatch.core.config import CoreConfig
 from wirewatch.core.logic import DATA_DIR, Enricher, Resources
-from wirewatch.core.models import EnrichedArticle, Source
+from wirewatch.core.models import EVENT_TYPES, EnrichedArticle, Source
 from wirewatch.tools import train_cues
 
 # A technology article (every sentence names a vendor or a network) whose wording the
@@ -55,7 +55,7 @@ def _events(enricher: Enricher, text: str) -> list:
         ({"language": "xx", "threshold": 0.5, "types": {}}, "'language'"),
         ({"language": "en", "threshold": 1.5, "types": {}}, "'threshold'"),
         ({"language": "en", "threshold": 0.5, "types": []}, "'types'"),
-        ({"language": "en", "threshold": 0.5, "types": {"warning": {}}}, "types.warning"),
+        ({"language": "en", "threshold": 0.5, "types": {"embargo": {}}}, "types.embargo"),
         (
             {"language": "en", "threshold": 0.5, "types": {"deal": {"weights": {}}}},
             "types.deal.bias",
@@ -144,6 +144,23 @@ def test_a_type_may_have_its_own_threshold(resources: Resources) -> None:
     assert "deal" not in {e.type for e in _events(_enricher(resources, cues), ARTICLE)}
 
 
+def test_a_warning_needs_an_official_in_its_sentence(resources: Resources) -> None:
+    """Words alone cannot tell an official from a company or a researcher: a learned
+    warning comes only from a sentence that names a government, agency or acting state."""
+    company = (
+        "Quarterly figures from Ericsson\n\n"
+        "Ericsson said its gizmoquant radio units for the mobile network shipped on time. "
+        "Analysts said Ericsson software sales grew in Asia.\n"
+    )
+    official = company.replace(
+        "Ericsson said its gizmoquant", "The government said Ericsson's gizmoquant"
+    )
+    cues = _cues({"gizmoqu": 4.0}, etype="warning")
+    assert "warning" not in {e.type for e in _events(_enricher(resources, cues), company)}
+    warned = [e for e in _events(_enricher(resources, cues), official) if e.type == "warning"]
+    assert len(warned) == 1 and "government" in warned[0].evidence[0]
+
+
 def test_the_switch_turns_them_off(resources: Resources) -> None:
     events = _events(_enricher(resources, _cues({"gizmoqu": 4.0}), learned_cues=False), ARTICLE)
     assert "deal" not in {e.type for e in events}
@@ -181,7 +198,7 @@ def test_the_bundled_files_load_and_cover_the_four_labelled_languages() -> None:
     res = Resources.load()
     assert {"en", "de", "fr", "nl"} <= set(res.learned)
     for lang, cues in res.learned.items():
-        assert cues.language == lang and "warning" not in cues.types
+        assert cues.language == lang and set(cues.types) == set(EVENT_TYPES)
         assert set(cues.types) == set(learned.ADDABLE)
     raw = json.loads((DATA_DIR / "learned" / "en.json").read_text("utf-8"))
     assert raw["types"]["legal"]["weights"]["court"] > 0  # the file reads as word -> weight

@@ -1279,10 +1279,10 @@ def evaluate_command(**params: Any) -> int:
 @click.option(
     "--type-threshold",
     multiple=True,
-    default=("legal=0.65",),
+    default=("legal=0.65", "warning=0.6"),
     show_default=True,
     metavar="TYPE=P",
-    help="a type's own threshold (court words have the most everyday senses)",
+    help="a type's own threshold (court and warning words have the most everyday senses)",
 )
 @click.option("--l2", type=float, default=1.0, show_default=True, help="L2 regularisation")
 @click.option("--iterations", type=int, default=300, show_default=True)

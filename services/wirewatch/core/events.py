@@ -649,7 +649,7 @@ def actors_targets(mentions: list[Mention]) -> tuple[list[str], list[str]]:
     return actors, list(dict.fromkeys(targets))
 
 
-def _has_actor(mentions: list[Mention]) -> bool:
+def has_actor(mentions: list[Mention]) -> bool:
     """A country named by a proper name (a demonym is not an actor) or a state body
     (government, regulator, agency, international body); newsrooms, companies and
     industry groups in the organisations list do not act for a state."""
@@ -681,7 +681,7 @@ class _Facts:
             rules,
             sent.tokens,
             vendor=any(m.kind == "vendors" for m in mentions),
-            actor=_has_actor(mentions),
+            actor=has_actor(mentions),
             operator=any(m.kind == "operators" for m in mentions),
             text=sent.text,
             **more,  # type: ignore[arg-type]

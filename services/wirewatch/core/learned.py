@@ -12,7 +12,8 @@ from). A type the rules did not find is added when its probability reaches the f
 status from the rule file's proposed and rejected cues, and its actors and targets from
 that sentence's names. Rules keep their word: no type is added whose evidence sentence
 its ``suppress`` phrases match, nor a type that cannot be declined from a declining
-sentence, and warnings (which need an official, PRODUCT.md) are never added.
+sentence, and a warning (which needs an official, PRODUCT.md) only from a sentence that
+names an official or an acting state, as the rules' warnings need.
 The weights are written by ``wirewatch train-cues`` from the labelled tuning halves.
 
 Contract: ``LearnedCues.from_mapping`` raises ``CuesError`` naming the file and field of
@@ -31,8 +32,9 @@ from wirewatch.core import events
 from wirewatch.core.models import EVENT_TYPES, PolicyEvent
 
 # Types the learned cues may add. A warning needs an official who warns (PRODUCT.md),
-# which a bag of words cannot tell from a company or a researcher.
-ADDABLE = tuple(t for t in EVENT_TYPES if t != "warning")
+# which a bag of words cannot tell from a company or a researcher: its evidence sentence
+# must name one (``_names_an_official``).
+ADDABLE = tuple(EVENT_TYPES)
 # language code -> Snowball algorithm (the Porter-based Dutch one under either PyStemmer
 # major, as the search index uses)
 STEMMER_NAMES = {
@@ -198,6 +200,16 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
+def _names_an_official(rules: events.LanguageRules, sentence: events.SentenceInput) -> bool:
+    """Does the sentence name a government, official, agency or parliament (the rule
+    file's ``official`` words) or an acting state (a country by its proper name, a state
+    body)?"""
+    official = rules.terms.get("official")
+    return bool(official is not None and official.any(sentence.tokens)) or events.has_actor(
+        sentence.mentions
+    )
+
+
 def added_events(
     cues: LearnedCues,
     rules: events.LanguageRules,
@@ -227,6 +239,8 @@ def added_events(
         # that sentence is another sense of the type, or declines it, there is no event.
         best = min(indexes, key=lambda i: (-cues.weigh(per_sentence[i])[etype], i))
         tokens = sentences[best].tokens
+        if etype == "warning" and not _names_an_official(rules, sentences[best]):
+            continue
         suppress = rules.suppress.get(etype) if rules.suppress else None
         if suppress is not None and suppress.any(tokens):
             continue
