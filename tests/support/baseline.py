@@ -150,7 +150,7 @@ def without_later_keys(data_dir: Path) -> Path:
     """A copy of ``data_dir`` without what the rule files gained after the baseline (the
     ``suppress`` phrases, tested on their own in tests/data/senses.yaml, and the
     ``spellings``, tested in tests/unit/test_events_engine.py, which the baseline's
-    loader refuses, and the ``reaction`` and ``deal_specific`` terms, which
+    loader refuses, and the ``reaction``, ``deal_specific`` and ``channel`` terms, which
     only today's engine reads); ``data_dir`` itself when it has none."""
     import atexit
     import shutil
@@ -159,7 +159,13 @@ def without_later_keys(data_dir: Path) -> Path:
     import yaml
 
     events = sorted((data_dir / "events").glob("*.yaml"))
-    later = ("\nsuppress:", "\n  reaction:", "\n  deal_specific:", "\nspellings:")
+    later = (
+        "\nsuppress:",
+        "\n  reaction:",
+        "\n  deal_specific:",
+        "\n  channel:",
+        "\nspellings:",
+    )
     if not any(key in p.read_text("utf-8") for p in events for key in later):
         return data_dir
     copy = Path(tempfile.mkdtemp(prefix="wirewatch-baseline-data-")) / "data"
@@ -169,7 +175,7 @@ def without_later_keys(data_dir: Path) -> Path:
         data = yaml.safe_load(p.read_text("utf-8"))
         dropped = data.pop("suppress", None) is not None
         dropped |= data.pop("spellings", None) is not None
-        for name in ("reaction", "deal_specific"):
+        for name in ("reaction", "deal_specific", "channel"):
             dropped |= (data.get("terms") or {}).pop(name, None) is not None
         if dropped:
             p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")

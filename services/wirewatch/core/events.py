@@ -85,6 +85,9 @@ def firm_pattern(legal_forms: Iterable[str], joiners: Iterable[str]) -> re.Patte
 
 # The term list whose words tie a sentence to technology or telecom policy.
 DOMAIN_TERMS = "domain"
+# optional term list: technology named only as the channel of a statement ("said on
+# social media"); a `domain` word inside one of these phrases anchors nothing
+CHANNEL_TERMS = "channel"
 # A rule file's term list of reactions to an event ("criticised", "condemned"): the
 # countries and bodies of such a sentence are not the event's actors.
 REACTION_TERMS = "reaction"
@@ -729,16 +732,29 @@ def _any_in_previous(
 
 
 def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -> list[bool]:
-    """Per sentence: does it name a vendor or operator, or a word of the ``domain`` list?"""
+    """Per sentence: does it name a vendor or operator, or a word of the ``domain`` list
+    outside the ``channel`` phrases (technology only as the channel of a statement)?"""
     domain = rules.terms.get(DOMAIN_TERMS)
     named = [any(m.kind in ANCHOR_KINDS for m in sent.mentions) for sent in sentences]
     if domain is None:
         return named
     unnamed = [n for n, name in enumerate(named) if not name]
-    for n, found in zip(
-        unnamed, domain.any_each([sentences[n].tokens for n in unnamed]), strict=True
-    ):
-        named[n] = found
+    token_lists = [sentences[n].tokens for n in unnamed]
+    found = domain.any_each(token_lists)
+    channel = rules.terms.get(CHANNEL_TERMS)
+    if channel is not None and any(found):
+        # only sentences with a domain word pay for the span lookups
+        with_word = [k for k, ok in enumerate(found) if ok]
+        lists = [token_lists[k] for k in with_word]
+        for k, spans, channels in zip(
+            with_word, domain.find_each(lists), channel.find_each(lists), strict=True
+        ):
+            found[k] = any(
+                not any(cs <= start and end <= ce for cs, ce, _ in channels)
+                for start, end, _ in spans
+            )
+    for n, ok in zip(unnamed, found, strict=True):
+        named[n] = ok
     return named
 
 
