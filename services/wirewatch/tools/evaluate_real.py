@@ -265,6 +265,17 @@ def render(report: RealReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def print_report(args: SimpleNamespace, data: dict, text: str, misses: list[str]) -> int:
+    """Print a report as JSON (``--json``) or as text, with ``--misses`` each difference."""
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(text)
+        if args.misses:
+            print("\n".join(misses))
+    return 0
+
+
 def main(args: SimpleNamespace) -> int:
     root = Path(args.real)
     if not root.is_dir():
@@ -280,10 +291,4 @@ def main(args: SimpleNamespace) -> int:
     except EvaluationError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(render(report))
-        if args.misses:
-            print("\n".join(report.misses))
-    return 0
+    return print_report(args, report.as_dict(), render(report), report.misses)

@@ -23,7 +23,6 @@ an event (plain technology news and ordinary news) that get one, publication dat
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from wirewatch.core.logic import Enricher, Resources
 from wirewatch.core.models import EVENT_TYPES, EnrichedArticle, Source
 from wirewatch.core.yamlio import load as load_yaml
 from wirewatch.tools.evaluate import PRF
-from wirewatch.tools.evaluate_real import _date_verdict
+from wirewatch.tools.evaluate_real import _date_verdict, print_report
 
 DEFAULT_LABELS = Path("tests/data/webnews/labels")
 SPLITS = ("tune", "held-out", "fresh")
@@ -261,10 +260,4 @@ def main(args: SimpleNamespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(render(report))
-        if args.misses:
-            print("\n".join(report.misses))
-    return 0
+    return print_report(args, report.as_dict(), render(report), report.misses)
