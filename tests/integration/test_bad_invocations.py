@@ -75,7 +75,7 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["train-cues"], 2, ["tests/data/blind", "not a directory", "--blind"]),
     (["train-cues", "--blind", "inbox", "--briefs", "missing_dir"], 2, ["missing_dir", "--briefs"]),
     (["train-cues", "--type-threshold", "legal=2"], 2, ["legal=2", "between 0 and 1"]),
-    (["train-cues", "--type-threshold", "warning=0.5"], 2, ["warning=0.5", "a type of"]),
+    (["train-cues", "--type-threshold", "embargo=0.5"], 2, ["embargo=0.5", "a type of"]),
     (["bench", "--inbox", "emptydir"], 2, ["emptydir", "no files"]),
     (["bench", "nosuchmode"], 2, ["nosuchmode", "is not one of", "recovery"]),
     (["bench", "--write", "distributed"], 2, ["bench distributed --write"]),
