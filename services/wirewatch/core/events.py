@@ -743,11 +743,18 @@ def sentence_anchors(rules: LanguageRules, sentences: Sequence[SentenceInput]) -
     found = domain.any_each(token_lists)
     channel = rules.terms.get(CHANNEL_TERMS)
     if channel is not None and any(found):
-        # only sentences with a domain word pay for the span lookups
+        # only sentences with a domain word and a channel phrase pay for the span lookups
         with_word = [k for k, ok in enumerate(found) if ok]
-        lists = [token_lists[k] for k in with_word]
+        said = [
+            k
+            for k, hit in zip(
+                with_word, channel.any_each([token_lists[k] for k in with_word]), strict=True
+            )
+            if hit
+        ]
+        lists = [token_lists[k] for k in said]
         for k, spans, channels in zip(
-            with_word, domain.find_each(lists), channel.find_each(lists), strict=True
+            said, domain.find_each(lists), channel.find_each(lists), strict=True
         ):
             found[k] = any(
                 not any(cs <= start and end <= ce for cs, ce, _ in channels)

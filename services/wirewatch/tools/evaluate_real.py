@@ -88,7 +88,9 @@ def load_manifest(root: Path) -> dict[str, dict]:
     return out
 
 
-def _date_verdict(got: str | None, want: str) -> str:
+def date_verdict(got: str | None, want: str) -> str:
+    """``right`` when one date is a prefix of the other (a month matches its days),
+    ``wrong`` when not, ``none`` when nothing was found."""
     if got is None:
         return "none"
     short, long = sorted((got, want), key=len)
@@ -201,7 +203,7 @@ def evaluate(
         want_date = rec.get("date") or (label.date if label else None)
         if want_date:
             source = rec.get("source") or name.split("/")[-1].split("_")[1]
-            verdict = _date_verdict(result.published, str(want_date))
+            verdict = date_verdict(result.published, str(want_date))
             report.dates[source][verdict] += 1
             report.dates["all"][verdict] += 1
             if verdict == "wrong":

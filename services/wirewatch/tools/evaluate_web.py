@@ -22,7 +22,6 @@ an event (plain technology news and ordinary news) that get one, publication dat
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,7 +32,8 @@ from wirewatch.core.logic import Enricher, Resources
 from wirewatch.core.models import EVENT_TYPES, EnrichedArticle, Source
 from wirewatch.core.yamlio import load as load_yaml
 from wirewatch.tools.evaluate import PRF
-from wirewatch.tools.evaluate_real import _date_verdict, print_report
+from wirewatch.tools.evaluate_real import date_verdict, print_report
+from wirewatch.tools.evaluate_real import split_of as real_split_of
 
 DEFAULT_LABELS = Path("tests/data/webnews/labels")
 SPLITS = ("tune", "held-out", "fresh")
@@ -48,9 +48,8 @@ def split_of(name: str) -> str:
     if name.startswith("r1/"):
         return "tune"
     if name.startswith("r2/"):
-        within = name.split("/", 1)[1]  # <lang>/<file>, the name inside the round
-        half = int(hashlib.sha1(within.encode("utf-8")).hexdigest()[:8], 16) % 2
-        return "tune" if half == 0 else "held-out"
+        # the real-news halving, on the name inside the round (<lang>/<file>)
+        return "tune" if real_split_of(name.split("/", 1)[1]) == "dev" else "held-out"
     return "fresh"
 
 
@@ -181,7 +180,7 @@ def evaluate(root: Path, labels: list[WebLabel], enricher: Enricher) -> WebRepor
                 f"-{sorted(want_types - got_types)}"
             )
         if label.date:
-            verdict = _date_verdict(result.published, label.date)
+            verdict = date_verdict(result.published, label.date)
             report.dates[verdict] += 1
             if verdict == "wrong":
                 report.misses.append(f"{label.file}: published {result.published} != {label.date}")
