@@ -230,6 +230,7 @@ def added_events(
     per_sentence = {i: cues.hits(stems(sentences[i].tokens, cues.language)) for i in indexes}
     article = cues.weigh(frozenset().union(*per_sentence.values()))
     added: list[PolicyEvent] = []
+    sentence_weights: dict[int, dict[str, float]] = {}  # weighed once, for every type
     for etype in wanted:
         type_cues = cues.types[etype]
         p = _logistic(article[etype])
@@ -237,7 +238,9 @@ def added_events(
             continue
         # The sentence that weighs most for the type is its evidence; where the rules say
         # that sentence is another sense of the type, or declines it, there is no event.
-        best = min(indexes, key=lambda i: (-cues.weigh(per_sentence[i])[etype], i))
+        if not sentence_weights:
+            sentence_weights = {i: cues.weigh(per_sentence[i]) for i in indexes}
+        best = min(indexes, key=lambda i: (-sentence_weights[i][etype], i))
         tokens = sentences[best].tokens
         if etype == "warning" and not _names_an_official(rules, sentences[best]):
             continue
