@@ -51,6 +51,19 @@ class Label:
     date: str | None
 
 
+def event_pairs(events: object, where: str) -> set[tuple[str, str]]:
+    """The (type, status) pairs of a label's ``events`` list (``TYPE/STATUS`` strings)."""
+    if events is not None and not isinstance(events, list):
+        raise EvaluationError(f"{where}: 'events' must be a list of TYPE/STATUS")
+    pairs: set[tuple[str, str]] = set()
+    for ev in events or []:
+        etype, _, status = str(ev).partition("/")
+        if etype not in EVENT_TYPES or status not in ("reported", "proposed", "rejected"):
+            raise EvaluationError(f"{where}: bad event {ev!r}")
+        pairs.add((etype, status))
+    return pairs
+
+
 def load_labels(directory: Path) -> dict[str, Label]:
     if not directory.is_dir():
         raise EvaluationError(
@@ -65,12 +78,7 @@ def load_labels(directory: Path) -> dict[str, Label]:
             where = f"{path}: entry {n}"
             if not isinstance(item, dict) or not item.get("file"):
                 raise EvaluationError(f"{where}: no 'file'")
-            pairs: set[tuple[str, str]] = set()
-            for ev in item.get("events") or []:
-                etype, _, status = str(ev).partition("/")
-                if etype not in EVENT_TYPES or status not in ("reported", "proposed", "rejected"):
-                    raise EvaluationError(f"{where} ({item['file']}): bad event {ev!r}")
-                pairs.add((etype, status))
+            pairs = event_pairs(item.get("events"), f"{where} ({item['file']})")
             date = item.get("date")
             labels[str(item["file"])] = Label(str(item["file"]), pairs, str(date) if date else None)
     return labels

@@ -32,15 +32,11 @@ from wirewatch.core.logic import Enricher, Resources
 from wirewatch.core.models import EVENT_TYPES, EnrichedArticle, Source
 from wirewatch.core.yamlio import load as load_yaml
 from wirewatch.tools.evaluate import PRF
-from wirewatch.tools.evaluate_real import date_verdict, print_report
+from wirewatch.tools.evaluate_real import EvaluationError, date_verdict, event_pairs, print_report
 from wirewatch.tools.evaluate_real import split_of as real_split_of
 
 DEFAULT_LABELS = Path("tests/data/webnews/labels")
 SPLITS = ("tune", "held-out", "fresh")
-
-
-class EvaluationError(ValueError):
-    """The folder or the labels cannot be used; the message says which and what to do."""
 
 
 def split_of(name: str) -> str:
@@ -75,15 +71,7 @@ def load_labels(directory: Path) -> list[WebLabel]:
         for n, entry in enumerate(entries, 1):
             if not isinstance(entry, dict) or not entry.get("file"):
                 raise EvaluationError(f"{path}: label {n} has no 'file'; add the file name")
-            events: set[tuple[str, str]] = set()
-            for pair in entry.get("events") or []:
-                etype, _, status = str(pair).partition("/")
-                if etype not in EVENT_TYPES or not status:
-                    raise EvaluationError(
-                        f"{path}: {entry['file']}: event {pair!r} is not TYPE/STATUS "
-                        f"with a type of {', '.join(EVENT_TYPES)}"
-                    )
-                events.add((etype, status))
+            events = event_pairs(entry.get("events"), f"{path}: {entry['file']}")
             name = str(entry["file"])
             labels.append(
                 WebLabel(
