@@ -72,6 +72,7 @@ CASES: list[tuple[list[str], int, list[str]]] = [
     (["evaluate", "--real", "missing_dir"], 2, ["missing_dir", "absent"]),
     (["evaluate", "--web", "missing_dir"], 2, ["missing_dir", "web-news folder is absent"]),
     (["evaluate", "--web", "x", "--real", "y"], 2, ["one of GOLD, --real DIR or --web DIR"]),
+    (["evaluate", "--web", "x", "--split", "dev"], 2, ["--split is for --real"]),
     (["train-cues"], 2, ["tests/data/blind", "not a directory", "--blind"]),
     (["train-cues", "--blind", "inbox", "--briefs", "missing_dir"], 2, ["missing_dir", "--briefs"]),
     (["train-cues", "--type-threshold", "legal=2"], 2, ["legal=2", "between 0 and 1"]),

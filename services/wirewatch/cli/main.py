@@ -888,6 +888,13 @@ def cmd_evaluate(args: SimpleNamespace) -> int:
         if args.real is not None or args.gold is not None:
             print("wirewatch: evaluate takes one of GOLD, --real DIR or --web DIR", file=sys.stderr)
             return 2
+        if args.split is not None:
+            print(
+                "wirewatch: --split is for --real; --web reports its tune, held-out and fresh "
+                "splits together",
+                file=sys.stderr,
+            )
+            return 2
         from wirewatch.tools.evaluate_web import main as web_main
 
         return web_main(args)
