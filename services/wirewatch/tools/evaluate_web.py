@@ -106,6 +106,9 @@ class WebReport:
     articles: Counter = field(default_factory=Counter)
     quiet: Counter = field(default_factory=Counter)
     quiet_flagged: Counter = field(default_factory=Counter)
+    # the same pages by where they were found: ordinary news or plain technology news
+    quiet_kind: Counter = field(default_factory=Counter)
+    quiet_kind_flagged: Counter = field(default_factory=Counter)
     dates: Counter = field(default_factory=Counter)
     vendors: PRF = field(default_factory=PRF)
     missing: int = 0
@@ -128,9 +131,20 @@ class WebReport:
             lang: {"flagged": self.quiet_flagged[lang], "articles": n}
             for lang, n in sorted(self.quiet.items())
         }
+        out["no_event_by_kind"] = {
+            kind: {"flagged": self.quiet_kind_flagged[kind], "articles": n}
+            for kind, n in sorted(self.quiet_kind.items())
+        }
         out["dates"] = dict(self.dates)
         out["vendors"] = _prf(self.vendors)
         return out
+
+
+def page_kind(file: str) -> str:
+    """Where a page was found, from its file name: ``ordinary`` news, plain ``tech`` news,
+    ``policy`` news (``other`` for a name without one of these prefixes)."""
+    prefix = Path(file).name.split("_", 1)[0]
+    return prefix if prefix in ("ordinary", "tech", "policy") else "other"
 
 
 def evaluate(root: Path, labels: list[WebLabel], enricher: Enricher) -> WebReport:
@@ -162,6 +176,9 @@ def evaluate(root: Path, labels: list[WebLabel], enricher: Enricher) -> WebRepor
             for lang in (label.language, "all"):
                 report.quiet[lang] += 1
                 report.quiet_flagged[lang] += bool(got_types)
+            kind = page_kind(label.file)
+            report.quiet_kind[kind] += 1
+            report.quiet_kind_flagged[kind] += bool(got_types)
         if got_types != want_types:
             report.misses.append(
                 f"{label.file} [{split_of(label.file)}]: events +{sorted(got_types - want_types)} "
@@ -213,6 +230,10 @@ def render(report: WebReport) -> str:
     for lang, n in sorted(report.quiet.items()):
         flagged = report.quiet_flagged[lang]
         lines.append(f"| {lang} | {flagged} | {n} | {100 * flagged / n:.1f} % |")
+    lines += ["", "| found among | with event | articles | rate |", "|---|---|---|---|"]
+    for kind, n in sorted(report.quiet_kind.items()):
+        flagged = report.quiet_kind_flagged[kind]
+        lines.append(f"| {kind} | {flagged} | {n} | {100 * flagged / n:.1f} % |")
     d = report.dates
     lines += [
         "",
