@@ -40,7 +40,8 @@ def test_labels_cover_the_languages_and_three_splits() -> None:
 
 @needs_webnews
 def test_enough_pages_are_there_to_measure(report) -> None:
-    # 641 of the 1,258 labelled pages are in the folder here
+    # 641 of the 1,258 labelled pages of rounds 1-3 are in the folder here, and all 270 of
+    # round 4
     labels = load_labels(ROOT / DEFAULT_LABELS)
     present = [x for x in labels if (WEBNEWS / x.file).is_file()]
     assert len(present) + report.missing == len(labels)
@@ -53,24 +54,28 @@ def test_enough_pages_are_there_to_measure(report) -> None:
 
 @needs_webnews
 def test_events_on_policy_pages(report) -> None:
-    # measured (precision / recall / F1) on all 1,258 pages: tune 0.87 / 0.95 / 0.91 (rules
-    # and learned cues were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh 0.78 / 0.79 /
-    # 0.79; on the 641 pages in the folder here: 0.90 / 0.94 / 0.92, 0.74 / 0.82 / 0.78,
-    # 0.81 / 0.81 / 0.81
-    splits = report.as_dict()["splits"]
+    # measured (precision / recall / F1) on all 1,258 pages of rounds 1-3: tune 0.87 / 0.95 /
+    # 0.91 (rules and learned cues were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh
+    # (round 3) 0.78 / 0.79 / 0.79; on the pages in the folder here: 0.90 / 0.94 / 0.92,
+    # 0.77 / 0.83 / 0.80, fresh (rounds 3 and 4) 0.82 / 0.81 / 0.81; round 4 on arrival
+    # 0.81 / 0.81 / 0.81, now 0.82 / 0.81 / 0.81
+    out = report.as_dict()
     for split, p_floor, f1_floor in (
         ("tune", 0.84, 0.88),
-        ("held-out", 0.70, 0.73),
-        ("fresh", 0.75, 0.76),
+        ("held-out", 0.72, 0.76),
+        ("fresh", 0.78, 0.78),
     ):
-        s = splits[split]["all"]
+        s = out["splits"][split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
+    r4 = out["rounds"]["r4"]
+    assert r4["articles"] >= 180 and r4["precision"] >= 0.78 and r4["f1"] >= 0.78, r4
 
 
 @needs_webnews
 def test_pages_without_an_event_rarely_get_one(report) -> None:
-    # measured 11 of 533 (2.1 %) on all pages, en the worst at 3.4 %; on the 215 pages here
-    # 7 (3.3 %), all of them plain technology news, none of the 138 ordinary pages
+    # measured 11 of 533 (2.1 %) on all pages of rounds 1-2, en the worst at 3.4 %; on the
+    # 299 pages here 10 (3.3 %), all of them plain technology news, none of the 190
+    # ordinary pages
     quiet = report.as_dict()
     ordinary = quiet["no_event_by_kind"]["ordinary"]
     assert ordinary["flagged"] / ordinary["articles"] <= 0.03, ordinary

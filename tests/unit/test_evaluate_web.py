@@ -50,8 +50,10 @@ def test_pages_without_an_event_are_counted_by_kind(tmp_path: Path, enricher: En
         "tech": {"flagged": 0, "articles": 1},
     }
     assert out["splits"]["tune"]["all"]["tp"] == 1
+    assert out["rounds"]["r1"]["articles"] == 1 and out["rounds"]["r1"]["tp"] == 1
     text = render(report)
     assert "| ordinary | 0 | 1 | 0.0 % |" in text
+    assert "| r1 | 1 | 1.00 | 1.00 | 1.00 |" in text
     assert "1 labelled files are not in the folder" in text
 
 

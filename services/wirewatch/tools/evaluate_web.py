@@ -1,7 +1,7 @@
 """``wirewatch evaluate --web DIR``: score the core on public news web pages.
 
 The pages (technology-policy news, plain technology news and ordinary news in en, de, fr,
-nl, sv and da) were collected in three rounds and labelled by docs/LABELLING.md by
+nl, sv and da) were collected in rounds and labelled by docs/LABELLING.md by
 readers who never ran wirewatch. The project holds only the labels, file names and
 addresses (``tests/data/webnews/labels/r<round>-<lang>.yaml``); the text of each page
 stays in DIR (``DIR/r<round>/<lang>/<kind>_<n>.txt``), as the pages are not ours to
@@ -12,7 +12,9 @@ Splits, fixed by the round and a hash of the file name:
 * ``tune``: round 1 and the hashed half of round 2 - rules and the learned cues may be
   tuned on these;
 * ``held-out``: the other half of round 2, left alone;
-* ``fresh``: round 3, collected after the tuning and measured once, on arrival.
+* ``fresh``: rounds 3 and later, each collected after the tuning and measured on arrival.
+
+The report also scores each round on its own (``rounds``).
 
 Scores per split and language: event-type precision/recall/F1 over the articles whose
 label reports an event, the (type, status) F1, the share of articles labelled without
@@ -102,6 +104,8 @@ def _prf(prf: PRF) -> dict[str, float | int]:
 class WebReport:
     micro: dict[tuple[str, str], PRF] = field(default_factory=lambda: defaultdict(PRF))
     pairs: dict[str, PRF] = field(default_factory=lambda: defaultdict(PRF))
+    rounds: dict[str, PRF] = field(default_factory=lambda: defaultdict(PRF))
+    round_articles: Counter = field(default_factory=Counter)
     types: dict[tuple[str, str], PRF] = field(default_factory=lambda: defaultdict(PRF))
     articles: Counter = field(default_factory=Counter)
     quiet: Counter = field(default_factory=Counter)
@@ -127,6 +131,10 @@ class WebReport:
                 "languages": {lang: _prf(self.micro[(split, lang)]) for lang in langs},
                 "types": {t: _prf(self.types[(split, t)]) for t in EVENT_TYPES},
             }
+        out["rounds"] = {
+            name: {"articles": self.round_articles[name], **_prf(self.rounds[name])}
+            for name in sorted(self.rounds)
+        }
         out["no_event_articles"] = {
             lang: {"flagged": self.quiet_flagged[lang], "articles": n}
             for lang, n in sorted(self.quiet.items())
@@ -138,6 +146,11 @@ class WebReport:
         out["dates"] = dict(self.dates)
         out["vendors"] = _prf(self.vendors)
         return out
+
+
+def round_of(file: str) -> str:
+    """The round of a labelled file: its first folder (``r1/en/policy_001.txt`` -> ``r1``)."""
+    return file.split("/", 1)[0]
 
 
 def page_kind(file: str) -> str:
@@ -170,6 +183,9 @@ def evaluate(root: Path, labels: list[WebLabel], enricher: Enricher) -> WebRepor
             for lang in (label.language, "all"):
                 report.micro[(split, lang)].add(got_types, want_types)
             report.pairs[split].add(got, label.events)
+            round_name = round_of(label.file)
+            report.round_articles[round_name] += 1
+            report.rounds[round_name].add(got_types, want_types)
             for t in EVENT_TYPES:
                 report.types[(split, t)].add(got_types & {t}, want_types & {t})
         else:
@@ -222,6 +238,13 @@ def render(report: WebReport) -> str:
                 f"| {split} | {report.articles[split]} | {_row(report.micro[(split, 'all')])} "
                 f"| {report.pairs[split].f1:.2f} |"
             )
+    lines += [
+        "",
+        "| round | articles | precision | recall | event-type F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for name in sorted(report.rounds):
+        lines.append(f"| {name} | {report.round_articles[name]} | {_row(report.rounds[name])} |")
     langs = sorted({lang for _, lang in report.micro if lang != "all"})
     lines += _by_split("language", langs, report.micro)
     lines += _by_split("type", list(EVENT_TYPES), report.types)
