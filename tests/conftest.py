@@ -10,32 +10,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "inbox"
+
+
+def _folder(env: str, *places: Path) -> Path:
+    """The folder named by the environment variable ``env``, else the first of ``places``
+    that exists, else the first of ``places`` (the tests that need it then skip)."""
+    given = os.environ.get(env)
+    candidates = [Path(given), *places] if given else list(places)
+    return next((d for d in candidates if d.is_dir()), places[0])
+
+
 # The five real seed articles live outside the repository (never copied into it).
-_SEED_DIRS = [
-    Path(os.environ["WIREWATCH_SEEDS"]) if os.environ.get("WIREWATCH_SEEDS") else None,
-    ROOT.parent / "shared" / "seeds",
-    Path("/work/shared/seeds"),
-]
-SEEDS = next(
-    (d for d in _SEED_DIRS if d is not None and d.is_dir()), ROOT.parent / "shared" / "seeds"
-)
+SEEDS = _folder("WIREWATCH_SEEDS", ROOT.parent / "shared" / "seeds", Path("/work/shared/seeds"))
 # Real news by journalists, also outside the repository (only labels are in it).
-_REALNEWS_DIRS = [
-    Path(os.environ["WIREWATCH_REALNEWS"]) if os.environ.get("WIREWATCH_REALNEWS") else None,
+REALNEWS = _folder(
+    "WIREWATCH_REALNEWS",
     ROOT.parent / "shared" / "realnews-dev",
     Path("/work/shared/realnews-dev"),
-]
-REALNEWS = next(
-    (d for d in _REALNEWS_DIRS if d is not None and d.is_dir()),
-    ROOT.parent / "shared" / "realnews-dev",
 )
 # Public news web pages, kept outside the repository too (only labels are in it).
-_WEBNEWS_DIRS = [
-    Path(os.environ["WIREWATCH_WEBNEWS"]) if os.environ.get("WIREWATCH_WEBNEWS") else None,
-    ROOT.parent / "webnews",
-    Path("/work/webnews"),
-]
-WEBNEWS = next((d for d in _WEBNEWS_DIRS if d is not None and d.is_dir()), ROOT.parent / "webnews")
+WEBNEWS = _folder("WIREWATCH_WEBNEWS", ROOT.parent / "webnews", Path("/work/webnews"))
 
 
 @pytest.fixture(scope="session")
