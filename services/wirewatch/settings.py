@@ -21,7 +21,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wirewatch.core.config import DEFAULT_MAX_BYTES, SECONDARY_BELOW, SECONDARY_GAP, CoreConfig
+from wirewatch.core.config import (
+    DEFAULT_MAX_BYTES,
+    SECONDARY_BELOW,
+    SECONDARY_GAP,
+    SECONDARY_WARNING_BELOW,
+    CoreConfig,
+)
 
 
 class SettingsError(ValueError):
@@ -141,6 +147,12 @@ class CoreSettings(BaseModel):
         le=1.0,
         description="... when it is at least this far under the article's leading event.",
     )
+    secondary_warning_below: float = Field(
+        default=SECONDARY_WARNING_BELOW,
+        ge=0.0,
+        le=1.0,
+        description="The same for a second warning, under this lower confidence (0 keeps all).",
+    )
     learned_cues: bool = Field(
         default=True,
         description="Add the event types the learned cues (data/learned/) find and the rules "
@@ -159,6 +171,7 @@ class CoreSettings(BaseModel):
             event_direct_relevance=self.event_direct_relevance,
             secondary_below=self.secondary_below,
             secondary_gap=self.secondary_gap,
+            secondary_warning_below=self.secondary_warning_below,
             learned_cues=self.learned_cues,
         )
 

@@ -84,9 +84,18 @@ def test_the_enricher_applies_it_and_the_config_turns_it_off(enricher: Enricher)
     assert {e.type for e in off.events} == {"ban", "regulation"}
 
 
-def test_a_warning_is_never_dropped() -> None:
-    """An official warning is often said once, as the reason for a ban."""
+def test_a_warning_is_dropped_only_under_its_own_lower_bar() -> None:
+    """An official warning is often said once, as the reason for a ban: kept down to 0.7."""
+    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.74, "c")])
+    assert types(got) == [("ban", "reported"), ("warning", "reported")]
     got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")])
+    assert types(got) == [("ban", "reported")]
+    # on two sentences, or with the bar at 0, the weak warning stays
+    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c", "d")])
+    assert types(got) == [("ban", "reported"), ("warning", "reported")]
+    got = secondary_dropped(
+        [ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")], warning_below=0.0
+    )
     assert types(got) == [("ban", "reported"), ("warning", "reported")]
 
 

@@ -21,7 +21,13 @@ from typing import Any
 
 from .config import MAX_EVIDENCE as MAX_EVIDENCE
 from .config import MAX_EVIDENCE_CHARS as MAX_EVIDENCE_CHARS
-from .config import SECONDARY_BELOW, SECONDARY_GAP, WIDE_DENSITY, WIDE_WINDOW
+from .config import (
+    SECONDARY_BELOW,
+    SECONDARY_GAP,
+    SECONDARY_WARNING_BELOW,
+    WIDE_DENSITY,
+    WIDE_WINDOW,
+)
 from .entities import Mention
 from .models import EVENT_TYPES, PolicyEvent
 from .text import TOKEN_RE, positions
@@ -44,7 +50,8 @@ REJECTABLE = frozenset({"ban", "sanction"})
 _SUPPRESSED_BY = {"deal": frozenset({"licensing", "ban", "sanction"})}
 PROPOSE_BEFORE, PROPOSE_AFTER = 12, 6
 # An official warning is often said once, as the reason for a ban or a sanction, and is
-# news all the same: it is never dropped as a weak second type (``secondary_dropped``).
+# news all the same: it is dropped as a weak second type (``secondary_dropped``) only
+# under the lower ``warning_below``.
 SECONDARY_KEPT = frozenset({"warning"})
 # A planned rule said once beside a bigger event (a minister announcing tougher rules
 # after a ban) is news of its own, where a rule reported once is mostly the law behind
@@ -800,6 +807,7 @@ def classify(
     caps: set[str] | None = None,
     secondary_below: float = SECONDARY_BELOW,
     secondary_gap: float = SECONDARY_GAP,
+    secondary_warning_below: float = SECONDARY_WARNING_BELOW,
     wide_density: float = WIDE_DENSITY,
     wide_window: int = WIDE_WINDOW,
     near: list[bool] | None = None,
@@ -954,7 +962,9 @@ def classify(
                 targets=a.targets,
             )
         )
-    return in_order(secondary_dropped(events, secondary_below, secondary_gap))
+    return in_order(
+        secondary_dropped(events, secondary_below, secondary_gap, secondary_warning_below)
+    )
 
 
 _TYPE_ORDER = {t: i for i, t in enumerate(EVENT_TYPES)}
@@ -986,15 +996,19 @@ def licence_deals_dropped(accs: list[_Acc]) -> list[_Acc]:
 
 
 def secondary_dropped(
-    events: list[PolicyEvent], below: float = SECONDARY_BELOW, gap: float = SECONDARY_GAP
+    events: list[PolicyEvent],
+    below: float = SECONDARY_BELOW,
+    gap: float = SECONDARY_GAP,
+    warning_below: float = SECONDARY_WARNING_BELOW,
 ) -> list[PolicyEvent]:
     """``events`` without the second types that rest on one sentence, with a confidence
     under ``below`` and at least ``gap`` under the leading type's.
 
     A type's confidence is the highest of its events (any status); its evidence is the
-    distinct sentences of all of them. The leading type and warnings (SECONDARY_KEPT)
-    always stay, and so do the events of a weak type whose (type, status) is in
-    SECONDARY_KEPT_EVENTS (planned rules, declined bans); ``below`` 0 keeps every type.
+    distinct sentences of all of them. The leading type always stays; a warning
+    (SECONDARY_KEPT) is weak only under ``warning_below``; the events of a weak type whose
+    (type, status) is in SECONDARY_KEPT_EVENTS (planned rules, declined bans) stay too;
+    ``below`` 0 keeps every type.
     """
     if len(events) < 2 or below <= 0:
         return events
@@ -1007,9 +1021,8 @@ def secondary_dropped(
     weak = {
         t
         for t, conf in best.items()
-        if t not in SECONDARY_KEPT
-        and len(sentences[t]) <= 1
-        and conf < below
+        if len(sentences[t]) <= 1
+        and conf < (warning_below if t in SECONDARY_KEPT else below)
         and conf <= lead - gap + 1e-9
     }
     if not weak:

@@ -509,6 +509,7 @@ class Enricher:
                 caps=caps,
                 secondary_below=self.config.secondary_below,
                 secondary_gap=self.config.secondary_gap,
+                secondary_warning_below=self.config.secondary_warning_below,
                 near=near,
             )
             if self._observe is not None:
