@@ -85,18 +85,30 @@ def test_the_enricher_applies_it_and_the_config_turns_it_off(enricher: Enricher)
 
 
 def test_a_warning_is_dropped_only_under_its_own_lower_bar() -> None:
-    """An official warning is often said once, as the reason for a ban: kept down to 0.7."""
-    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.74, "c")])
-    assert types(got) == [("ban", "reported"), ("warning", "reported")]
-    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")])
-    assert types(got) == [("ban", "reported")]
+    """An official warning is often said once, as the reason for a sanction: kept down to
+    0.7; "national security grounds" said once beside an export listing is not one."""
+    got = secondary_dropped([ev("sanction", 0.99, "a", "b"), ev("warning", 0.74, "c")])
+    assert types(got) == [("sanction", "reported"), ("warning", "reported")]
+    got = secondary_dropped([ev("sanction", 0.99, "a", "b"), ev("warning", 0.64, "c")])
+    assert types(got) == [("sanction", "reported")]
     # on two sentences, or with the bar at 0, the weak warning stays
-    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c", "d")])
-    assert types(got) == [("ban", "reported"), ("warning", "reported")]
+    got = secondary_dropped([ev("sanction", 0.99, "a", "b"), ev("warning", 0.64, "c", "d")])
+    assert types(got) == [("sanction", "reported"), ("warning", "reported")]
     got = secondary_dropped(
-        [ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")], warning_below=0.0
+        [ev("sanction", 0.99, "a", "b"), ev("warning", 0.64, "c")], warning_below=0.0
     )
+    assert types(got) == [("sanction", "reported"), ("warning", "reported")]
+
+
+def test_a_weak_warning_beside_a_leading_ban_stays() -> None:
+    """The fear of espionage a vendor's exclusion answers is the warning of the story."""
+    got = secondary_dropped([ev("ban", 0.99, "a", "b"), ev("warning", 0.64, "c")])
     assert types(got) == [("ban", "reported"), ("warning", "reported")]
+    # a ban that is not the leading type does not keep it
+    got = secondary_dropped(
+        [ev("sanction", 0.99, "a", "b"), ev("ban", 0.8, "d"), ev("warning", 0.64, "c")]
+    )
+    assert ("warning", "reported") not in types(got)
 
 
 def test_a_planned_rule_stays_when_the_rule_type_is_weak() -> None:

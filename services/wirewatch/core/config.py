@@ -14,9 +14,9 @@ SECONDARY_BELOW = 0.85
 SECONDARY_GAP = 0.1
 # A warning is often said once as the reason for a ban or a sanction, and is news of its
 # own where an official says it outright; a weak one on one sentence ("citing national
-# security", "concerns were raised") beside a stronger event was mostly the background.
-# On pages labelled by readers who never ran wirewatch, rounds 3 and 4: event-type F1
-# 0.822 -> 0.836 and 0.818 -> 0.825; round 5 0.812 -> 0.814; blind and real news unchanged.
+# security", "concerns were raised") beside a stronger event other than a ban was mostly
+# the background. On pages labelled by readers who never ran wirewatch, rounds 3, 4 and 5:
+# event-type F1 0.822 -> 0.834, 0.818 -> 0.826, 0.812 -> 0.815; blind, real news unchanged.
 SECONDARY_WARNING_BELOW = 0.7
 # An article that is about technology throughout (at least this share of its sentences
 # anchored) tells its policy news in sentences that need not name the technology again
