@@ -153,6 +153,11 @@ class CoreSettings(BaseModel):
         le=1.0,
         description="The same for a second warning, under this lower confidence (0 keeps all).",
     )
+    date_stamps: bool = Field(
+        default=True,
+        description="A labelled date stamp anywhere in the text ('Published: ...') wins over "
+        "a bare date line at the top of the page.",
+    )
     learned_cues: bool = Field(
         default=True,
         description="Add the event types the learned cues (data/learned/) find and the rules "
@@ -172,6 +177,7 @@ class CoreSettings(BaseModel):
             secondary_below=self.secondary_below,
             secondary_gap=self.secondary_gap,
             secondary_warning_below=self.secondary_warning_below,
+            date_stamps=self.date_stamps,
             learned_cues=self.learned_cues,
         )
 

@@ -186,8 +186,8 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     """(today's Enricher, the baseline's Enricher), both on ``data_dir`` (the bundled one,
     less what the baseline cannot read: ``without_later_keys``); today's without the
     later filter of weak second event types (``CoreConfig.secondary_below``), the
-    later wider anchoring (``CoreConfig.wide_window``) and the learned cues
-    (``CoreConfig.learned_cues``)."""
+    later wider anchoring (``CoreConfig.wide_window``), the learned cues
+    (``CoreConfig.learned_cues``) and the date stamps (``CoreConfig.date_stamps``)."""
     from wirewatch.core.config import CoreConfig
     from wirewatch.core.logic import Enricher, Resources
 
@@ -196,10 +196,11 @@ def enrichers(data_dir: Path | None = None) -> tuple[Any, Any]:
     resources = Resources.load(data_dir)
     give_word_lists(resources)
     # The filter of weak second event types, the wider anchoring of articles about
-    # technology throughout and the learned cues came after the baseline; off on both sides.
+    # technology throughout, the learned cues and the date stamps came after the baseline;
+    # off on both sides.
     now = Enricher(
         resources,
-        CoreConfig(secondary_below=0.0, wide_window=1, learned_cues=False),
+        CoreConfig(secondary_below=0.0, wide_window=1, learned_cues=False, date_stamps=False),
         clock=lambda: FIXED_CLOCK,
     )
     old = base.Enricher(base.Resources.load(data_dir), clock=lambda: FIXED_CLOCK)

@@ -56,5 +56,9 @@ class CoreConfig:
     # the neighbours only (1 keeps the neighbours everywhere).
     wide_density: float = WIDE_DENSITY
     wide_window: int = WIDE_WINDOW
+    # A labelled date stamp ("Publish Date : 14 November 2023", "Créé: 10.12.2018")
+    # anywhere in the text wins over a bare date line at the top, often the day the page
+    # was served (False: the first byline, as before 2026-12-06).
+    date_stamps: bool = True
     # Add the event types the learned cues (data/learned/) find and the rules missed.
     learned_cues: bool = True

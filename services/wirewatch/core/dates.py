@@ -8,7 +8,9 @@ skipped, as are month-and-year dates after the lead sentence, dates a determiner
 makes a modifier ("a July 1986 pact") and dates in photo or agency credits. Among
 the rest, day precision beats month precision; then the first in reading order
 wins. A byline or dateline ("Published: Jul 15, 2020", "Mon 30 Nov 2020 03.13 GMT")
-wins over the body. A year alone is not a publication date.
+wins over the body, and a labelled stamp ("Publish Date : 14 November 2023", "Créé:
+10.12.2018"), wherever the page prints it, over a bare date line at the top, which is
+often the day the page was served. A year alone is not a publication date.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _CUE_WINDOW = 3
 # A month-and-year date (no day) counts only in the lead sentence of the body: further
 # down it is background ("started in May 1986") or a plan ("due in April 1989").
 LEAD_SENTENCES = 1
+# the most words of a labelled publication line that wins over the other bylines
+STAMP_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -267,8 +271,23 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
 _HAS_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
-def byline_date(bylines: list[str], language: str, cues: DateCues) -> str | None:
-    """The date of the first publication byline (an "updated" line only when no other)."""
+def _is_stamp_shaped(line: str) -> bool:
+    """A label, a date and a time; "Published in May 2019, the report ..." is text."""
+    return len(line.split()) <= STAMP_WORDS and not line.rstrip().endswith(".")
+
+
+def byline_date(
+    bylines: list[str], language: str, cues: DateCues, labelled_first: bool = True
+) -> str | None:
+    """The date of the first byline that says it gives the publication ("Published:",
+    "Publié le", "Erstellt"), else of the first other byline, an "updated" line only
+    when no other: a bare date line at the top of a page is often the day it was served.
+    ``labelled_first`` False: the first byline with a date, whatever it says."""
+    for line in bylines if labelled_first else ():
+        if _is_stamp_shaped(line) and cues.published.search(line):
+            found = find_dates(line, language, cues)
+            if found:
+                return max(found, key=lambda f: f[1])[0]
     first_update: str | None = None
     for line in bylines:
         found = find_dates(line, language, cues)
@@ -288,6 +307,7 @@ def extract_date(
     language: str,
     cues: DateCues,
     bylines: list[str] | None = None,
+    labelled_first: bool = True,
 ) -> tuple[str | None, str]:
     """The publication date and where it came from ("header", "body" or "none").
 
@@ -298,7 +318,7 @@ def extract_date(
     if header_date:
         return header_date, "header"
     if bylines:
-        value = byline_date(bylines, language, cues)
+        value = byline_date(bylines, language, cues, labelled_first)
         if value:
             return value, "header"
     best: tuple[int, int, str] | None = None

@@ -541,8 +541,14 @@ class Enricher:
             )
             found_events = [e for e in found_events if id(e) in kept]
 
+        stamps = self.config.date_stamps
         published, published_source = dates.extract_date(
-            parsed.header_date, body_sentences, lang, res.date_cues, parsed.bylines
+            parsed.header_date,
+            body_sentences,
+            lang,
+            res.date_cues,
+            parsed.bylines + parsed.stamps if stamps else parsed.bylines,
+            labelled_first=stamps,
         )
         if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
             published, published_source = published_hint, "feed"

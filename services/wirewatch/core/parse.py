@@ -106,6 +106,9 @@ class TextRules:
 
 MAX_BYLINE_CHARS = 160
 BYLINE_BLOCKS = 8
+# a labelled date line further down is a stamp only when it is this short
+MAX_STAMP_CHARS = 80
+MAX_STAMP_WORDS = 10  # a label, a date and a time; "Published in 2019, the report ..." is text
 
 
 def is_byline(block: str, rules: TextRules) -> bool:
@@ -116,6 +119,19 @@ def is_byline(block: str, rules: TextRules) -> bool:
     if rules.byline_label.match(block) or _CLOCK.search(block):
         return True
     return len(block.split()) <= 6 and block[-1] not in ".!?"
+
+
+def is_stamp(block: str, rules: TextRules) -> bool:
+    """A labelled date line anywhere in the text ("Publish Date : 14 November 2023",
+    "Créé: 10.12.2018, 12h00"): sites print it under the title or at the foot of the
+    article, after a header date line that is only the day the page was served."""
+    return (
+        len(block) <= MAX_STAMP_CHARS
+        and len(block.split()) <= MAX_STAMP_WORDS
+        and not block.endswith(".")
+        and bool(rules.byline_label.match(block))
+        and bool(_YEAR.search(block))
+    )
 
 
 @dataclass
@@ -132,6 +148,8 @@ class ParsedArticle:
     paragraphs: list[Paragraph]
     boilerplate: list[str]
     bylines: list[str] = field(default_factory=list)
+    # labelled date lines below the top of the text (``is_stamp``), kept in the body too
+    stamps: list[str] = field(default_factory=list)
 
     @property
     def body(self) -> str:
@@ -241,6 +259,9 @@ def parse(text: str, rules: TextRules) -> ParsedArticle:
             bylines.append(block)
         else:
             kept.append((block, blank_after))
+    # further down a labelled date line stays text (the article's id rests on its text)
+    # and is offered to the date as well
+    stamps = [block for block, _ in kept if is_stamp(block, rules)]
     if bylines and kept:
         blocks = kept
     else:
@@ -278,4 +299,4 @@ def parse(text: str, rules: TextRules) -> ParsedArticle:
             continue
         paragraphs.append(Paragraph(block, "body", split_sentences(block, rules.abbreviations)))
 
-    return ParsedArticle(header_date, title, paragraphs, boilerplate + bylines, bylines)
+    return ParsedArticle(header_date, title, paragraphs, boilerplate + bylines, bylines, stamps)
