@@ -61,3 +61,44 @@ def test_a_labelled_stamp_wins_over_a_bare_top_date(
     assert result.published == published
     # the stamp stays text: the article's id rests on its text
     assert foot in result.body
+
+
+@pytest.mark.parametrize(
+    ("lang", "lines", "published"),
+    [
+        # the day the page was served on top, the article's own (month first) below
+        ("en", ["Monday,  September 25, 2023  1:40 am", "10-15-2019  10:44 am"], "2019-10-15"),
+        # a clock time printed against the date
+        ("fr", ["10:283/09/2025, mercredi"], "2025-09-03"),
+        # a day beats the month alone of a short title line
+        ("en", ["Tuesday, April 10, 2012", "Phone launches April 2012"], "2012-04-10"),
+    ],
+)
+def test_bare_date_lines(enricher: Enricher, lang: str, lines: list[str], published: str) -> None:
+    title, body = BODY[lang].split("\n\n")
+    text = "\n\n".join([*lines, title, body]) + "\n"
+    result = enricher.analyse(text.encode("utf-8"), Source(path="a.txt"), language_hint=lang)
+    assert isinstance(result, EnrichedArticle)
+    assert result.published == published
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [
+        ("fr", "Elle enfreint la loi n° 78-17 du 6 janvier 1978 sur les données."),
+        ("en", "It breaches the Data Act No. 12 of 3 May 1998, the regulator said."),
+        ("de", "Das verstößt gegen den Beschluss 2021/23 vom 4. Mai 2021, so die Behörde."),
+        (
+            "nl",
+            "Dat is in strijd met het besluit 2019/881 van 17 april 2019, aldus de toezichthouder.",
+        ),
+    ],
+)
+def test_the_date_of_a_law_cited_by_number_is_not_the_publication(
+    enricher: Enricher, lang: str, sentence: str
+) -> None:
+    title, body = BODY[lang].split("\n\n")
+    text = f"{title}\n\n{body} {sentence}\n"
+    result = enricher.analyse(text.encode("utf-8"), Source(path="a.txt"), language_hint=lang)
+    assert isinstance(result, EnrichedArticle)
+    assert result.published is None

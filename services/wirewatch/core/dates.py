@@ -10,7 +10,10 @@ the rest, day precision beats month precision; then the first in reading order
 wins. A byline or dateline ("Published: Jul 15, 2020", "Mon 30 Nov 2020 03.13 GMT")
 wins over the body, and a labelled stamp ("Publish Date : 14 November 2023", "Créé:
 10.12.2018"), wherever the page prints it, over a bare date line at the top, which is
-often the day the page was served. A year alone is not a publication date.
+often the day the page was served; among bare date lines the earliest wins, for the
+same reason. A date right after a document number ("loi n° 78-17 du 6 janvier 1978")
+is that of a law cited. A numeric date reads day first, month first where only that
+is a date ("10-15-2019"). A year alone is not a publication date.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class DateCues:
     # once when the data files are compiled, so no locale data is loaded per process
     month_names: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     weekday_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Words between a document number and its date ("loi n° 78-17 du 6 janvier 1978",
+    # "Act No. 12 of 3 May 1998"): the date of a law or decision cited, not the news.
+    references: dict[str, frozenset[str]] = field(default_factory=dict)
     # per-language month tables and patterns, built at first use (never pickled)
     _memo: dict[tuple[str, str], Any] = field(
         default_factory=dict, compare=False, repr=False, hash=False
@@ -109,6 +115,10 @@ class DateCues:
             re.compile(alt("bylines.published"), re.IGNORECASE),
             re.compile(credit),
             *babel_names(),
+            references={
+                lang: frozenset(str(w).lower() for w in words or [])
+                for lang, words in (data.get("references") or {}).items()
+            },
         )
 
     def is_update_line(self, block: str) -> bool:
@@ -172,7 +182,8 @@ def _patterns(table: dict[str, int], ordinals: tuple[str, ...]) -> tuple[re.Patt
     flags = re.IGNORECASE
     return (
         re.compile(rf"\b{year}-(?P<mn>[01]\d)-(?P<d>[0-3]\d)(?:\b|(?=T\d))"),
-        re.compile(rf"\b(?P<d>[0-3]?\d)[./-](?P<mn>[01]?\d)[./-]{year}\b"),
+        # (also right after a clock time printed without a space: "10:283/09/2025")
+        re.compile(rf"(?:\b|(?<=\d[:.]\d\d))(?P<d>[0-3]?\d)[./-](?P<mn>[0-3]?\d)[./-]{year}\b"),
         re.compile(rf"\b{day}\s+(?:de\s+)?{month},?\s+{year}\b", flags),
         re.compile(rf"\b{month}\s+{day},?\s+{year}\b", flags),
         re.compile(rf"\b{month},?\s+{year}\b", flags),
@@ -198,6 +209,7 @@ def _preceded_by(before: list[str], cues: tuple[tuple[str, ...], ...]) -> bool:
 
 
 _NON_WORD = re.compile(r"\W")
+_DIGIT = re.compile(r"\d")
 
 
 def _tokens_before(sentence: str, pos: int, weekdays: frozenset[str]) -> list[str]:
@@ -234,6 +246,7 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
     if language == "en":
         deadline, background = cues.deadline.get("en", ()), cues.background.get("en", ())
     weekdays = cues.weekdays(language)
+    references = cues.references.get(language, frozenset())
     determiners = cues.determiners.get(language, frozenset()) | cues.determiners.get(
         "en", frozenset()
     )
@@ -252,6 +265,8 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
             if mn is None:
                 continue
             d = int(groups["d"]) if groups.get("d") else None
+            if groups.get("mn") and d is not None and mn > 12 >= d:
+                d, mn = mn, d  # month first, as US sites print it ("10-15-2019")
             if not _valid(y, mn, d):
                 continue
             taken_starts.insert(k, m.start())
@@ -259,6 +274,8 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
             before = _tokens_before(sentence, m.start(), weekdays)
             if _preceded_by(before, deadline) or _preceded_by(before, background):
                 continue
+            if len(before) >= 2 and before[-1] in references and _DIGIT.search(before[-2]):
+                continue  # the date of a law or decision cited by number ("n° 78-17 du ...")
             if d is None and before and before[-1] in determiners:
                 continue
             value = f"{y:04d}-{mn:02d}" + (f"-{d:02d}" if d else "")
@@ -277,18 +294,20 @@ def _is_stamp_shaped(line: str) -> bool:
 
 
 def byline_date(
-    bylines: list[str], language: str, cues: DateCues, labelled_first: bool = True
+    bylines: list[str], language: str, cues: DateCues, stamps: bool = True
 ) -> str | None:
     """The date of the first byline that says it gives the publication ("Published:",
-    "Publié le", "Erstellt"), else of the first other byline, an "updated" line only
-    when no other: a bare date line at the top of a page is often the day it was served.
-    ``labelled_first`` False: the first byline with a date, whatever it says."""
-    for line in bylines if labelled_first else ():
+    "Publié le", "Erstellt"), else the earliest of the other bylines, an "updated" line
+    only when no other: a bare date line at the top of a page is often the day it was
+    served, which is never before the article's own.
+    ``stamps`` False: the first byline with a date, whatever it says."""
+    for line in bylines if stamps else ():
         if _is_stamp_shaped(line) and cues.published.search(line):
             found = find_dates(line, language, cues)
             if found:
                 return max(found, key=lambda f: f[1])[0]
     first_update: str | None = None
+    dated: list[str] = []
     for line in bylines:
         found = find_dates(line, language, cues)
         if not found:
@@ -297,8 +316,11 @@ def byline_date(
         if cues.is_update_line(line):
             first_update = first_update or value
             continue
-        return value
-    return first_update
+        if not stamps:
+            return value
+        dated.append(value)
+    # the earliest month; in it a day beats the month alone ("April 2012" in a title)
+    return min(dated, key=lambda v: (v[:7], -len(v), v)) if dated else first_update
 
 
 def extract_date(
@@ -307,7 +329,7 @@ def extract_date(
     language: str,
     cues: DateCues,
     bylines: list[str] | None = None,
-    labelled_first: bool = True,
+    stamps: bool = True,
 ) -> tuple[str | None, str]:
     """The publication date and where it came from ("header", "body" or "none").
 
@@ -318,7 +340,7 @@ def extract_date(
     if header_date:
         return header_date, "header"
     if bylines:
-        value = byline_date(bylines, language, cues, labelled_first)
+        value = byline_date(bylines, language, cues, stamps)
         if value:
             return value, "header"
     best: tuple[int, int, str] | None = None

@@ -548,7 +548,7 @@ class Enricher:
             lang,
             res.date_cues,
             parsed.bylines + parsed.stamps if stamps else parsed.bylines,
-            labelled_first=stamps,
+            stamps=stamps,
         )
         if published is None and published_hint and _HINT_DATE.fullmatch(published_hint):
             published, published_source = published_hint, "feed"
