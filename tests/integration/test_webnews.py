@@ -41,7 +41,7 @@ def test_labels_cover_the_languages_and_three_splits() -> None:
 @needs_webnews
 def test_enough_pages_are_there_to_measure(report) -> None:
     # 641 of the 1,258 labelled pages of rounds 1-3 are in the folder here, and all 270 of
-    # round 4 and 118 of round 5
+    # round 4, 118 of round 5, 254 of round 6 and 221 of round 7
     labels = load_labels(ROOT / DEFAULT_LABELS)
     present = [x for x in labels if (WEBNEWS / x.file).is_file()]
     assert len(present) + report.missing == len(labels)
@@ -56,27 +56,29 @@ def test_enough_pages_are_there_to_measure(report) -> None:
 def test_events_on_policy_pages(report) -> None:
     # measured (precision / recall / F1) on all 1,258 pages of rounds 1-3: tune 0.87 / 0.95 /
     # 0.91 (rules and learned cues were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh
-    # (round 3) 0.78 / 0.79 / 0.79; on the pages in the folder here: 0.90 / 0.94 / 0.92,
-    # 0.77 / 0.83 / 0.80, fresh (rounds 3-5) 0.81 / 0.82 / 0.82; round 4 on arrival 0.81 /
-    # 0.81 / 0.81, now 0.83 / 0.81 / 0.82; round 5, measured once after all this, 0.77 /
-    # 0.85 / 0.81 (the same with the core of the start of its session)
+    # (round 3) 0.78 / 0.79 / 0.79. Rounds 3 to 6 were each measured on arrival (round 4
+    # 0.81 / 0.81 / 0.81, round 5 0.77 / 0.85 / 0.81, round 6 0.76 / 0.84 / 0.80 with the
+    # core of the start of its session) and then tuned on; on the pages in the folder
+    # here, tune (rounds 1-6) 0.87 / 0.97 / 0.91, held-out 0.77 / 0.83 / 0.80; fresh
+    # (round 7, measured once) 0.80 / 0.85 / 0.82 (0.81 / 0.83 / 0.82 with the core of the
+    # start of its session)
     out = report.as_dict()
     for split, p_floor, f1_floor in (
         ("tune", 0.84, 0.88),
         ("held-out", 0.72, 0.76),
-        ("fresh", 0.78, 0.78),
+        ("fresh", 0.77, 0.79),
     ):
         s = out["splits"][split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
-    for name, pages, p_floor, f1_floor in (("r4", 180, 0.78, 0.78), ("r5", 85, 0.73, 0.77)):
-        r = out["rounds"][name]
-        assert r["articles"] >= pages and r["precision"] >= p_floor and r["f1"] >= f1_floor, r
+    r7 = out["rounds"]["r7"]
+    assert r7["articles"] >= 140, r7
 
 
 @needs_webnews
 def test_pages_without_an_event_rarely_get_one(report) -> None:
     # measured 11 of 533 (2.1 %) on all pages of rounds 1-2, en the worst at 3.4 %; on the
-    # 328 pages here 13 (4.0 %): 11 plain technology news, 1 of 207 ordinary pages
+    # 480 pages here (rounds 1-7) 21 (4.4 %): 18 of 174 plain technology news, 2 of 301
+    # ordinary pages
     quiet = report.as_dict()
     ordinary = quiet["no_event_by_kind"]["ordinary"]
     assert ordinary["flagged"] / ordinary["articles"] <= 0.03, ordinary
