@@ -27,6 +27,13 @@ from wirewatch.core.models import EnrichedArticle, Source
             "Hacker jailed\n\nOn 24 October 2014 a federal judge sentenced the hacker.\n",
             "2014-10-24",
         ),
+        # in reading order within a sentence: the day announced, not the decision's date
+        (
+            "en",
+            "Regulator fines app\n\nOn 15 September 2023 the regulator announced its decision, "
+            "dated 1 September 2023, to fine the app maker.\n",
+            "2023-09-15",
+        ),
     ],
 )
 def test_retrieved_dates_are_not_publication_dates(

@@ -343,18 +343,19 @@ def extract_date(
         value = byline_date(bylines, language, cues, stamps)
         if value:
             return value, "header"
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     for index, sentence in enumerate(sentences):
         if not _HAS_YEAR.search(sentence):
             continue
         if cues.credit.search(sentence):
             continue
-        for value, precision in find_dates(sentence, language, cues):
+        for order, (value, precision) in enumerate(find_dates(sentence, language, cues)):
             if precision == 1 and index >= LEAD_SENTENCES:
                 continue
-            key = (-precision, index, value)
+            # in reading order within a sentence too ("On 15 May ... its decision, dated 1 May")
+            key = (-precision, index, order, value)
             if best is None or key < best:
                 best = key
     if best is None:
         return None, "none"
-    return best[2], "body"
+    return best[3], "body"
