@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from . import wordlists
+from .parse import MAX_STAMP_WORDS
 from .text import TOKEN_RE
 
 SUPPORTED = ("en", "nl", "de", "fr", "sv", "da", "nb")
@@ -32,8 +33,6 @@ _CUE_WINDOW = 3
 # A month-and-year date (no day) counts only in the lead sentence of the body: further
 # down it is background ("started in May 1986") or a plan ("due in April 1989").
 LEAD_SENTENCES = 1
-# the most words of a labelled publication line that wins over the other bylines
-STAMP_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -290,7 +289,7 @@ _HAS_YEAR = re.compile(r"(?:19|20)\d\d")
 
 def _is_stamp_shaped(line: str) -> bool:
     """A label, a date and a time; "Published in May 2019, the report ..." is text."""
-    return len(line.split()) <= STAMP_WORDS and not line.rstrip().endswith(".")
+    return len(line.split()) <= MAX_STAMP_WORDS and not line.rstrip().endswith(".")
 
 
 def byline_date(
