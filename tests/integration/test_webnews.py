@@ -41,7 +41,8 @@ def test_labels_cover_the_languages_and_three_splits() -> None:
 @needs_webnews
 def test_enough_pages_are_there_to_measure(report) -> None:
     # 641 of the 1,258 labelled pages of rounds 1-3 are in the folder here, and all 270 of
-    # round 4, 118 of round 5, 254 of round 6, 221 of round 7 and 234 of round 8
+    # round 4, 118 of round 5, 254 of round 6, 221 of round 7, 234 of round 8 and 218 of
+    # round 9
     labels = load_labels(ROOT / DEFAULT_LABELS)
     present = [x for x in labels if (WEBNEWS / x.file).is_file()]
     assert len(present) + report.missing == len(labels)
@@ -56,28 +57,28 @@ def test_enough_pages_are_there_to_measure(report) -> None:
 def test_events_on_policy_pages(report) -> None:
     # measured (precision / recall / F1) on all 1,258 pages of rounds 1-3: tune 0.87 / 0.95 /
     # 0.91 (rules and learned cues were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh
-    # (round 3) 0.78 / 0.79 / 0.79. Rounds 3 to 7 were each measured on arrival (round 4
+    # (round 3) 0.78 / 0.79 / 0.79. Rounds 3 to 8 were each measured on arrival (round 4
     # 0.81 / 0.81 / 0.81, round 5 0.77 / 0.85 / 0.81, round 6 0.76 / 0.84 / 0.80, round 7
-    # 0.81 / 0.83 / 0.82 with the core of the start of their session) and then tuned on;
-    # on the pages in the folder here, tune (rounds 1-7) 0.87 / 0.97 / 0.92, held-out 0.77
-    # / 0.84 / 0.80; fresh (round 8, measured on arrival) 0.78 / 0.81 / 0.79 (0.77 / 0.78 /
-    # 0.78 with the core of the start of its session)
+    # 0.81 / 0.83 / 0.82, round 8 0.77 / 0.78 / 0.78 with the core of the start of their
+    # session) and then tuned on; on the pages in the folder here, tune (rounds 1-8) 0.86 /
+    # 0.95 / 0.90, held-out 0.78 / 0.84 / 0.80; fresh (round 9, measured on arrival) 0.80 /
+    # 0.75 / 0.78 (0.78 / 0.74 / 0.76 with the core of the start of its session)
     out = report.as_dict()
     for split, p_floor, f1_floor in (
         ("tune", 0.84, 0.88),
         ("held-out", 0.72, 0.76),
-        ("fresh", 0.75, 0.77),
+        ("fresh", 0.76, 0.74),
     ):
         s = out["splits"][split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
-    r8 = out["rounds"]["r8"]
-    assert r8["articles"] >= 150, r8
+    r9 = out["rounds"]["r9"]
+    assert r9["articles"] >= 140, r9
 
 
 @needs_webnews
 def test_pages_without_an_event_rarely_get_one(report) -> None:
     # measured 11 of 533 (2.1 %) on all pages of rounds 1-2, en the worst at 3.4 %; on the
-    # 559 pages here (rounds 1-8) 23 (4.1 %): 18 of 204 plain technology news, 3 of 349
+    # 633 pages here (rounds 1-9) 25 (3.9 %): 18 of 233 plain technology news, 5 of 394
     # ordinary pages
     quiet = report.as_dict()
     ordinary = quiet["no_event_by_kind"]["ordinary"]
