@@ -41,8 +41,8 @@ def test_labels_cover_the_languages_and_three_splits() -> None:
 @needs_webnews
 def test_enough_pages_are_there_to_measure(report) -> None:
     # 641 of the 1,258 labelled pages of rounds 1-3 are in the folder here, and all 270 of
-    # round 4, 118 of round 5, 254 of round 6, 221 of round 7, 234 of round 8 and 218 of
-    # round 9
+    # round 4, 118 of round 5, 254 of round 6, 221 of round 7, 234 of round 8, 218 of
+    # round 9 and 221 of round 10
     labels = load_labels(ROOT / DEFAULT_LABELS)
     present = [x for x in labels if (WEBNEWS / x.file).is_file()]
     assert len(present) + report.missing == len(labels)
@@ -57,34 +57,35 @@ def test_enough_pages_are_there_to_measure(report) -> None:
 def test_events_on_policy_pages(report) -> None:
     # measured (precision / recall / F1) on all 1,258 pages of rounds 1-3: tune 0.87 / 0.95 /
     # 0.91 (rules and learned cues were tuned on it), held-out 0.74 / 0.79 / 0.76, fresh
-    # (round 3) 0.78 / 0.79 / 0.79. Rounds 3 to 8 were each measured on arrival (round 4
-    # 0.81 / 0.81 / 0.81, round 5 0.77 / 0.85 / 0.81, round 6 0.76 / 0.84 / 0.80, round 7
-    # 0.81 / 0.83 / 0.82, round 8 0.77 / 0.78 / 0.78 with the core of the start of their
-    # session) and then tuned on; on the pages in the folder here, tune (rounds 1-8) 0.86 /
-    # 0.95 / 0.90, held-out 0.78 / 0.84 / 0.80; fresh (round 9, measured on arrival) 0.80 /
-    # 0.75 / 0.78 (0.78 / 0.74 / 0.76 with the core of the start of its session)
+    # (round 3) 0.78 / 0.79 / 0.79. Rounds 3 to 9 were each measured on arrival (with the
+    # core of the start of their session: round 4 0.81 / 0.81 / 0.81, round 5 0.77 / 0.85
+    # / 0.81, round 6 0.76 / 0.84 / 0.80, round 7 0.81 / 0.83 / 0.82, round 8 0.77 / 0.78 /
+    # 0.78, round 9 0.78 / 0.74 / 0.76) and then tuned on; on the pages in the folder here,
+    # tune (rounds 1-9) 0.86 / 0.93 / 0.89, held-out 0.78 / 0.84 / 0.80; fresh (round 10,
+    # measured on arrival) 0.81 / 0.85 / 0.83 (0.79 / 0.81 / 0.80 with the core of the
+    # start of its session)
     out = report.as_dict()
     for split, p_floor, f1_floor in (
         ("tune", 0.84, 0.88),
         ("held-out", 0.72, 0.76),
-        ("fresh", 0.76, 0.74),
+        ("fresh", 0.78, 0.80),
     ):
         s = out["splits"][split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
-    r9 = out["rounds"]["r9"]
-    assert r9["articles"] >= 140, r9
+    r10 = out["rounds"]["r10"]
+    assert r10["articles"] >= 135, r10
 
 
 @needs_webnews
 def test_pages_without_an_event_rarely_get_one(report) -> None:
     # measured 11 of 533 (2.1 %) on all pages of rounds 1-2, en the worst at 3.4 %; on the
-    # 633 pages here (rounds 1-9) 25 (3.9 %): 18 of 233 plain technology news, 5 of 394
-    # ordinary pages
+    # 715 pages here (rounds 1-10) 34 (4.8 %): 25 of 261 plain technology news (results
+    # that mention orders and deals, launches), 5 of 442 ordinary pages
     quiet = report.as_dict()
     ordinary = quiet["no_event_by_kind"]["ordinary"]
     assert ordinary["flagged"] / ordinary["articles"] <= 0.03, ordinary
     every = quiet["no_event_articles"]
-    assert every["all"]["flagged"] / every["all"]["articles"] <= 0.05, every
+    assert every["all"]["flagged"] / every["all"]["articles"] <= 0.06, every
     for lang, q in every.items():
         if q["articles"] >= 20:
             assert q["flagged"] / q["articles"] <= 0.08, (lang, q)

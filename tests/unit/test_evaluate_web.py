@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from wirewatch.core.logic import Enricher
-from wirewatch.tools.evaluate_web import evaluate, load_labels, page_kind, render
+from wirewatch.tools.evaluate_web import (
+    evaluate,
+    load_labels,
+    page_kind,
+    render,
+    round_number,
+    split_of,
+)
 
 LABELS = """\
 - file: r1/en/ordinary_001.txt
@@ -62,3 +69,9 @@ def test_page_kind_reads_the_file_name() -> None:
     assert page_kind("r3/nl/tech_003.txt") == "tech"
     assert page_kind("r3/nl/policy_003.txt") == "policy"
     assert page_kind("r3/nl/other.txt") == "other"
+
+
+def test_rounds_sort_in_numeric_order_and_round_ten_is_not_round_one() -> None:
+    assert sorted(["r10", "r2", "r1", "r9"], key=round_number) == ["r1", "r2", "r9", "r10"]
+    assert split_of("r1/en/policy_001.txt") == "tune"
+    assert split_of("r10/en/policy_001.txt") == "fresh"
