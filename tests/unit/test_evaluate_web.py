@@ -71,7 +71,8 @@ def test_page_kind_reads_the_file_name() -> None:
     assert page_kind("r3/nl/other.txt") == "other"
 
 
-def test_rounds_sort_in_numeric_order_and_round_ten_is_not_round_one() -> None:
+def test_rounds_sort_in_numeric_order_and_a_round_is_matched_whole() -> None:
     assert sorted(["r10", "r2", "r1", "r9"], key=round_number) == ["r1", "r2", "r9", "r10"]
     assert split_of("r1/en/policy_001.txt") == "tune"
-    assert split_of("r10/en/policy_001.txt") == "fresh"
+    # round 1 (and round 10) are tuning data; round 100 is not round 1 or round 10
+    assert split_of("r100/en/policy_001.txt") == "fresh"
