@@ -1011,9 +1011,9 @@ def secondary_dropped(
     A type's confidence is the highest of its events (any status); its evidence is the
     distinct sentences of all of them. The leading type always stays; a warning
     (SECONDARY_KEPT) is weak only under ``warning_below`` and when the leading type is not
-    in WARNED_WITH; the events of a weak type whose
-    (type, status) is in SECONDARY_KEPT_EVENTS (planned rules, declined bans) stay too;
-    ``below`` 0 keeps every type.
+    in WARNED_WITH; the events of a weak type whose (type, status) is in
+    SECONDARY_KEPT_EVENTS (planned rules, declined bans) stay too; ``below`` 0 keeps every
+    type.
     """
     if len(events) < 2 or below <= 0:
         return events
