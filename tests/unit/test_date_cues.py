@@ -27,6 +27,14 @@ from wirewatch.core.models import EnrichedArticle, Source
             "Hacker jailed\n\nOn 24 October 2014 a federal judge sentenced the hacker.\n",
             "2014-10-24",
         ),
+        # "before the later of <date> or ...": a deadline of a contract's terms
+        (
+            "en",
+            "Carmaker signs licence\n\nThe discount applies to any licence signed before the "
+            "later of 16 February 2024 or the first sale. On 20 February 2024 the carmaker "
+            "signed.\n",
+            "2024-02-20",
+        ),
         # in reading order within a sentence: the day announced, not the decision's date
         (
             "en",
