@@ -40,18 +40,29 @@ from wirewatch.tools.evaluate_real import split_of as real_split_of
 
 DEFAULT_LABELS = Path("tests/data/webnews/labels")
 SPLITS = ("tune", "held-out", "fresh")
-# whole rounds tuned on (round 2 is halved)
-TUNED_ROUNDS = ("r1/", "r3/", "r4/", "r5/", "r6/", "r7/", "r8/", "r9/", "r10/", "r11/")
+# the first round not yet tuned on; every round before it is tuned on, whole (round 2 is
+# halved)
+FIRST_FRESH_ROUND = 12
+
+
+def round_of(file: str) -> str:
+    """The round of a labelled file: its first folder (``r1/en/policy_001.txt`` -> ``r1``)."""
+    return file.split("/", 1)[0]
+
+
+def round_number(name: str) -> tuple[int, str]:
+    """Sort key of a round's name in numeric order (``r2`` before ``r10``)."""
+    digits = name.lstrip("r")
+    return (int(digits), "") if digits.isdigit() else (1 << 30, name)
 
 
 def split_of(name: str) -> str:
     """The split of a labelled file (``r1/en/policy_001.txt``): see the module docstring."""
-    if name.startswith(TUNED_ROUNDS):
-        return "tune"
-    if name.startswith("r2/"):
+    number, _ = round_number(round_of(name))
+    if number == 2:
         # the real-news halving, on the name inside the round (<lang>/<file>)
         return "tune" if real_split_of(name.split("/", 1)[1]) == "dev" else "held-out"
-    return "fresh"
+    return "tune" if number < FIRST_FRESH_ROUND else "fresh"
 
 
 @dataclass
@@ -151,17 +162,6 @@ class WebReport:
         return out
 
 
-def round_of(file: str) -> str:
-    """The round of a labelled file: its first folder (``r1/en/policy_001.txt`` -> ``r1``)."""
-    return file.split("/", 1)[0]
-
-
-def round_number(name: str) -> tuple[int, str]:
-    """Sort key of a round's name in numeric order (``r2`` before ``r10``)."""
-    digits = name.lstrip("r")
-    return (int(digits), "") if digits.isdigit() else (1 << 30, name)
-
-
 def page_kind(file: str) -> str:
     """Where a page was found, from its file name: ``ordinary`` news, plain ``tech`` news,
     ``policy`` news (``other`` for a name without one of these prefixes)."""
@@ -237,6 +237,14 @@ def _by_split(what: str, keys: list[str], table: dict[tuple[str, str], PRF]) -> 
     return lines
 
 
+def _rate_rows(what: str, articles: Counter, flagged: Counter) -> list[str]:
+    """A table of the pages without an event that get one, a row per key of ``articles``."""
+    rows = [f"| {what} | with event | articles | rate |", "|---|---|---|---|"]
+    for key, n in sorted(articles.items()):
+        rows.append(f"| {key} | {flagged[key]} | {n} | {100 * flagged[key] / n:.1f} % |")
+    return rows
+
+
 def render(report: WebReport) -> str:
     lines = ["### Web news: event types on articles that report an event", ""]
     lines += ["| split | articles | precision | recall | event-type F1 | (type, status) F1 |"]
@@ -258,14 +266,8 @@ def render(report: WebReport) -> str:
     lines += _by_split("language", langs, report.micro)
     lines += _by_split("type", list(EVENT_TYPES), report.types)
     lines += ["", "### Web news: articles labelled without an event that get one", ""]
-    lines += ["| language | with event | articles | rate |", "|---|---|---|---|"]
-    for lang, n in sorted(report.quiet.items()):
-        flagged = report.quiet_flagged[lang]
-        lines.append(f"| {lang} | {flagged} | {n} | {100 * flagged / n:.1f} % |")
-    lines += ["", "| found among | with event | articles | rate |", "|---|---|---|---|"]
-    for kind, n in sorted(report.quiet_kind.items()):
-        flagged = report.quiet_kind_flagged[kind]
-        lines.append(f"| {kind} | {flagged} | {n} | {100 * flagged / n:.1f} % |")
+    lines += _rate_rows("language", report.quiet, report.quiet_flagged)
+    lines += [""] + _rate_rows("found among", report.quiet_kind, report.quiet_kind_flagged)
     d = report.dates
     lines += [
         "",
