@@ -159,13 +159,8 @@ def without_later_keys(data_dir: Path) -> Path:
     import yaml
 
     events = sorted((data_dir / "events").glob("*.yaml"))
-    later = (
-        "\nsuppress:",
-        "\n  reaction:",
-        "\n  deal_specific:",
-        "\n  channel:",
-        "\nspellings:",
-    )
+    later_terms = ("reaction", "deal_specific", "channel")
+    later = ("\nsuppress:", "\nspellings:", *(f"\n  {name}:" for name in later_terms))
     if not any(key in p.read_text("utf-8") for p in events for key in later):
         return data_dir
     copy = Path(tempfile.mkdtemp(prefix="wirewatch-baseline-data-")) / "data"
@@ -175,7 +170,7 @@ def without_later_keys(data_dir: Path) -> Path:
         data = yaml.safe_load(p.read_text("utf-8"))
         dropped = data.pop("suppress", None) is not None
         dropped |= data.pop("spellings", None) is not None
-        for name in ("reaction", "deal_specific", "channel"):
+        for name in later_terms:
             dropped |= (data.get("terms") or {}).pop(name, None) is not None
         if dropped:
             p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")

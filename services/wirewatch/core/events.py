@@ -1022,9 +1022,10 @@ def secondary_dropped(
     for e in events:
         best[e.type] = max(best.get(e.type, 0.0), e.confidence)
         sentences.setdefault(e.type, set()).update(e.evidence)
-    lead = max(best.values())
+    lead_type = max(best, key=best.__getitem__)
+    lead = best[lead_type]
     # a weak warning beside a ban is the fear the ban answers: it stays
-    kept_below = 0.0 if max(best, key=best.__getitem__) in WARNED_WITH else warning_below
+    kept_below = 0.0 if lead_type in WARNED_WITH else warning_below
     weak = {
         t
         for t, conf in best.items()
