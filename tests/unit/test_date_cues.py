@@ -42,6 +42,44 @@ from wirewatch.core.models import EnrichedArticle, Source
             "dated 1 September 2023, to fine the app maker.\n",
             "2023-09-15",
         ),
+        # a birth date, the date of a law or rule cited, a date a rule takes effect and
+        # the date of another document are never the publication date
+        (
+            "fr",
+            "Transfert record\n\nNé le 21 mars 1991 à Mâcon, l'attaquant rejoint le club "
+            "catalan.\n",
+            None,
+        ),
+        (
+            "en",
+            "Export rule tightened\n\nThe new listing follows the rule of October 7, 2022 on "
+            "advanced chips (see our bulletin dated October 31, 2022).\n",
+            None,
+        ),
+        (
+            "en",
+            "Parliament passes telecom law\n\nThe law, which will take effect on January 1st, "
+            "2019, passed with a large majority.\n",
+            None,
+        ),
+        (
+            "fr",
+            "Nouvelles règles pour les plateformes\n\nLes règles, qui entrent en vigueur le "
+            "18 décembre 2025, obligent les boutiques d'applications à ouvrir leurs systèmes.\n",
+            None,
+        ),
+        (
+            "de",
+            "Neues Telekommunikationsgesetz\n\nMit der Novelle wird eine EU-Richtlinie vom 11. "
+            "Dezember 2018 umgesetzt.\n",
+            None,
+        ),
+        (
+            "nl",
+            "Wet aangepast\n\nDe regering past de wet van 12 maart 2015 aan; de ministerraad "
+            "besloot op 4 april 2019.\n",
+            "2019-04-04",
+        ),
     ],
 )
 def test_retrieved_dates_are_not_publication_dates(
