@@ -29,6 +29,13 @@ def test_title_line_then_blank_line():
     assert p.body.startswith("De regering")
 
 
+def test_a_copyright_line_on_top_is_no_title():
+    p = parse("(C) Hotel Facebook\n\nThe pub lost its licence. The council met on Monday.")
+    assert p.title is None
+    assert "(C) Hotel Facebook" in p.boilerplate
+    assert p.body.startswith("The pub")
+
+
 def test_no_title_when_first_paragraph_is_a_sentence():
     p = parse("De regering heeft besloten om niets te doen.\n\nMeer volgt later vandaag.")
     assert p.title is None

@@ -273,6 +273,8 @@ def parse(text: str, rules: TextRules) -> ParsedArticle:
             blank_after
             and _looks_like_heading(first.rstrip("?!"))
             and not _is_caption(first, rules)
+            # a copyright or credit line on top ("(C) Hotel Facebook") is no headline
+            and not _is_boilerplate(first, rules)
         ):
             title = first
             blocks = blocks[1:]
