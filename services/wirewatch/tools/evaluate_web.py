@@ -11,7 +11,7 @@ Splits, fixed by the round and a hash of the file name:
 
 * ``tune``: round 1, the hashed half of round 2 and rounds 3 to 17 - rules and the
   learned cues may be tuned on these (rounds 3 to 17 were each measured on arrival, then
-  tuned on);
+  tuned on; there is no round 15, it became round 18);
 * ``held-out``: the other half of round 2, left alone;
 * ``fresh``: rounds 18 and later, each measured on arrival and never read for errors
   (round 18 was collected as round 15, before rounds 16 and 17).
