@@ -25,7 +25,7 @@ from datetime import date
 from typing import Any
 
 from . import wordlists
-from .parse import MAX_STAMP_WORDS
+from .parse import stamp_shaped
 from .text import TOKEN_RE
 
 SUPPORTED = ("en", "nl", "de", "fr", "sv", "da", "nb")
@@ -287,11 +287,6 @@ def find_dates(sentence: str, language: str, cues: DateCues) -> list[tuple[str, 
 _HAS_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
-def _is_stamp_shaped(line: str) -> bool:
-    """A label, a date and a time; "Published in May 2019, the report ..." is text."""
-    return len(line.split()) <= MAX_STAMP_WORDS and not line.rstrip().endswith(".")
-
-
 def byline_date(
     bylines: list[str], language: str, cues: DateCues, stamps: bool = True
 ) -> str | None:
@@ -300,18 +295,18 @@ def byline_date(
     only when no other: a bare date line at the top of a page is often the day it was
     served, which is never before the article's own.
     ``stamps`` False: the first byline with a date, whatever it says."""
-    for line in bylines if stamps else ():
-        if _is_stamp_shaped(line) and cues.published.search(line):
-            found = find_dates(line, language, cues)
-            if found:
-                return max(found, key=lambda f: f[1])[0]
-    first_update: str | None = None
-    dated: list[str] = []
+    # each line's most precise date, read once for both passes
+    with_date: list[tuple[str, str]] = []
     for line in bylines:
         found = find_dates(line, language, cues)
-        if not found:
-            continue
-        value = max(found, key=lambda f: f[1])[0]
+        if found:
+            with_date.append((line, max(found, key=lambda f: f[1])[0]))
+    for line, value in with_date if stamps else ():
+        if stamp_shaped(line) and cues.published.search(line):
+            return value
+    first_update: str | None = None
+    dated: list[str] = []
+    for line, value in with_date:
         if cues.is_update_line(line):
             first_update = first_update or value
             continue

@@ -121,14 +121,18 @@ def is_byline(block: str, rules: TextRules) -> bool:
     return len(block.split()) <= 6 and block[-1] not in ".!?"
 
 
+def stamp_shaped(line: str) -> bool:
+    """A label, a date and a time; "Published in May 2019, the report ..." is text."""
+    return len(line.split()) <= MAX_STAMP_WORDS and not line.rstrip().endswith(".")
+
+
 def is_stamp(block: str, rules: TextRules) -> bool:
     """A labelled date line anywhere in the text ("Publish Date : 14 November 2023",
     "Créé: 10.12.2018, 12h00"): sites print it under the title or at the foot of the
     article, after a header date line that is only the day the page was served."""
     return (
         len(block) <= MAX_STAMP_CHARS
-        and len(block.split()) <= MAX_STAMP_WORDS
-        and not block.endswith(".")
+        and stamp_shaped(block)
         and bool(rules.byline_label.match(block))
         and bool(_YEAR.search(block))
     )
