@@ -10,7 +10,8 @@ The word lists the baseline held in code (captions, credits, bylines, abbreviati
 particles, "not only", legal forms) are data files now: ``give_word_lists`` hands the
 baseline modules those of the data directory, so an edit to them applies to both sides
 too (all but the month spellings and ordinal suffixes of dates.yaml, which the baseline's
-date patterns build in).
+date patterns build in). The table of which event type gives way to which in one sentence
+(``_SUPPRESSED_BY``) is taxonomy, not fast path: both sides use today's.
 """
 
 from __future__ import annotations
@@ -121,6 +122,11 @@ def give_word_lists(resources: Any) -> None:
     _replace(mods["dates"], "_CREDIT", cues.credit)
     _replace(mods["entities"], "_PARTICLES", resources.gazetteer.particles)
     _replace(mods["entities"], "_AMBIGUOUS_NAMES", resources.gazetteer.ambiguous_names)
+    # which event type gives way to which in one sentence is a rule of the taxonomy, not
+    # of the fast path: both sides use today's table
+    from wirewatch.core import events as today_events
+
+    _replace(mods["events"], "_SUPPRESSED_BY", today_events._SUPPRESSED_BY)
     any_rules = next(iter(resources.rules.values()), None)
     if any_rules is not None:
         _replace(mods["events"], "_NOT_ONLY", any_rules.not_only)
