@@ -21,6 +21,9 @@ from wirewatch.core.text import tokenize
         ("en", "BT signed a contract with Ericsson.", "operators", "BT", True),
         ("fr", "Sur son compte Telegram, le président a réagi.", "vendors", "Telegram", False),
         ("en", "He used a YouTube posting to say it.", "vendors", "Google", False),
+        ("nl", "Het VK plaatste tien tankers op de zwarte lijst.", "vendors", "VK Company", False),
+        ("en", "The men were arrested in Kwai Chung on Friday.", "vendors", "Kuaishou", False),
+        ("en", "The Didi Smith trial opened on Monday.", "vendors", "Didi Global", False),
     ],
 )
 def test_context_decides(
@@ -44,6 +47,11 @@ def test_context_decides(
         ("fr", "Soitec prolonge son accord avec Shin-Etsu Handotai.", "Soitec"),
         ("de", "Aixtron darf nicht an chinesische Investoren verkauft werden.", "Aixtron"),
         ("nl", "ASM International ziet de export naar China dalen.", "ASM International"),
+        ("en", "Nexperia agreed to sell Newport Wafer Fab to Vishay.", "Vishay"),
+        ("de", "TomTom verkauft seine Kartensparte.", "TomTom"),
+        ("fr", "Logitech relève ses prévisions.", "Logitech"),
+        ("nl", "Kazachstan verbiedt de app van Kuaishou.", "Kuaishou"),
+        ("en", "Washington added SiCarrier to the Entity List.", "SiCarrier"),
     ],
 )
 def test_vendors_of_recent_policy_news_are_known(
