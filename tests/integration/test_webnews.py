@@ -44,7 +44,7 @@ def test_enough_pages_are_there_to_measure(report) -> None:
     # round 4, 118 of round 5, 254 of round 6, 221 of round 7, 234 of round 8, 218 of
     # round 9, 221 of round 10, 210 of round 11, 209 of round 12, 177 of round 13, 174 of
     # round 14, 207 of round 16, 162 of round 17, 187 of round 18 (collected as round 15),
-    # 208 of round 19, 190 of round 20, 194 of round 21 and 233 of round 22
+    # 208 of round 19, 190 of round 20, 194 of round 21, 233 of round 22 and 211 of round 23
     labels = load_labels(ROOT / DEFAULT_LABELS)
     present = [x for x in labels if (WEBNEWS / x.file).is_file()]
     assert len(present) + report.missing == len(labels)
@@ -73,12 +73,14 @@ def test_events_on_policy_pages(report) -> None:
     # 0.77 with the core of the moment it arrived; round 22 (regional and trade press:
     # telecom regulators' enforcement, procurement, patent suits) 0.70 / 0.64 / 0.67 and 0.73
     # / 0.63 / 0.68 (its readers split on whether a telecom regulator's fine is `legal` or
-    # `regulation`)
+    # `regulation`); round 23 (stories of 2008-2025, many from African, Belgian and Quebec
+    # news) 0.81 / 0.74 / 0.77 and 0.84 / 0.74 / 0.79. The fresh split (rounds 21-23) at the
+    # end of that session 0.78 / 0.71 / 0.75.
     out = report.as_dict()
     for split, p_floor, f1_floor in (
         ("tune", 0.83, 0.85),
         ("held-out", 0.72, 0.76),
-        ("fresh", 0.73, 0.70),
+        ("fresh", 0.75, 0.72),
     ):
         s = out["splits"][split]["all"]
         assert s["precision"] >= p_floor and s["f1"] >= f1_floor, (split, s)
