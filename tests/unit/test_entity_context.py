@@ -24,6 +24,7 @@ from wirewatch.core.text import tokenize
         ("nl", "Het VK plaatste tien tankers op de zwarte lijst.", "vendors", "VK Company", False),
         ("en", "The men were arrested in Kwai Chung on Friday.", "vendors", "Kuaishou", False),
         ("en", "The Didi Smith trial opened on Monday.", "vendors", "Didi Global", False),
+        ("en", "The match ended 1-1 after extra time.", "operators", "1&1 AG", False),
     ],
 )
 def test_context_decides(
@@ -59,3 +60,20 @@ def test_vendors_of_recent_policy_news_are_known(
 ) -> None:
     got = {(m.kind, m.value) for m in resources.gazetteer.find(tokenize(text), lang, text)}
     assert ("vendors", value) in got, got
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "value"),
+    [
+        ("en", "Kazakhtelecom will build a fibre link under the Caspian Sea.", "Kazakhtelecom"),
+        ("fr", "Maroc Telecom a écopé d'une amende de l'ANRT.", "Maroc Telecom"),
+        ("de", "Der Betreiber Grameenphone muss eine Strafe zahlen.", "Grameenphone"),
+        ("nl", "Quebecor neemt Freedom Mobile over.", "Quebecor"),
+        ("en", "MTN Nigeria was fined over unregistered SIM cards.", "MTN"),
+    ],
+)
+def test_operators_of_policy_news_worldwide_are_known(
+    resources: Resources, lang: str, text: str, value: str
+) -> None:
+    got = {(m.kind, m.value) for m in resources.gazetteer.find(tokenize(text), lang, text)}
+    assert ("operators", value) in got, got
